@@ -1,0 +1,62 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from heatportal.credentials import Credential, CredentialKind
+
+
+class User(AbstractUser):
+    """A portal user. The role decides what the HEAT v2 API lets them do."""
+
+    class Role(models.TextChoices):
+        ADMIN = "Admin"
+        INSTRUCTOR = "Instructor"
+        TRAINEE = "Trainee"
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.TRAINEE)
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=["Admin", "Instructor", "Trainee"]),
+                name="user_role_valid",
+            ),
+        ]
+
+
+class AccessToken(Credential):
+    """An opaque bearer token of HEAT Auth: short-lived from a login, or a named offline token."""
+
+    KINDS = (CredentialKind(name="access", prefix="hat_", id_length=12, separator=".", secret_length=40),)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    is_offline = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(is_offline=True, name=""), name="offline_token_has_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.masked
+
+
+class RefreshToken(Credential):
+    """Exchanges for a new access/refresh pair once; then it is revoked (rotation)."""
+
+    KINDS = (CredentialKind(name="refresh", prefix="hrt_", id_length=12, separator=".", secret_length=40),)
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="refresh_tokens"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.masked

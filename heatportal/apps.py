@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HeatportalConfig(AppConfig):
+    name = "heatportal"
+    verbose_name = "HEAT Portal"

@@ -1,0 +1,9 @@
+"""ASGI entry point: ``uvicorn heatportal.asgi:application``."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "heatportal.settings.base")
+
+application = get_asgi_application()

@@ -1,0 +1,197 @@
+"""One module for every kind of secret the portal hands out.
+
+Bearer tokens, refresh tokens, site API keys, device tokens and crowd keys all look alike:
+``<type prefix><lookup id><separator><secret>``. The lookup id finds the row; only a SHA-256
+hash of the secret is stored, and the full value is returned once, by :func:`credential_issue`.
+Secrets are long random strings, so a fast hash is safe here (no password stretching needed),
+and verification compares hashes in constant time. An unknown id, a wrong secret, an expired
+or a revoked credential all fail with the same :class:`InvalidCredential`.
+
+A concrete credential is a model that inherits :class:`Credential` and names its
+:class:`CredentialKind` (or kinds) in ``KINDS``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+
+from django.conf import settings
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+ALPHANUMERIC = string.ascii_letters + string.digits
+LOWER_HEX = "0123456789abcdef"
+
+
+class InvalidCredential(Exception):
+    """The presented value is not a usable credential (whatever the reason)."""
+
+
+@dataclass(frozen=True)
+class CredentialKind:
+    """The textual shape of one kind of credential."""
+
+    name: str
+    prefix: str
+    id_length: int
+    separator: str
+    secret_length: int
+    alphabet: str = ALPHANUMERIC
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        chars = re.escape(self.alphabet) if self.alphabet != ALPHANUMERIC else "A-Za-z0-9"
+        return re.compile(
+            rf"{re.escape(self.prefix)}(?P<id>[{chars}]{{{self.id_length}}})"
+            rf"{re.escape(self.separator)}(?P<secret>[{chars}]{{{self.secret_length}}})"
+        )
+
+    def generate(self) -> tuple[str, str]:
+        """A new random (lookup id, secret) pair."""
+        return _random(self.alphabet, self.id_length), _random(self.alphabet, self.secret_length)
+
+    def format(self, lookup_id: str, secret: str) -> str:
+        return f"{self.prefix}{lookup_id}{self.separator}{secret}"
+
+    def parse(self, value: str) -> tuple[str, str] | None:
+        match = self.pattern.fullmatch(value)
+        return (match["id"], match["secret"]) if match else None
+
+    def mask(self, lookup_id: str) -> str:
+        """What the portal shows of a credential: the public part only."""
+        return f"{self.prefix}{lookup_id}{self.separator}…"
+
+
+def _random(alphabet: str, length: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# Compared against when the lookup id is unknown, so that both failures take the same time.
+_DUMMY_HASH = hash_secret("no such credential")
+
+
+class Credential(models.Model):
+    """Abstract base of every stored credential: lookup id, secret hash and life cycle."""
+
+    KINDS: ClassVar[tuple[CredentialKind, ...]]
+
+    kind = models.CharField(max_length=32, editable=False)
+    lookup_id = models.CharField(max_length=32, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def kind_named(cls, name: str) -> CredentialKind:
+        return next(kind for kind in cls.KINDS if kind.name == name)
+
+    @property
+    def credential_kind(self) -> CredentialKind:
+        return self.kind_named(self.kind)
+
+    @property
+    def masked(self) -> str:
+        return self.credential_kind.mask(self.lookup_id)
+
+    def is_active(self, at: datetime | None = None) -> bool:
+        at = at or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > at)
+
+    @classmethod
+    def active_q(cls, at: datetime | None = None) -> Q:
+        """Filter for credentials that are neither revoked nor expired."""
+        at = at or timezone.now()
+        return Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+
+
+CredentialT = TypeVar("CredentialT", bound=Credential)
+
+
+def credential_issue(
+    model: type[CredentialT],
+    *,
+    kind: CredentialKind | None = None,
+    value: str | None = None,
+    **fields: Any,
+) -> tuple[CredentialT, str]:
+    """Create a credential row and return it with its full value, which is never stored.
+
+    ``kind`` defaults to the model's first kind. ``value`` registers a given full value (for
+    example the documented sample key that demo data installs) instead of a random one.
+    """
+    kind = kind or model.KINDS[0]
+    for _attempt in range(5):
+        if value is None:
+            lookup_id, secret = kind.generate()
+        else:
+            parsed = kind.parse(value)
+            if parsed is None:
+                raise ValueError(f"{value[:8]}… is not a valid {kind.name} value")
+            lookup_id, secret = parsed
+        try:
+            with transaction.atomic():
+                credential = model.objects.create(
+                    kind=kind.name, lookup_id=lookup_id, secret_hash=hash_secret(secret), **fields
+                )
+        except IntegrityError:
+            if value is not None or model.objects.filter(lookup_id=lookup_id).count() == 0:
+                raise
+            continue  # a random lookup id collided; draw another
+        return credential, kind.format(lookup_id, secret)
+    raise RuntimeError(f"could not draw a free lookup id for {kind.name}")
+
+
+def credential_authenticate(queryset: models.QuerySet[CredentialT], value: str) -> CredentialT:
+    """The active credential of ``queryset`` that ``value`` names, or InvalidCredential.
+
+    Records the use in ``last_used_at``, written at most once per
+    ``CREDENTIAL_LAST_USED_INTERVAL`` per credential.
+    """
+    model = queryset.model
+    parsed = next((p for kind in model.KINDS if (p := kind.parse(value or ""))), None)
+    lookup_id, secret = parsed or ("", "")
+    credential = queryset.filter(lookup_id=lookup_id).first() if parsed else None
+    stored_hash = credential.secret_hash if credential else _DUMMY_HASH
+    matches = hmac.compare_digest(stored_hash, hash_secret(secret))
+    now = timezone.now()
+    if credential is None or not matches or not credential.is_active(now):
+        raise InvalidCredential
+    credential_touch(credential, now=now)
+    return credential
+
+
+def credential_touch(credential: Credential, *, now: datetime) -> None:
+    """Set last_used_at unless it was set less than the configured interval ago."""
+    stale_before = now - settings.CREDENTIAL_LAST_USED_INTERVAL
+    if credential.last_used_at is not None and credential.last_used_at > stale_before:
+        return
+    type(credential).objects.filter(pk=credential.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale_before)
+    ).update(last_used_at=now)
+    credential.last_used_at = now
+
+
+def credential_revoke(credential: Credential) -> None:
+    """Revoke a credential; revoking twice keeps the first revocation time."""
+    if credential.revoked_at is not None:
+        return
+    now = timezone.now()
+    type(credential).objects.filter(pk=credential.pk, revoked_at__isnull=True).update(revoked_at=now)
+    credential.revoked_at = now

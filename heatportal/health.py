@@ -1,0 +1,72 @@
+"""Live health of what the portal depends on: the database, the broker and Celery workers."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+from django.db import connection
+
+from heatportal.celery import app as celery_app
+
+WORKER_PING_TIMEOUT = 1.0
+
+
+@dataclass
+class Check:
+    ok: bool
+    detail: str
+    latency_ms: float | None = None
+    names: list[str] = field(default_factory=list)
+
+
+def _timed(start: float) -> float:
+    return round((time.monotonic() - start) * 1000, 1)
+
+
+def database_health() -> Check:
+    start = time.monotonic()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as error:  # any driver error means "down"
+        return Check(ok=False, detail=f"{type(error).__name__}: {error}".strip())
+    return Check(ok=True, detail=connection.vendor, latency_ms=_timed(start))
+
+
+def broker_health() -> Check:
+    start = time.monotonic()
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+            transport = conn.transport_cls
+    except Exception as error:  # kombu raises a variety of connection errors
+        return Check(ok=False, detail=f"{type(error).__name__}: {error}".strip())
+    return Check(ok=True, detail=str(transport), latency_ms=_timed(start))
+
+
+def workers_health(timeout: float = WORKER_PING_TIMEOUT) -> Check:
+    """Ping the workers through the broker; the ones that answer within ``timeout`` are up."""
+    start = time.monotonic()
+    try:
+        replies = celery_app.control.ping(timeout=timeout)
+    except Exception as error:
+        return Check(ok=False, detail=f"{type(error).__name__}: {error}".strip())
+    names = sorted(name for reply in replies for name in reply)
+    if not names:
+        return Check(ok=False, detail="no worker answered", latency_ms=_timed(start))
+    plural = "s" if len(names) > 1 else ""
+    return Check(ok=True, detail=f"{len(names)} worker{plural} up", latency_ms=_timed(start), names=names)
+
+
+def portal_health() -> dict:
+    checks = {
+        "database": database_health(),
+        "broker": broker_health(),
+        "workers": workers_health(),
+    }
+    return {
+        "status": "ok" if all(check.ok for check in checks.values()) else "degraded",
+        **{name: asdict(check) for name, check in checks.items()},
+    }

@@ -1,0 +1,27 @@
+"""Tests: the base settings with fast password hashing and a data folder of their own.
+
+Worker processes started by the test suite use these settings too; they are pointed at the
+test database with ``HEAT_TEST_DATABASE_NAME``.
+"""
+
+import os
+from pathlib import Path
+
+# Before base reads it: the suite's database file, broker folder and media stay apart from the
+# development ones.
+os.environ.setdefault("HEAT_DATA_DIR", str(Path(__file__).resolve().parents[2] / ".test-data"))
+
+from .base import *  # noqa: F403
+from .base import DATA_DIR, DATABASES, env
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so that a worker process and the live server see the same rows.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
+
+_test_database = env("HEAT_TEST_DATABASE_NAME", default="")
+if _test_database:
+    DATABASES["default"]["NAME"] = _test_database
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API in tests

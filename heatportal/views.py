@@ -1,0 +1,36 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.defaults import page_not_found, server_error
+
+from heatportal.api.errors import GENERIC_MESSAGES, ApiError, error_response, family_for_path
+from heatportal.health import portal_health
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboard.html", {"health": portal_health()})
+
+
+@never_cache
+def health(request: HttpRequest) -> JsonResponse:
+    """Live health for the dashboard and for operators' probes; 503 when anything is down."""
+    report = portal_health()
+    if not request.user.is_authenticated:
+        report["workers"]["names"] = []  # worker host names are for signed-in users only
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    family = family_for_path(request.path)
+    if family is None:
+        return page_not_found(request, exception)
+    return error_response(family, ApiError(status=404, message=GENERIC_MESSAGES[404]))
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    family = family_for_path(request.path)
+    if family is None:
+        return server_error(request)
+    return error_response(family, ApiError(status=500, message=GENERIC_MESSAGES[500]))
