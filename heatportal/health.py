@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import asdict, dataclass, field
 
+from asgiref.sync import sync_to_async
 from django.db import connection
 
 from heatportal.celery import app as celery_app
@@ -61,11 +63,21 @@ def workers_health(timeout: float = WORKER_PING_TIMEOUT) -> Check:
 
 
 def portal_health() -> dict:
-    checks = {
-        "database": database_health(),
-        "broker": broker_health(),
-        "workers": workers_health(),
-    }
+    return health_report(database_health(), broker_health(), workers_health())
+
+
+async def aportal_health() -> dict:
+    """portal_health for async views: the broker checks run off the event loop, concurrently,
+    and the database is asked last, so that a client gone meanwhile costs no connection."""
+    broker, workers = await asyncio.gather(
+        asyncio.to_thread(broker_health), asyncio.to_thread(workers_health)
+    )
+    database = await sync_to_async(database_health)()
+    return health_report(database, broker, workers)
+
+
+def health_report(database: Check, broker: Check, workers: Check) -> dict:
+    checks = {"database": database, "broker": broker, "workers": workers}
     return {
         "status": "ok" if all(check.ok for check in checks.values()) else "degraded",
         **{name: asdict(check) for name, check in checks.items()},

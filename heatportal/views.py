@@ -5,7 +5,7 @@ from django.views.decorators.cache import never_cache
 from django.views.defaults import page_not_found, server_error
 
 from heatportal.api.errors import GENERIC_MESSAGES, ApiError, error_response, family_for_path
-from heatportal.health import portal_health
+from heatportal.health import aportal_health, portal_health
 
 
 @login_required
@@ -14,10 +14,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-def health(request: HttpRequest) -> JsonResponse:
+async def health(request: HttpRequest) -> JsonResponse:
     """Live health for the dashboard and for operators' probes; 503 when anything is down."""
-    report = portal_health()
-    if not request.user.is_authenticated:
+    report = await aportal_health()
+    user = await request.auser()
+    if not user.is_authenticated:
         report["workers"]["names"] = []  # worker host names are for signed-in users only
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
 

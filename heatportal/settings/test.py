@@ -25,3 +25,13 @@ if _test_database:
     DATABASES["default"]["NAME"] = _test_database
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API in tests
+SERVESTATIC_USE_FINDERS = True  # never stale collected files
+
+# pytest captures what tests log (caplog); a console handler would write to streams that pytest
+# has already closed when the live server thread logs late.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"null": {"class": "logging.NullHandler"}},
+    "root": {"handlers": ["null"], "level": "INFO"},
+}

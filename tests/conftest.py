@@ -1,0 +1,203 @@
+"""Fixtures shared by the whole suite: factories, a real Celery worker, a real browser."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import uvicorn
+from django.db import connection, connections
+
+from heatportal.health import workers_health
+from tests.factories import PASSWORD, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_database_pools(django_db_setup, django_db_blocker):
+    """Close PostgreSQL pools before the test database is dropped: connections that threads
+    (the live server's, async views') returned to the pool would otherwise keep it open."""
+    yield
+    with django_db_blocker.unblock():
+        for connection_ in connections.all():
+            if getattr(connection_, "pool", None) is not None:
+                connection_.close_pool()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="root", role="Admin", is_staff=True, is_superuser=True)
+
+
+# --- Celery workers ---------------------------------------------------------------------------
+
+
+class CeleryWorkers:
+    """Real ``celery worker`` processes on the configured broker, using the test database."""
+
+    def __init__(self, database_name: str, log_dir: Path):
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "heatportal.settings.test",
+            "HEAT_TEST_DATABASE_NAME": str(database_name),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.log_dir = log_dir
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.default: str | None = None
+
+    def start(self, *, concurrency: int = 1, timeout: float = 60) -> str:
+        hostname = f"test-{uuid.uuid4().hex[:8]}@localhost"
+        log = open(self.log_dir / f"{hostname}.log", "wb")  # noqa: SIM115 (closed with the process)
+        self.processes[hostname] = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "heatportal", "worker",
+                "--hostname", hostname, "--concurrency", str(concurrency),
+                "--loglevel", "INFO", "--without-mingle", "--without-gossip",
+            ],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while hostname not in workers_health(timeout=0.5).names:
+            if self.processes[hostname].poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker {hostname} did not start; see {log.name}")
+        return hostname
+
+    def stop(self, hostname: str) -> None:
+        process = self.processes.pop(hostname)
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if hostname == self.default:
+            self.default = None
+
+    def stop_all(self) -> None:
+        for hostname in list(self.processes):
+            self.stop(hostname)
+
+    def ensure_default(self) -> str:
+        if self.default is None:
+            self.default = self.start()
+        return self.default
+
+
+@pytest.fixture(scope="session")
+def celery_workers(django_db_setup, django_db_blocker, tmp_path_factory):
+    from heatportal.celery import app
+
+    with django_db_blocker.unblock():
+        database_name = connection.settings_dict["NAME"]
+    app.control.purge()  # nothing left over from an earlier run
+    workers = CeleryWorkers(database_name, tmp_path_factory.mktemp("celery"))
+    yield workers
+    workers.stop_all()
+
+
+@pytest.fixture
+def celery_worker(celery_workers, transactional_db) -> str:
+    """The host name of a running worker. Its tasks see what the test commits."""
+    return celery_workers.ensure_default()
+
+
+# --- Browser ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def browser():
+    """Chromium for one test. Not shared across tests: while Playwright's sync API is active, its
+    event loop runs in the main thread and Django's test client (async_to_sync) refuses to run."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class PortalServer:
+    """The portal's ASGI application served by uvicorn in a thread, as in production."""
+
+    def __init__(self):
+        from django.core.asgi import get_asgi_application
+
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        config = uvicorn.Config(get_asgi_application(), lifespan="off", log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+        self.socket.close()
+
+
+@pytest.fixture(scope="session")
+def portal_server(django_db_setup, django_db_blocker):
+    server = PortalServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_url(portal_server, transactional_db) -> str:
+    """Base URL of the running portal; what the test commits, it serves."""
+    return portal_server.url
+
+
+@pytest.fixture
+def page(browser, live_url):
+    context = browser.new_context(base_url=live_url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def sign_in(page):
+    """Sign a user in through the login form; returns the page on the dashboard."""
+
+    def sign_in(user, password: str = PASSWORD):
+        page.goto("/login/")
+        page.get_by_label("User name").fill(user.username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/login/" not in url)
+        return page
+
+    return sign_in

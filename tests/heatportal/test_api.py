@@ -1,0 +1,145 @@
+"""API plumbing shared by every family: error shapes, pagination, OpenAPI."""
+
+import pytest
+from django.core.management import call_command
+from django.test import RequestFactory
+from rest_framework import exceptions, serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory
+
+from heatportal import views
+from heatportal.accounts.models import User
+from heatportal.api.errors import CROWD, HEAT, SCENARIOS, SITES, FamilyAPIView
+from heatportal.api.pagination import Pagination
+from tests.factories import UserFactory
+
+
+class Body(serializers.Serializer):
+    name = serializers.CharField()
+    entries = serializers.ListField(child=serializers.IntegerField(min_value=0))
+
+
+def family_view(family, exception=None):
+    class View(FamilyAPIView):
+        error_family = family
+        permission_classes = [AllowAny]
+        authentication_classes = []
+
+        def post(self, request):
+            if exception is not None:
+                raise exception
+            Body(data=request.data).is_valid(raise_exception=True)
+            return Response({})
+
+    return View.as_view()
+
+
+def post(view, data=None):
+    return view(APIRequestFactory().post("/anything", data or {}, format="json"))
+
+
+@pytest.mark.parametrize(
+    ("family", "expected"),
+    [
+        (HEAT, {"status": "error", "message": "Unauthorized"}),
+        (SITES, {"error": "unauthorized", "message": "Unauthorized"}),
+        (SCENARIOS, {"detail": "Unauthorized"}),
+        (CROWD, {"status": "error", "code": 401, "message": "Unauthorized"}),
+    ],
+)
+def test_each_family_renders_its_own_error_body(family, expected):
+    response = post(family_view(family, exceptions.NotAuthenticated("Unauthorized")))
+
+    assert response.status_code == 401
+    assert response.data == expected
+    assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_validation_errors_name_each_offending_field():
+    response = post(family_view(SITES), {"name": "x", "entries": [1, -1, "a"]})
+
+    assert response.status_code == 400
+    assert response.data["error"] == "validation_error"
+    assert response.data["message"].startswith("entries.1: ")
+    assert [d["field"] for d in response.data["details"]] == ["entries.1", "entries.2"]
+
+
+def test_heat_validation_error_is_a_message_naming_the_field():
+    response = post(family_view(HEAT), {"entries": []})
+
+    assert response.status_code == 400
+    assert response.data == {"status": "error", "message": "name: This field is required."}
+
+
+def test_rate_limited_answers_429_with_retry_after():
+    response = post(family_view(CROWD, exceptions.Throttled(wait=12)))
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "12"
+    assert response.data["code"] == 429
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/api/v2/no-such-thing", {"status": "error", "message": "Not found"}),
+        ("/auth/no-such-thing", {"status": "error", "message": "Not found"}),
+        ("/api/v1/public/no-such-thing", {"error": "not_found", "message": "Not found"}),
+        ("/api/v0/public/no-such-thing", {"error": "not_found", "message": "Not found"}),
+        ("/api/v1/gateway/no-such-thing", {"error": "not_found", "message": "Not found"}),
+        ("/api/v1/no-such-thing", {"detail": "Not found"}),
+        ("/v1/no-such-thing", {"status": "error", "code": 404, "message": "Not found"}),
+    ],
+)
+def test_unknown_api_urls_answer_404_in_their_family_shape(client, path, expected):
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert response.json() == expected
+
+
+def test_unknown_page_is_an_html_404(client, db):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_crash_under_an_api_prefix_is_a_json_500_in_its_shape():
+    response = views.handler500(RequestFactory().get("/api/v1/public/sites"))
+
+    assert response.status_code == 500
+    assert response.content == b'{"error": "internal_server_error", "message": "Internal server error"}'
+
+
+@pytest.mark.django_db
+def test_pagination_caps_the_page_size(settings):
+    UserFactory.create_batch(3)
+    paginator = Pagination()
+    paginator.max_limit = 2
+    request = APIRequestFactory().get("/users", {"limit": 1000})
+    page = paginator.paginate_queryset(User.objects.order_by("pk"), Request(request))
+
+    assert len(page) == 2
+
+
+@pytest.mark.django_db
+def test_pagination_refuses_an_unordered_queryset():
+    with pytest.raises(AssertionError):
+        Pagination().paginate_queryset(User.objects.all().order_by(), Request(APIRequestFactory().get("/")))
+
+
+def test_openapi_schema_generates_without_warnings(tmp_path):
+    call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(tmp_path / "schema.yml"))
+
+    assert "openapi:" in (tmp_path / "schema.yml").read_text()
+
+
+@pytest.mark.django_db
+def test_schema_and_docs_are_public(client):
+    assert client.get("/api/schema/").status_code == 200
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content
