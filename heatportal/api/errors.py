@@ -57,7 +57,10 @@ class ApiError:
 
 
 def _heat(error: ApiError) -> dict:
-    return {"status": "error", "message": error.message}
+    body: dict[str, Any] = {"status": "error", "message": error.message}
+    if error.details:
+        body["errors"] = error.details
+    return body
 
 
 def _sites(error: ApiError) -> dict:
@@ -125,6 +128,17 @@ def _flatten(detail: Any, path: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     return [(".".join(path), str(detail))]
 
 
+class RequestError(exceptions.APIException):
+    """An error with a chosen status and message, and optionally the offending fields."""
+
+    def __init__(self, status: int, message: str, field_errors: Any = None):
+        super().__init__(detail=message)
+        self.status_code = status
+        self.details = (
+            [{"field": f, "message": m} for f, m in _flatten(field_errors)] if field_errors else None
+        )
+
+
 def api_error_from_exception(exc: exceptions.APIException) -> ApiError:
     if isinstance(exc, exceptions.ValidationError):
         messages = _flatten(exc.detail)
@@ -135,12 +149,18 @@ def api_error_from_exception(exc: exceptions.APIException) -> ApiError:
         details = [{"field": field, "message": text} for field, text in messages]
         return ApiError(status=exc.status_code, message=message, details=details)
     detail = exc.detail
-    message = (
-        str(detail)
-        if not isinstance(detail, (dict, list))
-        else GENERIC_MESSAGES.get(exc.status_code, "Error")
+    if isinstance(detail, (dict, list)) or str(detail) == str(exc.default_detail):
+        # DRF's stock wording ("Authentication credentials were not provided.") is not any
+        # family's; the documents use the short forms ("Unauthorized", "Forbidden").
+        message = GENERIC_MESSAGES.get(exc.status_code, str(exc.default_detail))
+    else:
+        message = str(detail)
+    return ApiError(
+        status=exc.status_code,
+        message=message,
+        details=getattr(exc, "details", None),
+        code=getattr(exc, "error_code", None),
     )
-    return ApiError(status=exc.status_code, message=message, code=getattr(exc, "error_code", None))
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -183,6 +203,7 @@ __all__ = [
     "SITES",
     "ApiError",
     "FamilyAPIView",
+    "RequestError",
     "error_response",
     "exception_handler",
     "family_for_path",

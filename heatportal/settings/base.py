@@ -138,6 +138,20 @@ AUTH_PASSWORD_VALIDATORS = [
 # Credentials (heatportal/credentials.py): how often last_used_at may be written per credential.
 CREDENTIAL_LAST_USED_INTERVAL = timedelta(seconds=env.int("CREDENTIAL_LAST_USED_INTERVAL", default=60))
 
+# HEAT Auth
+HEAT_ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.int("HEAT_ACCESS_TOKEN_LIFETIME", default=3600))
+HEAT_REFRESH_TOKEN_LIFETIME = timedelta(days=env.int("HEAT_REFRESH_TOKEN_DAYS", default=30))
+HEAT_AUTH_FAILURE_WINDOW = env.int("HEAT_AUTH_FAILURE_WINDOW", default=300)  # seconds
+HEAT_AUTH_MAX_FAILURES_PER_USER = env.int("HEAT_AUTH_MAX_FAILURES_PER_USER", default=5)
+HEAT_AUTH_MAX_FAILURES_PER_IP = env.int("HEAT_AUTH_MAX_FAILURES_PER_IP", default=20)
+
+# HEAT v2 API
+# Prefixes of platform configuration that non-admins may read (CONTRACT §2).
+PUBLIC_CONFIG_PREFIXES = env.list("PUBLIC_CONFIG_PREFIXES", default=["public_api_v1"])
+HEAT_MAX_UPLOAD_BYTES = env.int("HEAT_MAX_UPLOAD_BYTES", default=5 * 1024**3)
+# Read and write uploads in pieces of this size (never the whole body in memory).
+HEAT_UPLOAD_CHUNK_BYTES = env.int("HEAT_UPLOAD_CHUNK_BYTES", default=1024 * 1024)
+
 # --- Internationalisation ---------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"

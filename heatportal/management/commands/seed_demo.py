@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from heatportal.accounts.demo import seed_users, sign_in_hint
+from sessions_app.demo import seed_sessions
 
 
 class Command(BaseCommand):
@@ -11,7 +12,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        for line in seed_users():
+        for line in [*seed_users(), *seed_sessions()]:
             self.stdout.write(f"  {line}")
         base_url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
         self.stdout.write(self.style.SUCCESS("Demo data is in place."))

@@ -1,0 +1,25 @@
+from rest_framework import serializers
+
+
+class LoginInput(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=1024, trim_whitespace=False)
+    remember_me = serializers.BooleanField(required=False, default=True)
+
+
+class RefreshInput(serializers.Serializer):
+    refresh_token = serializers.CharField(max_length=200)
+
+
+class TokensOutput(serializers.Serializer):
+    accessToken = serializers.CharField(source="access_token")
+    refreshToken = serializers.CharField(source="refresh_token", required=False)
+    tokenType = serializers.CharField(default="Bearer")
+    expiresIn = serializers.IntegerField(source="expires_in")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if data.get("refreshToken") is None:
+            data.pop("refreshToken", None)  # only with rememberMe
+        data["tokenType"] = "Bearer"
+        return data

@@ -1,0 +1,23 @@
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+
+from heatportal.accounts.models import AccessToken
+from heatportal.credentials import InvalidCredential, credential_authenticate
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <access token>`` from HEAT Auth (v2 API, scenario runner)."""
+
+    def authenticate(self, request):
+        scheme, _, value = get_authorization_header(request).decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        tokens = AccessToken.objects.select_related("user").filter(user__is_active=True)
+        try:
+            token = credential_authenticate(tokens, value.strip())
+        except InvalidCredential as error:
+            raise AuthenticationFailed("Unauthorized") from error
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return "Bearer"

@@ -1,0 +1,342 @@
+"""Request bodies (snake_case after key normalisation) and camelCase responses of the v2 API."""
+
+from __future__ import annotations
+
+import json
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from sessions_app import selectors
+from sessions_app.models import (
+    NodeInstance,
+    NodeOutput,
+    NodeTemplate,
+    PlatformConfiguration,
+    Project,
+    ScenarioInstance,
+    Session,
+    SessionTemplate,
+)
+
+# --- Requests ---------------------------------------------------------------------------------
+
+
+class ProjectInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    icon = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    owner_id = serializers.IntegerField(required=False, allow_null=True)
+    default_session_template_id = serializers.IntegerField(required=False, allow_null=True)
+
+
+class SessionInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    simulation_name = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
+    session_template_id = serializers.IntegerField(required=False, allow_null=True)
+    project_id = serializers.IntegerField(required=False, allow_null=True)
+    metadata = serializers.JSONField(required=False, allow_null=True)
+
+
+class SessionPatchInput(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=200)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    simulation_name = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
+    session_template_id = serializers.IntegerField(required=False)
+    project_id = serializers.IntegerField(required=False)
+    metadata = serializers.JSONField(required=False, allow_null=True)
+
+    def validate_metadata(self, value):
+        # "metadata must be valid JSON": a JSON string is parsed, anything else kept as sent.
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError as error:
+                raise serializers.ValidationError("must be valid JSON") from error
+        return value
+
+
+class SharedSessionInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    simulation_name = serializers.CharField(max_length=200)
+    email = serializers.EmailField(allow_blank=True)
+    session_template_id = serializers.IntegerField()
+    start_time_utc = serializers.DateTimeField()
+    machine_group = serializers.IntegerField()
+    time_window_seconds = serializers.IntegerField(required=False, default=300, min_value=0, max_value=86400)
+
+
+class CloseSessionInput(serializers.Serializer):
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    close_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class ScenarioInstanceInput(serializers.Serializer):
+    simulation_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    scenario_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    scenario_instance_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    start = serializers.DateTimeField(required=False, allow_null=True, default=None, source="from")
+    end = serializers.DateTimeField(required=False, allow_null=True, default=None, source="to")
+
+    def to_internal_value(self, data):
+        # "from" and "to" are Python keywords, so the fields are named start/end.
+        if isinstance(data, dict):
+            data = {**data}
+            for wire, field in (("from", "start"), ("to", "end")):
+                if wire in data:
+                    data[field] = data.pop(wire)
+        return super().to_internal_value(data)
+
+
+class ConfigInput(serializers.Serializer):
+    name = serializers.CharField(max_length=300, allow_blank=True)
+    value_type = serializers.IntegerField(required=False, default=PlatformConfiguration.ValueType.STRING)
+    value = serializers.JSONField(required=False, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+# --- Responses (camelCase) --------------------------------------------------------------------
+
+
+class NodeTemplateOutput(serializers.ModelSerializer):
+    class Meta:
+        model = NodeTemplate
+        fields = ["id", "key", "type", "label", "configuration"]
+
+
+class SessionTemplateOutput(serializers.ModelSerializer):
+    nodes = NodeTemplateOutput(many=True, read_only=True)
+    edges = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SessionTemplate
+        fields = ["id", "name", "description", "configuration", "nodes", "edges"]
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"from": {"type": "integer"}, "to": {"type": "integer"}},
+            },
+        }
+    )
+    def get_edges(self, template: SessionTemplate) -> list[dict]:
+        return [
+            {"from": source.pk, "to": node.pk}
+            for node in template.nodes.all()
+            for source in node.inputs.all()
+        ]
+
+
+class OwnerOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    type = serializers.CharField(source="role")
+    isActive = serializers.BooleanField(source="is_active")
+    createdAt = serializers.DateTimeField(source="date_joined")
+    externalB2CId = serializers.CharField(default=None, read_only=True)
+    externalHEATId = serializers.CharField(source="username")
+    sessionUsers = serializers.ListField(default=list, read_only=True)
+    sessionDimensions = serializers.ListField(default=list, read_only=True)
+
+
+class ProjectOutput(serializers.ModelSerializer):
+    hexId = serializers.CharField(source="hex_id")
+    ownerId = serializers.IntegerField(source="owner_id")
+    owner = OwnerOutput()
+    defaultSessionTemplateId = serializers.IntegerField(source="default_session_template_id", allow_null=True)
+    defaultSessionTemplate = serializers.SerializerMethodField()
+    createdAt = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = Project
+        fields = [
+            "id", "hexId", "title", "description", "icon", "ownerId", "owner",
+            "defaultSessionTemplateId", "defaultSessionTemplate", "createdAt",
+        ]  # fmt: skip
+
+    @extend_schema_field(SessionTemplateOutput)
+    def get_defaultSessionTemplate(self, project: Project) -> dict:
+        template = project.default_session_template
+        return SessionTemplateOutput(template).data if template else {}
+
+
+class NodeInstanceOutput(serializers.ModelSerializer):
+    nodeTemplateId = serializers.IntegerField(source="node_template_id")
+
+    class Meta:
+        model = NodeInstance
+        fields = ["id", "name", "type", "nodeTemplateId", "configuration"]
+
+
+class ScenarioInstanceOutput(serializers.ModelSerializer):
+    simulationId = serializers.CharField(source="simulation_id")
+    sessionId = serializers.UUIDField(source="session_id")
+    scenarioName = serializers.CharField(source="scenario_name")
+    scenarioInstanceId = serializers.CharField(source="scenario_instance_id")
+    dimensions = serializers.ListField(default=list, read_only=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = ScenarioInstance
+        fields = [
+            "id",
+            "simulationId",
+            "sessionId",
+            "scenarioName",
+            "scenarioInstanceId",
+            "dimensions",
+            "createdAt",
+        ]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["from"] = (
+            serializers.DateTimeField().to_representation(instance.start) if instance.start else None
+        )
+        data["to"] = serializers.DateTimeField().to_representation(instance.end) if instance.end else None
+        return data
+
+
+class SessionOutput(serializers.ModelSerializer):
+    projectId = serializers.IntegerField(source="project_id")
+    project = ProjectOutput()
+    sessionTemplateId = serializers.IntegerField(source="session_template_id")
+    sessionTemplate = SessionTemplateOutput(source="session_template")
+    simulationName = serializers.CharField(source="simulation_name", allow_null=True)
+    scenarios = ScenarioInstanceOutput(source="scenario_instances", many=True)
+    dimensions = serializers.ListField(default=list, read_only=True)
+    logoUrl = serializers.CharField(source="logo_url", allow_null=True)
+    userId = serializers.IntegerField(source="user_id", allow_null=True)
+    sessionUsers = serializers.ListField(default=list, read_only=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+    isShared = serializers.BooleanField(source="is_shared")
+    machineGroup = serializers.IntegerField(source="machine_group", allow_null=True)
+    startTimeUtc = serializers.DateTimeField(source="start_time_utc", allow_null=True)
+    closedAt = serializers.DateTimeField(source="closed_at", allow_null=True)
+    nodeInstances = NodeInstanceOutput(source="node_instances", many=True)
+    defaultIngestionNodeId = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Session
+        fields = [
+            "id", "name", "email", "projectId", "project", "sessionTemplateId", "sessionTemplate",
+            "simulationName", "scenarios", "dimensions", "logoUrl", "userId", "metadata", "sessionUsers",
+            "createdAt", "isShared", "machineGroup", "startTimeUtc", "closedAt", "nodeInstances",
+            "defaultIngestionNodeId",
+        ]  # fmt: skip
+
+    def get_defaultIngestionNodeId(self, session: Session) -> int | None:
+        node = selectors.default_ingestion_node(session)
+        return node.pk if node else None
+
+
+class SessionPatchOutput(serializers.ModelSerializer):
+    """The documented snake_case response of ``PATCH /sessions/{id}``."""
+
+    project = serializers.SerializerMethodField()
+    session_template = serializers.SerializerMethodField()
+    node_instances = serializers.SerializerMethodField()
+    default_ingestion_node_id = serializers.SerializerMethodField()
+    session_users = serializers.ListField(default=list, read_only=True)
+    dimensions = serializers.ListField(default=list, read_only=True)
+    scenarios = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Session
+        fields = [
+            "id", "name", "email", "simulation_name", "project_id", "project", "session_template_id",
+            "session_template", "metadata", "logo_url", "node_instances", "default_ingestion_node_id",
+            "session_users", "dimensions", "scenarios", "created_at", "closed_at",
+        ]  # fmt: skip
+
+    def get_project(self, session: Session) -> dict:
+        project = session.project
+        return {
+            "id": project.pk,
+            "hex_id": project.hex_id,
+            "title": project.title,
+            "description": project.description,
+            "icon": project.icon,
+            "owner_id": project.owner_id,
+            "default_session_template_id": project.default_session_template_id,
+            "created_at": serializers.DateTimeField().to_representation(project.created_at),
+        }
+
+    def get_session_template(self, session: Session) -> dict:
+        template = session.session_template
+        return {
+            "id": template.pk,
+            "name": template.name,
+            "description": template.description,
+            "configuration": template.configuration,
+        }
+
+    def get_node_instances(self, session: Session) -> list[dict]:
+        return [
+            {
+                "id": node.pk,
+                "name": node.name,
+                "type": node.type,
+                "node_template_id": node.node_template_id,
+                "configuration": node.configuration,
+            }
+            for node in session.node_instances.all()
+        ]
+
+    def get_default_ingestion_node_id(self, session: Session) -> int | None:
+        node = selectors.default_ingestion_node(session)
+        return node.pk if node else None
+
+    def get_scenarios(self, session: Session) -> list[dict]:
+        return [
+            {"id": s.pk, "scenario_name": s.scenario_name, "scenario_instance_id": s.scenario_instance_id}
+            for s in session.scenario_instances.all()
+        ]
+
+
+class NodeOutputOutput(serializers.ModelSerializer):
+    nodeInstanceId = serializers.IntegerField(source="node_instance_id")
+    createdAt = serializers.DateTimeField(source="created_at")
+    dataSourceId = serializers.IntegerField(source="data_source_id")
+    dataSourceName = serializers.CharField(source="data_source.name")
+    dataPath = serializers.CharField(source="data_path")
+    outputIdentifier = serializers.UUIDField(source="output_identifier")
+    contentType = serializers.CharField(source="content_type")
+
+    class Meta:
+        model = NodeOutput
+        fields = [
+            "id", "nodeInstanceId", "configuration", "createdAt", "dataSourceId", "dataSourceName",
+            "dataPath", "outputIdentifier", "size", "sha256", "contentType", "filename",
+        ]  # fmt: skip
+
+
+class ConfigOutput(serializers.ModelSerializer):
+    valueType = serializers.IntegerField(source="value_type")
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = PlatformConfiguration
+        fields = ["id", "name", "valueType", "value", "description", "createdAt", "updatedAt"]
+
+
+class UserDataOutput(serializers.Serializer):
+    userId = serializers.IntegerField(source="pk")
+    username = serializers.CharField()
+    firstName = serializers.CharField(source="first_name")
+    lastName = serializers.CharField(source="last_name")
+    title = serializers.CharField(default="", read_only=True)
+    company = serializers.CharField(default="", read_only=True)
+    email = serializers.EmailField()
+    role = serializers.CharField()
+    createdAt = serializers.DateTimeField(source="date_joined")
+    updatedAt = serializers.DateTimeField(source="last_login", allow_null=True)
+    forceChangePasswordNextSignin = serializers.BooleanField(default=False, read_only=True)
+    isRegistrationComplete = serializers.BooleanField(default=True, read_only=True)
+    hasAcceptedDataPrivacy = serializers.BooleanField(default=True, read_only=True)
+    isActive = serializers.BooleanField(source="is_active")
