@@ -5,7 +5,12 @@ from sessions_app.models import DataSource, NodeTemplate, PlatformConfiguration,
 
 DEMO_CONFIG = [
     ("public_api_v1:SendGridSettings", 4, '{"fromAddress": "noreply@example.org"}', "Mail delivery"),
-    ("public_api_v1:ContactSupportSettings", 4, '{"email": "support@example.org"}', "Where users ask for help"),
+    (
+        "public_api_v1:ContactSupportSettings",
+        4,
+        '{"email": "support@example.org"}',
+        "Where users ask for help",
+    ),
     ("public_api_v1:MaxUploadMegabytes", 2, "5120", "Largest node output accepted"),
     ("internal:MaintenanceMode", 1, "false", "Admins only"),
 ]
@@ -29,7 +34,11 @@ def seed_sessions() -> list[str]:
             position=0,
         )
         preprocess = NodeTemplate.objects.create(
-            session_template=default, key="preprocess", type="Preprocessor", label="Preprocessing Node", position=1
+            session_template=default,
+            key="preprocess",
+            type="Preprocessor",
+            label="Preprocessing Node",
+            position=1,
         )
         preprocess.inputs.add(source)
         lines.append("created template Default Template")
@@ -42,7 +51,10 @@ def seed_sessions() -> list[str]:
     owner = User.objects.filter(username="instructor").first() or User.objects.order_by("pk").first()
     if owner and not Project.objects.filter(title="Sample Project").exists():
         Project.objects.create(
-            title="Sample Project", description="Project for testing", owner=owner, default_session_template=default
+            title="Sample Project",
+            description="Project for testing",
+            owner=owner,
+            default_session_template=default,
         )
         lines.append("created project Sample Project")
     for name, value_type, value, description in DEMO_CONFIG:

@@ -57,11 +57,12 @@ class HeatView(FamilyAPIView):
         return serializer.validated_data
 
 
-def get_or_404(queryset, message: str, **lookup):
+def get_or_404(queryset, message: str, *, status_code: int = 404, **lookup):
+    """The row, or an error (404 unless told otherwise) with the documented message."""
     try:
         return queryset.get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError) as error:
-        raise RequestError(404, message) from error
+        raise RequestError(status_code, message) from error
 
 
 # --- Health -----------------------------------------------------------------------------------
@@ -105,7 +106,9 @@ class UserDataView(HeatView):
 def _project_fields(data: dict, *, default_owner: User) -> dict:
     fields = {key: data[key] for key in ("title", "description", "icon") if key in data}
     if data.get("owner_id") is not None:
-        fields["owner"] = get_or_404(User.objects.all(), "Invalid project data.", pk=data["owner_id"])
+        fields["owner"] = get_or_404(
+            User.objects.all(), "Invalid project data.", status_code=400, pk=data["owner_id"]
+        )
     elif default_owner is not None:
         fields["owner"] = default_owner
     if "default_session_template_id" in data:
@@ -113,7 +116,9 @@ def _project_fields(data: dict, *, default_owner: User) -> dict:
         fields["default_session_template"] = (
             None
             if template_id is None
-            else get_or_404(SessionTemplate.objects.all(), "Invalid project data.", pk=template_id)
+            else get_or_404(
+                SessionTemplate.objects.all(), "Invalid project data.", status_code=400, pk=template_id
+            )
         )
     return fields
 
@@ -131,10 +136,7 @@ class ProjectsView(HeatView):
     @extend_schema(request=io.ProjectInput, responses={201: io.ProjectOutput})
     def post(self, request):
         data = self.parse(io.ProjectInput, request.data, "Invalid project data.")
-        try:
-            fields = _project_fields(data, default_owner=request.user)
-        except RequestError as error:
-            raise RequestError(400, "Invalid project data.") from error
+        fields = _project_fields(data, default_owner=request.user)
         project = services.project_create(**fields)
         return Response(io.ProjectOutput(selectors.projects().get(pk=project.pk)).data, status=201)
 
@@ -154,10 +156,7 @@ class ProjectDetailView(HeatView):
     def put(self, request, project_id: int):
         project = get_or_404(Project.objects.all(), "Project not found.", pk=project_id)
         data = self.parse(io.ProjectInput, request.data, "Invalid project data.")
-        try:
-            fields = _project_fields(data, default_owner=None)
-        except RequestError as error:
-            raise RequestError(400, "Invalid project data.") from error
+        fields = _project_fields(data, default_owner=None)
         services.project_update(project=project, **fields)
         return Response(io.ProjectOutput(selectors.projects().get(pk=project.pk)).data)
 
@@ -214,16 +213,16 @@ class SessionDetailView(HeatView):
         fields = {key: data[key] for key in ("name", "email", "simulation_name", "metadata") if key in data}
         if "project_id" in data:
             fields["project"] = get_or_404(
-                Project.objects.all(), "Invalid session data", pk=data["project_id"]
+                Project.objects.all(), "Invalid session data", status_code=400, pk=data["project_id"]
             )
         if "session_template_id" in data:
             fields["session_template"] = get_or_404(
-                SessionTemplate.objects.all(), "Invalid session data", pk=data["session_template_id"]
+                SessionTemplate.objects.all(),
+                "Invalid session data",
+                status_code=400,
+                pk=data["session_template_id"],
             )
-        try:
-            session = services.session_update(session=session, **fields)
-        except RequestError as error:
-            raise RequestError(400, "Invalid session data") from error
+        session = services.session_update(session=session, **fields)
         return _session_response(session, patch=True)
 
 
