@@ -41,6 +41,15 @@ def _close_database_pools(django_db_setup, django_db_blocker):
                 connection_.close_pool()
 
 
+@pytest.fixture(autouse=True)
+def _cache_of_its_own(settings):
+    """Each test sees an empty cache (throttling counters live there) without flushing a
+    shared Redis: its keys get a prefix of their own."""
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": uuid.uuid4().hex} for name, config in settings.CACHES.items()
+    }
+
+
 @pytest.fixture
 def user(db):
     return UserFactory()
