@@ -70,7 +70,11 @@ def test_heat_validation_error_is_a_message_naming_the_field():
     response = post(family_view(HEAT), {"entries": []})
 
     assert response.status_code == 400
-    assert response.data == {"status": "error", "message": "name: This field is required."}
+    assert response.data == {
+        "status": "error",
+        "message": "name: This field is required.",
+        "errors": [{"field": "name", "message": "This field is required."}],
+    }
 
 
 def test_rate_limited_answers_429_with_retry_after():

@@ -69,7 +69,9 @@ def test_a_deactivated_user_cannot_sign_in():
     assert login(username="ada", password=PASSWORD).status_code == 401
 
 
-@pytest.mark.parametrize("body", [{}, {"username": "ada"}, {"password": "x"}, {"username": ["a"], "password": 1}])
+@pytest.mark.parametrize(
+    "body", [{}, {"username": "ada"}, {"password": "x"}, {"username": ["a"], "password": 1}]
+)
 def test_malformed_login_is_400(body):
     response = login(**body)
 
