@@ -19,6 +19,7 @@ urlpatterns = [
     path("sites/", include("sites_app.urls")),
     path("scenarios/", include("scenarios_app.urls")),
     path("requests/", include("crowd_app.urls")),
+    path("account/", include("heatportal.accounts.urls")),
     path("admin/", admin.site.urls),
     # OpenAPI
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

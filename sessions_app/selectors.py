@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from heatportal.accounts.models import User
 from sessions_app.models import (
@@ -80,3 +82,61 @@ def config_all_grouped() -> dict[str, dict[str, Any]]:
         head, _, rest = row.name.partition(":")
         grouped.setdefault(head, {})[rest or head] = config_value(row.value_type, row.value)
     return grouped
+
+
+# --- Portal pages -----------------------------------------------------------------------------
+
+
+def projects_with_session_counts() -> QuerySet[Project]:
+    """Projects for the portal's list, each with ``session_count``."""
+    return (
+        Project.objects.select_related("owner", "default_session_template")
+        .annotate(session_count=Count("sessions"))
+        .order_by("id")
+    )
+
+
+def project_sessions(project: Project) -> QuerySet[Session]:
+    """A project's sessions, newest first, each with ``node_count``."""
+    return (
+        Session.objects.filter(project=project)
+        .annotate(node_count=Count("node_instances"))
+        .order_by("-created_at", "id")
+    )
+
+
+def sessions_with_outputs() -> QuerySet[Session]:
+    """Sessions with their node instances and each node's outputs, for the session page."""
+    outputs = NodeOutput.objects.select_related("data_source").order_by("created_at", "id")
+    nodes = NodeInstance.objects.prefetch_related(Prefetch("outputs", queryset=outputs)).order_by("id")
+    return Session.objects.select_related("project", "session_template", "user").prefetch_related(
+        Prefetch("node_instances", queryset=nodes)
+    )
+
+
+def configurations() -> QuerySet[PlatformConfiguration]:
+    return PlatformConfiguration.objects.order_by("name")
+
+
+@dataclass(frozen=True)
+class TemplateGraph:
+    """A session template as the portal shows it: nodes with their configuration as JSON text,
+    and edges as (from, to) node pairs."""
+
+    template: SessionTemplate
+    nodes: list[tuple[NodeTemplate, str]]
+    edges: list[tuple[NodeTemplate, NodeTemplate]]
+
+
+def template_graphs() -> list[TemplateGraph]:
+    graphs = []
+    for template in session_templates():
+        nodes = list(template.nodes.all())
+        graphs.append(
+            TemplateGraph(
+                template=template,
+                nodes=[(node, json.dumps(node.configuration, sort_keys=True)) for node in nodes],
+                edges=[(source, node) for node in nodes for source in node.inputs.all()],
+            )
+        )
+    return graphs

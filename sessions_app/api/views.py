@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -18,6 +14,7 @@ from heatportal.accounts.authentication import BearerTokenAuthentication
 from heatportal.accounts.models import User
 from heatportal.api.errors import HEAT, FamilyAPIView, RequestError
 from heatportal.api.fields import snake_keys
+from heatportal.files import stream_stored_file
 from sessions_app import selectors, services
 from sessions_app.api import serializers as io
 from sessions_app.models import NodeOutput, PlatformConfiguration, Project, Session, SessionTemplate
@@ -302,22 +299,12 @@ class NodeOutputsView(HeatView):
         return Response(io.NodeOutputOutput(output).data, status=201)
 
 
-async def _stream_file(name: str, chunk_size: int) -> AsyncIterator[bytes]:
-    """Read a stored file in chunks off the event loop (a sync iterator would be read whole)."""
-    file = await sync_to_async(default_storage.open)(name, "rb")
-    try:
-        while chunk := await sync_to_async(file.read)(chunk_size):
-            yield chunk
-    finally:
-        await sync_to_async(file.close)()
-
-
 class NodeOutputDataView(HeatView):
     @extend_schema(responses={(200, "application/octet-stream"): {"type": "string", "format": "binary"}})
     def get(self, request, output_id: int):
         output = get_or_404(NodeOutput.objects.all(), "Node output not found", pk=output_id)
         response = StreamingHttpResponse(
-            _stream_file(output.data_path, settings.HEAT_UPLOAD_CHUNK_BYTES),
+            stream_stored_file(output.data_path, settings.HEAT_UPLOAD_CHUNK_BYTES),
             content_type=output.content_type or "application/octet-stream",
         )
         response["Content-Length"] = str(output.size)
