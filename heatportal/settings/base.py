@@ -152,6 +152,12 @@ HEAT_MAX_UPLOAD_BYTES = env.int("HEAT_MAX_UPLOAD_BYTES", default=5 * 1024**3)
 # Read and write uploads in pieces of this size (never the whole body in memory).
 HEAT_UPLOAD_CHUNK_BYTES = env.int("HEAT_UPLOAD_CHUNK_BYTES", default=1024 * 1024)
 
+# Energy sites (sites_app)
+
+# Scenario runner (scenarios_app)
+
+# Crowd requests (crowd_app)
+
 # --- Internationalisation ---------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
@@ -230,6 +236,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "heatportal.accounts.tasks.purge_stale_tokens",
         "schedule": timedelta(hours=1),
     },
+    # sites_app
+    # scenarios_app
+    # crowd_app
 }
 
 # --- REST framework and OpenAPI ---------------------------------------------------------------

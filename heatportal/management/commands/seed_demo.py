@@ -3,8 +3,11 @@ import os
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from crowd_app.demo import seed_crowd
 from heatportal.accounts.demo import seed_users, sign_in_hint
+from scenarios_app.demo import seed_scenarios
 from sessions_app.demo import seed_sessions
+from sites_app.demo import seed_sites
 
 
 class Command(BaseCommand):
@@ -12,7 +15,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        for line in [*seed_users(), *seed_sessions()]:
+        for line in [*seed_users(), *seed_sessions(), *seed_sites(), *seed_scenarios(), *seed_crowd()]:
             self.stdout.write(f"  {line}")
         base_url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
         self.stdout.write(self.style.SUCCESS("Demo data is in place."))
