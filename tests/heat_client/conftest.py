@@ -1,0 +1,69 @@
+"""Fixtures of the heat_client tests: the client against the portal served live by uvicorn."""
+
+import pytest
+
+from heat_client import HeatClient
+from heatportal.accounts.models import AccessToken, User
+from heatportal.credentials import credential_issue
+from sessions_app import services
+from sessions_app.models import DataSource, NodeTemplate, Project, SessionTemplate
+from tests.factories import PASSWORD, UserFactory
+
+
+@pytest.fixture
+def template(transactional_db) -> SessionTemplate:
+    """The documents' template: an input node with a data source feeding a preprocessor (which
+    has no data source, so uploads to it are refused)."""
+    raw = DataSource.objects.create(name="raw")
+    template = SessionTemplate.objects.create(name="Default Template", description="Base template")
+    source = NodeTemplate.objects.create(
+        session_template=template,
+        key="json-input",
+        type=NodeTemplate.INPUT_TYPE,
+        label="JsonInput Node",
+        configuration={"dataSourceName": raw.name},
+        position=0,
+    )
+    NodeTemplate.objects.create(
+        session_template=template,
+        key="preprocess",
+        type="Preprocessor",
+        label="Preprocessing Node",
+        position=1,
+    ).inputs.add(source)
+    return template
+
+
+@pytest.fixture
+def project(template) -> Project:
+    return services.project_create(
+        owner=UserFactory(role=User.Role.INSTRUCTOR),
+        title="Sample Project",
+        description="Project for testing",
+        default_session_template=template,
+    )
+
+
+@pytest.fixture
+def api_user(transactional_db) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def token(api_user) -> str:
+    _row, value = credential_issue(AccessToken, user=api_user, name="heat_client tests", is_offline=True)
+    return value
+
+
+@pytest.fixture
+def heat(live_url, token):
+    """A client with a (offline) token."""
+    with HeatClient(live_url, token=token) as client:
+        yield client
+
+
+@pytest.fixture
+def password_heat(live_url, api_user):
+    """A client that signs in with a user name and password."""
+    with HeatClient(live_url, username=api_user.username, password=PASSWORD) as client:
+        yield client
