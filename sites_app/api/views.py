@@ -19,6 +19,7 @@ from sites_app.api.authentication import (
     PerKeyRateThrottle,
     SiteApiKeyAuthentication,
 )
+from sites_app.api.schema import SitesAutoSchema
 from sites_app.models import ScheduleBatch
 
 SITE_NOT_FOUND = "Site not found"
@@ -32,6 +33,7 @@ class SitesView(FamilyAPIView):
     permission_classes = [permissions.IsAuthenticated]
     throttle_classes = [PerKeyRateThrottle]
     pagination_class = None
+    schema = SitesAutoSchema()
 
     def handle_exception(self, exc):
         if isinstance(exc, services.ServiceError):
@@ -67,6 +69,8 @@ ERRORS = {
 
 
 class SiteListView(SitesView):
+    operation_name = "listSites"
+
     @extend_schema(
         summary="List sites",
         description=(
@@ -80,6 +84,8 @@ class SiteListView(SitesView):
 
 
 class SiteDetailView(SitesView):
+    operation_name = "getSite"
+
     @extend_schema(
         summary="Get a site",
         description="The site with its aggregated assets (rated power, BESS capacity, latest values).",
@@ -96,6 +102,8 @@ class ScheduleCommandsInput(serializers.Serializer):
 
 
 class SiteSchedulesView(SitesView):
+    operation_name = "postSchedules"
+
     @extend_schema(
         summary="Send schedule commands",
         request=ScheduleCommandsInput,
@@ -127,6 +135,7 @@ class SiteSchedulesView(SitesView):
 
 
 class HealthView(SitesView):
+    operation_name = "health"
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
     throttle_classes = []
@@ -162,6 +171,8 @@ class TelemetryInput(serializers.Serializer):
 
 
 class GatewayTelemetryView(GatewayView):
+    operation_name = "postTelemetry"
+
     @extend_schema(
         summary="Report telemetry",
         request=TelemetryInput,
@@ -182,12 +193,16 @@ class GatewayTelemetryView(GatewayView):
 
 
 class GatewaySchedulesView(GatewayView):
+    operation_name = "getSchedules"
+
     @extend_schema(summary="Current schedules of the gateway's site", responses={200: OpenApiResponse()})
     def get(self, request):
         return Response(selectors.gateway_schedules_payload(self.site))
 
 
 class GatewaySiteView(GatewayView):
+    operation_name = "getSite"
+
     @extend_schema(summary="The gateway's site and its assets", responses={200: OpenApiResponse()})
     def get(self, request):
         return Response(selectors.site_detail_payload(self.site))
