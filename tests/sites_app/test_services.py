@@ -192,3 +192,23 @@ def test_create_site_prints_the_site_id_and_a_working_device_token(db):
     assert site.name == "Harbour" and site.access_group == AccessGroup.objects.get(name="Utility A")
     assert credential_authenticate(SiteDeviceToken.objects.all(), lines["device token"].strip()).site == site
     assert site.assets.count() == 7
+
+
+# --- Demo data ------------------------------------------------------------------------------
+
+
+def test_demo_data_is_complete_and_idempotent(db):
+    from sites_app.demo import DOC_SITE_ID, seed_sites
+    from sites_app.selectors import site_detail_payload
+
+    first = seed_sites()
+    second = seed_sites()
+
+    assert any(line.startswith("created API key demo") for line in first)
+    assert second == []
+    group = AccessGroup.objects.get(name="Demo utility")
+    assert group.sites.count() == 3
+    detail = site_detail_payload(Site.objects.get(pk=DOC_SITE_ID))
+    assert detail["isOnline"] is True
+    assert len(detail["schedules"]) == 6
+    assert detail["assets"]["bess"]["soc"] == 75
