@@ -1,7 +1,15 @@
 from django.contrib import admin
 
 from heatportal.admin import CredentialAdmin
-from sites_app.models import AccessGroup, Site, SiteApiKey, SiteDeviceToken
+from sites_app.models import (
+    AccessGroup,
+    Asset,
+    ScheduleBatch,
+    ScheduleEntry,
+    Site,
+    SiteApiKey,
+    SiteDeviceToken,
+)
 
 
 @admin.register(AccessGroup)
@@ -10,11 +18,61 @@ class AccessGroupAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
+class AssetInline(admin.TabularInline):
+    model = Asset
+    extra = 0
+    fields = (
+        "type",
+        "rated_upper_kw",
+        "rated_lower_kw",
+        "energy_capacity_kwh",
+        "active_power_kw",
+        "soc_pcnt",
+        "available_capacity_kwh",
+    )
+    readonly_fields = ("active_power_kw", "soc_pcnt", "available_capacity_kwh")
+
+
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
-    list_display = ("name", "id", "access_group", "created_at")
+    list_display = ("name", "id", "access_group", "reported_at", "created_at")
     list_filter = ("access_group",)
     search_fields = ("name", "id")
+    readonly_fields = ("reported_at", "revision")
+    inlines = [AssetInline]
+
+
+@admin.register(Asset)
+class AssetAdmin(admin.ModelAdmin):
+    list_display = ("site", "type", "rated_upper_kw", "rated_lower_kw", "active_power_kw")
+    list_filter = ("type",)
+    list_select_related = ("site",)
+    search_fields = ("site__name",)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Schedules change only through schedule_batch_apply (which keeps the audit trail)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScheduleBatch)
+class ScheduleBatchAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "site", "sent_by", "source", "accepted")
+    list_filter = ("source",)
+    list_select_related = ("site",)
+    search_fields = ("site__name", "sent_by", "id")
+
+
+@admin.register(ScheduleEntry)
+class ScheduleEntryAdmin(ReadOnlyAdmin):
+    list_display = ("site", "asset", "kind", "start_at", "end_at", "value", "superseded_by")
+    list_filter = ("asset", "kind")
+    list_select_related = ("site",)
 
 
 @admin.register(SiteApiKey)

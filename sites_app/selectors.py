@@ -1,4 +1,45 @@
-from sites_app.models import AccessGroup, Site, SiteApiKey
+"""Reads of the energy sites area, and the public API's response bodies.
+
+``GET /sites`` is the hot path (a thousand sites, every few seconds, per client). Its body is
+the concatenation of one JSON fragment per site, and a fragment only changes when the site's
+row changes (``revision`` is renewed by every schedule batch and telemetry report) or when
+time passes a boundary (an entry ends, the site goes offline). Fragments are kept in a small
+per-process cache keyed by the site's revision, with the time they stay valid; the database
+stays the source of truth, so every process of every server agrees. The list costs the same
+number of queries whatever the number of sites: one for the sites, and, for the sites whose
+fragment is missing or stale, one for their entries.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
+
+from sites_app.models import (
+    SCHEDULE_PAIRS,
+    AccessGroup,
+    Asset,
+    AssetType,
+    ScheduleBatch,
+    ScheduleEntry,
+    Site,
+    SiteApiKey,
+    SiteDeviceToken,
+)
+from sites_app.services import format_time, number
+
+PAIR_ORDER = {pair: position for position, pair in enumerate(SCHEDULE_PAIRS)}
+ASSET_ORDER = {asset: position for position, asset in enumerate(AssetType.values)}
+FOREVER = datetime.max.replace(tzinfo=UTC)
 
 
 def site_counts() -> dict[str, int]:
@@ -7,3 +48,226 @@ def site_counts() -> dict[str, int]:
         "sites": Site.objects.count(),
         "active API keys": SiteApiKey.objects.filter(SiteApiKey.active_q()).count(),
     }
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def is_online(reported_at: datetime | None, *, now: datetime) -> bool:
+    return reported_at is not None and now - reported_at < timedelta(seconds=settings.SITE_OFFLINE_AFTER)
+
+
+# --- Schedules ------------------------------------------------------------------------------------
+
+
+def active_entries(*, now: datetime) -> Q:
+    """Entries that are in force or still to come: not replaced, not ended."""
+    return Q(superseded_by__isnull=True, end_at__gt=now)
+
+
+ENTRY_FIELDS = ("site_id", "asset", "kind", "start_at", "end_at", "value", "batch_id")
+
+
+def schedules_payload(rows: Iterable[tuple], *, with_batch: bool = False) -> list[dict[str, Any]]:
+    """``[{"asset", "type", "entries": [...]}]`` from entry rows of ONE site (ENTRY_FIELDS)."""
+    commands: dict[tuple[str, str], dict[str, Any]] = {}
+    for _site_id, asset, kind, start_at, end_at, value, batch_id in rows:
+        command = commands.get((asset, kind))
+        if command is None:
+            command = commands[(asset, kind)] = {"asset": asset, "type": kind}
+            if with_batch:
+                command["batchId"] = str(batch_id)
+            command["entries"] = []
+        command["entries"].append(
+            {"startAt": format_time(start_at), "endAt": format_time(end_at), "value": number(value)}
+        )
+    ordered = sorted(commands.items(), key=lambda item: PAIR_ORDER.get(item[0], 99))
+    for _pair, command in ordered:
+        command["entries"].sort(key=lambda entry: entry["startAt"])
+    return [command for _pair, command in ordered]
+
+
+def _entry_rows(queryset) -> list[tuple]:
+    return list(queryset.order_by("site_id", "start_at").values_list(*ENTRY_FIELDS))
+
+
+# --- GET /sites: cached fragments -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fragment:
+    body: bytes
+    valid_until: datetime
+
+
+class FragmentCache:
+    """A bounded, thread-safe LRU of rendered site fragments, keyed by the site's row state."""
+
+    def __init__(self, max_items: int = 50_000):
+        self.max_items = max_items
+        self._items: OrderedDict[tuple, Fragment] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_many(self, keys: list[tuple], *, now: datetime) -> dict[tuple, bytes]:
+        found = {}
+        with self._lock:
+            for key in keys:
+                fragment = self._items.get(key)
+                if fragment is not None and now < fragment.valid_until:
+                    found[key] = fragment.body
+        return found
+
+    def set_many(self, fragments: dict[tuple, Fragment]) -> None:
+        with self._lock:
+            self._items.update(fragments)
+            for key in fragments:
+                self._items.move_to_end(key)
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+fragment_cache = FragmentCache()
+
+
+def _site_summary(
+    site_id, name: str, reported_at: datetime | None, rows: list[tuple], *, now: datetime
+) -> Fragment:
+    online = is_online(reported_at, now=now)
+    valid_until = reported_at + timedelta(seconds=settings.SITE_OFFLINE_AFTER) if online else FOREVER
+    for row in rows:
+        valid_until = min(valid_until, row[4])  # an entry's end drops it from the list
+    body = _dumps(
+        {
+            "siteId": str(site_id),
+            "siteName": name,
+            "isOnline": online,
+            "reportedAt": format_time(reported_at),
+            "schedules": schedules_payload(rows),
+        }
+    )
+    return Fragment(body=body, valid_until=valid_until)
+
+
+def site_list_body(*, access_group_id: int, now: datetime | None = None) -> bytes:
+    """The JSON body of ``GET /sites`` for one access group: ``{"sites": [...]}``."""
+    now = now or timezone.now()
+    sites = list(
+        Site.objects.filter(access_group_id=access_group_id)
+        .order_by("name", "id")
+        .values_list("id", "name", "reported_at", "revision")
+    )
+    keys = [(site_id, revision, name, reported_at) for site_id, name, reported_at, revision in sites]
+    cached = fragment_cache.get_many(keys, now=now)
+    missing = [key for key in keys if key not in cached]
+    if missing:
+        if len(missing) > 200:  # most of the group: filter by group, not by a long id list
+            entries = ScheduleEntry.objects.filter(site__access_group_id=access_group_id)
+        else:
+            entries = ScheduleEntry.objects.filter(site_id__in=[key[0] for key in missing])
+        rows_by_site: dict[Any, list[tuple]] = {}
+        for row in _entry_rows(entries.filter(active_entries(now=now))):
+            rows_by_site.setdefault(row[0], []).append(row)
+        fresh = {
+            key: _site_summary(key[0], key[2], key[3], rows_by_site.get(key[0], []), now=now)
+            for key in missing
+        }
+        fragment_cache.set_many(fresh)
+        cached.update((key, fragment.body) for key, fragment in fresh.items())
+    return b'{"sites":[' + b",".join(cached[key] for key in keys) + b"]}"
+
+
+# --- GET /sites/{siteId} ----------------------------------------------------------------------
+
+
+def asset_payload(asset: Asset) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": asset.public_id,
+        "type": asset.type,
+        "ratedPowerUpperLimitkW": number(asset.rated_upper_kw),
+        "ratedPowerLowerLimitkW": number(asset.rated_lower_kw),
+        "activePowerkW": number(asset.active_power_kw),
+    }
+    if asset.type == AssetType.BESS:
+        body["ratedEnergyCapacitykWh"] = number(asset.energy_capacity_kwh)
+        body["availableStorageCapacitykWh"] = number(asset.available_capacity_kwh)
+        body["soc"] = number(asset.soc_pcnt)
+    return body
+
+
+def site_for_group(*, access_group_id: int, site_id) -> Site | None:
+    """The site if it exists and belongs to the group; None otherwise (both are a 404)."""
+    return Site.objects.filter(access_group_id=access_group_id, pk=site_id).first()
+
+
+def site_detail_payload(site: Site, *, now: datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    assets = sorted(Asset.objects.filter(site=site), key=lambda asset: ASSET_ORDER.get(asset.type, 99))
+    rows = _entry_rows(ScheduleEntry.objects.filter(active_entries(now=now), site=site))
+    return {
+        "siteId": str(site.id),
+        "siteName": site.name,
+        "isOnline": is_online(site.reported_at, now=now),
+        "reportedAt": format_time(site.reported_at),
+        "schedules": schedules_payload(rows),
+        "assets": {asset.type: asset_payload(asset) for asset in assets},
+    }
+
+
+def gateway_schedules_payload(site: Site, *, now: datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    rows = _entry_rows(ScheduleEntry.objects.filter(active_entries(now=now), site=site))
+    return {"siteId": str(site.id), "schedules": schedules_payload(rows, with_batch=True)}
+
+
+# --- Portal pages ------------------------------------------------------------------------------
+
+
+def access_groups_with_counts():
+    now = timezone.now()
+    active_keys = Q(api_keys__revoked_at__isnull=True) & (
+        Q(api_keys__expires_at__isnull=True) | Q(api_keys__expires_at__gt=now)
+    )
+    return AccessGroup.objects.annotate(
+        site_count=Count("sites", distinct=True),
+        active_key_count=Count("api_keys", filter=active_keys, distinct=True),
+    ).order_by("name")
+
+
+def group_sites(group: AccessGroup):
+    return Site.objects.filter(access_group=group).order_by("name", "id")
+
+
+def group_keys(group: AccessGroup):
+    return SiteApiKey.objects.filter(access_group=group).order_by("-created_at")
+
+
+def site_assets(site: Site) -> list[Asset]:
+    return sorted(Asset.objects.filter(site=site), key=lambda asset: ASSET_ORDER.get(asset.type, 99))
+
+
+def site_timeline(site: Site, *, now: datetime | None = None) -> dict[str, Any]:
+    """What the site page's chart draws: one row per asset/type, a bar per active entry."""
+    now = now or timezone.now()
+    rows = _entry_rows(ScheduleEntry.objects.filter(active_entries(now=now), site=site))
+    return {"now": format_time(now), "schedules": schedules_payload(rows)}
+
+
+def site_audit_trail(site: Site, *, limit: int = 50):
+    """The site's latest batches, with what each one stored and what it replaced."""
+    return (
+        ScheduleBatch.objects.filter(site=site)
+        .select_related("api_key")
+        .prefetch_related(
+            Prefetch("replaced_entries", queryset=ScheduleEntry.objects.order_by("asset", "kind", "start_at"))
+        )
+        .order_by("-created_at")[:limit]
+    )
+
+
+def site_device_token(site: Site) -> SiteDeviceToken | None:
+    return SiteDeviceToken.objects.filter(site=site, revoked_at__isnull=True).first()

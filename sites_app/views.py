@@ -1,9 +1,153 @@
-from django.contrib.auth.decorators import login_required
+"""Portal pages of the energy sites area: parse with a form, call a selector or service, render."""
 
-from heatportal.pages import area_landing
-from sites_app.selectors import site_counts
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from heatportal.accounts.models import User
+from heatportal.pages import AREAS
+from sites_app import selectors, services
+from sites_app.forms import AccessGroupForm, ApiKeyForm, SiteForm
+from sites_app.models import AccessGroup, Site, SiteApiKey
+
+AREA = next(area for area in AREAS if area.key == "sites")
+
+
+def can_manage(user: User) -> bool:
+    """Keys, sites and device tokens are managed by admins; everyone signed in may look."""
+    return user.is_staff or user.role == User.Role.ADMIN
+
+
+def manager_required(view):
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not can_manage(request.user):
+            return render(request, "sites_app/forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
 
 
 @login_required
-def index(request):
-    return area_landing(request, "sites", counts=site_counts())
+def index(request: HttpRequest) -> HttpResponse:
+    form = AccessGroupForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if not can_manage(request.user):
+            return render(request, "sites_app/forbidden.html", status=403)
+        if form.is_valid():
+            try:
+                group = services.access_group_create(name=form.cleaned_data["name"])
+            except services.ServiceError as error:
+                form.add_error("name", error.message)
+            else:
+                messages.success(request, f"Access group {group.name} created.")
+                return redirect("sites:group", group_id=group.pk)
+    context = {
+        "area": AREA,
+        "groups": selectors.access_groups_with_counts(),
+        "form": form,
+        "can_manage": can_manage(request.user),
+    }
+    return render(request, "sites_app/index.html", context)
+
+
+def _group_page(request, group: AccessGroup, *, status: int = 200, **extra) -> HttpResponse:
+    now = timezone.now()
+    sites = [
+        {"site": site, "online": selectors.is_online(site.reported_at, now=now)}
+        for site in selectors.group_sites(group)
+    ]
+    keys = [{"key": key, "active": key.is_active(now)} for key in selectors.group_keys(group)]
+    context = {
+        "group": group,
+        "sites": sites,
+        "keys": keys,
+        "can_manage": can_manage(request.user),
+        "key_form": ApiKeyForm(),
+        "site_form": SiteForm(),
+        **extra,
+    }
+    return render(request, "sites_app/group.html", context, status=status)
+
+
+@login_required
+def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
+    return _group_page(request, get_object_or_404(AccessGroup, pk=group_id))
+
+
+@require_POST
+@manager_required
+def key_create(request: HttpRequest, group_id: int) -> HttpResponse:
+    """Create a key and show its full value in this response only (never stored, never
+    redirected through a cookie or the session)."""
+    group = get_object_or_404(AccessGroup, pk=group_id)
+    form = ApiKeyForm(request.POST)
+    if form.is_valid():
+        try:
+            key, value = services.api_key_create(access_group=group, **form.cleaned_data)
+        except services.ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            return _group_page(request, group, new_key=key, new_key_value=value)
+    return _group_page(request, group, key_form=form, status=400)
+
+
+@require_POST
+@manager_required
+def key_revoke(request: HttpRequest, group_id: int, key_id: int) -> HttpResponse:
+    key = get_object_or_404(SiteApiKey, pk=key_id, access_group_id=group_id)
+    services.api_key_revoke(api_key=key)
+    messages.success(request, f"Key {key.name} revoked. Requests that present it are refused from now on.")
+    return redirect("sites:group", group_id=group_id)
+
+
+@require_POST
+@manager_required
+def site_create(request: HttpRequest, group_id: int) -> HttpResponse:
+    group = get_object_or_404(AccessGroup, pk=group_id)
+    form = SiteForm(request.POST)
+    if form.is_valid():
+        try:
+            site, token = services.site_create(access_group=group, name=form.cleaned_data["name"])
+        except services.ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            return _site_page(request, site, new_token=token)
+    return _group_page(request, group, site_form=form, status=400)
+
+
+def _site_page(request, site: Site, **extra) -> HttpResponse:
+    now = timezone.now()
+    batches = list(selectors.site_audit_trail(site))
+    timeline = selectors.site_timeline(site, now=now)
+    context = {
+        "site": site,
+        "online": selectors.is_online(site.reported_at, now=now),
+        "assets": selectors.site_assets(site),
+        "timeline": timeline,
+        "chart_height": 90 + 46 * len(timeline["schedules"]),
+        "batches": batches,
+        "token": selectors.site_device_token(site),
+        "can_manage": can_manage(request.user),
+        **extra,
+    }
+    return render(request, "sites_app/site.html", context)
+
+
+@login_required
+def site_detail(request: HttpRequest, site_id) -> HttpResponse:
+    site = get_object_or_404(Site.objects.select_related("access_group"), pk=site_id)
+    return _site_page(request, site)
+
+
+@require_POST
+@manager_required
+def token_rotate(request: HttpRequest, site_id) -> HttpResponse:
+    site = get_object_or_404(Site.objects.select_related("access_group"), pk=site_id)
+    token = services.device_token_rotate(site=site)
+    return _site_page(request, site, new_token=token)

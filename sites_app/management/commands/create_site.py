@@ -1,0 +1,26 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from sites_app import services
+from sites_app.models import AccessGroup
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a site with the standard asset set (grid, solar, BESS, EV, heat pump, genset, load) "
+        "and print its id and its gateway's device token (shown only once)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--group", required=True, help="Access group name (created if missing).")
+        parser.add_argument("--name", required=True, help="Site name.")
+
+    def handle(self, *args, group, name, **options):
+        access_group, created = AccessGroup.objects.get_or_create(name=group.strip())
+        if created:
+            self.stderr.write(f"Created access group {access_group.name!r}.")
+        try:
+            site, token = services.site_create(access_group=access_group, name=name)
+        except services.ServiceError as error:
+            raise CommandError(error.message) from error
+        self.stdout.write(f"site id:      {site.id}")
+        self.stdout.write(f"device token: {token}")

@@ -1,0 +1,29 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from sites_app import services
+from sites_app.models import AccessGroup
+
+
+class Command(BaseCommand):
+    help = "Create a public-API key of an access group and print it (it is shown only once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--group", required=True, help="Access group name (created if missing).")
+        parser.add_argument("--name", required=True, help="Key name, unique in the group.")
+        parser.add_argument("--expires-at", help="Optional expiry, ISO 8601 with a time zone.")
+
+    def handle(self, *args, group, name, expires_at=None, **options):
+        expiry = None
+        if expires_at:
+            expiry = services.parse_timestamp(expires_at)
+            if expiry is None:
+                raise CommandError("--expires-at must be an ISO 8601 date-time with a time zone.")
+        access_group, created = AccessGroup.objects.get_or_create(name=group.strip())
+        if created:
+            self.stderr.write(f"Created access group {access_group.name!r}.")
+        try:
+            key, value = services.api_key_create(access_group=access_group, name=name, expires_at=expiry)
+        except services.ServiceError as error:
+            raise CommandError(error.message) from error
+        self.stderr.write(f"Key {key.name!r} of {access_group.name!r}; store it now, it is not shown again:")
+        self.stdout.write(value)

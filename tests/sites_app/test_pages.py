@@ -1,0 +1,152 @@
+"""The energy sites pages in a real browser."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from heatportal.credentials import credential_authenticate
+from sites_app import services
+from sites_app.models import AccessGroup, SiteApiKey, SiteDeviceToken
+from tests.factories import UserFactory
+from tests.sites_app.conftest import doc_schedules, report_now
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def admin(transactional_db):
+    return UserFactory(role="Admin")
+
+
+def test_the_index_lists_access_groups_and_an_admin_creates_one(sign_in, admin, site):
+    services.api_key_create(access_group=site.access_group, name="ops")
+    page = sign_in(admin)
+
+    page.goto("/sites/")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Energy sites")
+    row = page.get_by_role("row", name=re.compile("Utility A"))
+    expect(row.get_by_role("cell")).to_have_text(["1", "1", re.compile(r"\d{4}-")])
+    page.get_by_label("Name").fill("Utility C")
+    page.get_by_role("button", name="Create access group").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Utility C")
+    assert AccessGroup.objects.filter(name="Utility C").exists()
+
+
+def test_a_trainee_sees_groups_but_cannot_manage_them(sign_in, site):
+    page = sign_in(UserFactory(role="Trainee"))
+
+    page.goto(f"/sites/groups/{site.access_group.pk}/")
+
+    expect(page.get_by_role("link", name="Site 1")).to_be_visible()
+    expect(page.get_by_role("button", name="Create API key")).to_have_count(0)
+
+
+def test_an_admin_creates_a_key_sees_it_once_and_revokes_it(sign_in, admin, site):
+    page = sign_in(admin)
+    page.goto(f"/sites/groups/{site.access_group.pk}/")
+
+    page.get_by_label("Key name").fill("optimiser")
+    page.get_by_label("Expires at (UTC)").fill("2031-01-01T12:00")
+    page.get_by_role("button", name="Create API key").click()
+
+    shown = page.get_by_label("API key", exact=True).input_value()
+    key = credential_authenticate(SiteApiKey.objects.all(), shown)
+    assert (key.name, key.expires_at.isoformat()) == ("optimiser", "2031-01-01T12:00:00+00:00")
+    row = page.get_by_role("row", name=re.compile("optimiser"))
+    expect(row.get_by_role("cell").nth(0)).to_have_text(key.masked)
+    expect(row).to_contain_text("2031-01-01 12:00")
+    expect(row).to_contain_text("Active")
+
+    page.reload()  # the key is not shown again
+    expect(page.get_by_label("API key", exact=True)).to_have_count(0)
+    assert SiteApiKey.objects.count() == 1
+
+    page.get_by_role("button", name="Revoke optimiser").click()
+    expect(page.get_by_role("row", name=re.compile("optimiser"))).to_contain_text("Revoked")
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+
+
+def test_a_duplicate_key_name_is_explained(sign_in, admin, site):
+    services.api_key_create(access_group=site.access_group, name="ops")
+    page = sign_in(admin)
+    page.goto(f"/sites/groups/{site.access_group.pk}/")
+
+    page.get_by_label("Key name").fill("ops")
+    page.get_by_role("button", name="Create API key").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("already has a key named 'ops'")
+
+
+def test_the_site_page_shows_assets_a_schedule_chart_and_the_audit_trail(sign_in, site):
+    key, _value = services.api_key_create(access_group=site.access_group, name="optimiser")
+    first = services.schedule_batch_apply(site=site, commands=doc_schedules(), api_key=key)
+    services.schedule_batch_apply(
+        site=site, commands=[{"asset": "solar", "type": "solarCurtailmentPcnt", "entries": []}], api_key=key
+    )
+    report_now(site, grid={"activePowerkW": 120}, bess={"activePowerkW": 30, "soc": 75})
+    page = sign_in(UserFactory())
+    page.goto(f"/sites/groups/{site.access_group.pk}/")
+
+    page.get_by_role("link", name="Site 1").click()
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Online")
+    assets = page.get_by_role("table", name="Assets")
+    expect(assets.get_by_role("row", name=re.compile("^Grid")).get_by_role("cell").nth(0)).to_have_text(
+        "120.0"
+    )
+    expect(assets.get_by_role("row", name=re.compile("^BESS"))).to_contain_text("75.0 %")
+    # The chart: drawn by the vendored Chart.js, one row per asset/type in force.
+    chart = page.locator("#schedule-chart")
+    expect(chart).to_be_visible()
+    page.wait_for_function("window.Chart && Chart.getChart('schedule-chart')")
+    rows = page.evaluate("Chart.getChart('schedule-chart').data.labels")
+    assert rows == [
+        "grid · upperLimitkW",
+        "grid · lowerLimitkW",
+        "grid · activePowerkW",
+        "bess · activePowerkW",
+        "bess · optimalSocPcnt",
+    ]
+    assert page.evaluate("Chart.getChart('schedule-chart').getDatasetMeta(0).data[0].width") > 0
+    scripts = page.locator("script[src]").evaluate_all("els => els.map(e => e.src)")
+    assert any(src.endswith("/static/sites_app/vendor/chart.umd.min.js") for src in scripts)
+    # The audit trail, newest first: the clearing batch replaced the first batch's solar entry.
+    audit = page.get_by_role("table", name="Audit trail").locator("tbody tr")
+    expect(audit).to_have_count(2)
+    expect(audit.nth(0)).to_contain_text(f"optimiser ({key.masked})")
+    expect(audit.nth(0)).to_contain_text("solar/solarCurtailmentPcnt: cleared")
+    expect(audit.nth(0)).to_contain_text(
+        re.compile(r"solar/solarCurtailmentPcnt 2030-06-01 08:00.12:00: 10\.0")
+    )
+    expect(audit.nth(1)).to_contain_text(str(first.pk))
+    expect(audit.nth(1).get_by_role("cell").nth(2)).to_have_text("6")
+
+
+def test_an_admin_rotates_the_device_token(sign_in, admin, site, device_token):
+    page = sign_in(admin)
+    page.goto(f"/sites/s/{site.pk}/")
+
+    page.get_by_role("button", name="Rotate device token").click()
+
+    shown = page.get_by_role("textbox", name="Device token").input_value()
+    assert shown != device_token
+    assert credential_authenticate(SiteDeviceToken.objects.all(), shown).site == site
+    assert SiteDeviceToken.objects.get(lookup_id=device_token[4:16]).revoked_at is not None
+    page.reload()
+    expect(page.get_by_role("textbox", name="Device token")).to_have_count(0)
+
+
+def test_an_admin_creates_a_site_and_gets_its_device_token(sign_in, admin, group):
+    page = sign_in(admin)
+    page.goto(f"/sites/groups/{group.pk}/")
+
+    page.get_by_label("Site name").fill("Harbour")
+    page.get_by_role("button", name="Create site").click()
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Harbour")
+    shown = page.get_by_role("textbox", name="Device token").input_value()
+    assert credential_authenticate(SiteDeviceToken.objects.all(), shown).site.name == "Harbour"
+    expect(page.get_by_role("table", name="Assets").locator("tbody tr")).to_have_count(7)
