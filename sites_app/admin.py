@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from heatportal.admin import CredentialAdmin
+from sites_app import services
 from sites_app.models import (
     AccessGroup,
     Asset,
@@ -40,6 +41,9 @@ class SiteAdmin(admin.ModelAdmin):
     search_fields = ("name", "id")
     readonly_fields = ("reported_at", "revision")
     inlines = [AssetInline]
+
+    def save_model(self, request, obj, form, change):
+        services.site_save(site=obj)
 
 
 @admin.register(Asset)

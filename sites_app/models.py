@@ -36,7 +36,7 @@ class Site(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["access_group", "name"], name="site_group_name_idx")]
+        indexes = [models.Index(fields=["access_group", "name", "id"], name="site_group_name_idx")]
 
     def __str__(self) -> str:
         return self.name

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connections
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
@@ -153,32 +155,69 @@ def _site_summary(
     return Fragment(body=body, valid_until=valid_until)
 
 
+# The hot query of GET /sites: the revisions of the group's sites, in list order, as ONE
+# string aggregated by the database (a thousand rows would cost a thousand tuples here). A
+# revision is a random UUID renewed by every change of its site, so it names one site in one
+# state: the fragment cache is keyed by it.
+_SITE_KEYS_SQL = {
+    "postgresql": (
+        "SELECT string_agg(revision::text, ',' ORDER BY name, id) "
+        "FROM sites_app_site WHERE access_group_id = %s"
+    ),
+    "sqlite": (
+        "SELECT group_concat(revision, ',') FROM (SELECT revision "
+        "FROM sites_app_site WHERE access_group_id = %s ORDER BY name, id)"
+    ),
+}
+
+
+def _site_keys(access_group_id: int) -> list[str]:
+    """The revisions of the group's sites as text, in list order (name, then id)."""
+    connection = connections[Site.objects.db]
+    sql = _SITE_KEYS_SQL.get(connection.vendor)
+    if sql is None:  # another database: the same through the ORM
+        rows = Site.objects.filter(access_group_id=access_group_id).order_by("name", "id")
+        return [revision.hex for revision in rows.values_list("revision", flat=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [access_group_id])
+        text = cursor.fetchone()[0]
+    return text.split(",") if text else []
+
+
+def _key(revision: uuid.UUID, vendor: str) -> str:
+    """A revision as _site_keys gives it: as the database writes a UUID as text."""
+    return str(revision) if vendor == "postgresql" else revision.hex
+
+
 def site_list_body(*, access_group_id: int, now: datetime | None = None) -> bytes:
     """The JSON body of ``GET /sites`` for one access group: ``{"sites": [...]}``."""
     now = now or timezone.now()
-    sites = list(
-        Site.objects.filter(access_group_id=access_group_id)
-        .order_by("name", "id")
-        .values_list("id", "name", "reported_at", "revision")
-    )
-    keys = [(site_id, revision, name, reported_at) for site_id, name, reported_at, revision in sites]
-    cached = fragment_cache.get_many(keys, now=now)
-    missing = [key for key in keys if key not in cached]
+    keys = _site_keys(access_group_id)
+    bodies = fragment_cache.get_many(keys, now=now)
+    missing = [key for key in keys if key not in bodies]
     if missing:
-        if len(missing) > 200:  # most of the group: filter by group, not by a long id list
-            entries = ScheduleEntry.objects.filter(site__access_group_id=access_group_id)
+        group_sites = Site.objects.filter(access_group_id=access_group_id)
+        entries = ScheduleEntry.objects.filter(active_entries(now=now))
+        if len(missing) > 200:  # most of the group: filter by group, not by a long list
+            entries = entries.filter(site__access_group_id=access_group_id)
         else:
-            entries = ScheduleEntry.objects.filter(site_id__in=[key[0] for key in missing])
+            group_sites = group_sites.filter(revision__in=[uuid.UUID(key) for key in missing])
+            entries = entries.filter(site__in=group_sites)
         rows_by_site: dict[Any, list[tuple]] = {}
-        for row in _entry_rows(entries.filter(active_entries(now=now))):
+        for row in _entry_rows(entries):
             rows_by_site.setdefault(row[0], []).append(row)
-        fresh = {
-            key: _site_summary(key[0], key[2], key[3], rows_by_site.get(key[0], []), now=now)
-            for key in missing
-        }
+        wanted = set(missing)
+        vendor = connections[Site.objects.db].vendor
+        fresh = {}
+        for site_id, name, reported_at, revision in group_sites.values_list(
+            "id", "name", "reported_at", "revision"
+        ):
+            key = _key(revision, vendor)
+            if key in wanted:  # a site changed since the first query keeps the first query's view
+                fresh[key] = _site_summary(site_id, name, reported_at, rows_by_site.get(site_id, []), now=now)
         fragment_cache.set_many(fresh)
-        cached.update((key, fragment.body) for key, fragment in fresh.items())
-    return b'{"sites":[' + b",".join(cached[key] for key in keys) + b"]}"
+        bodies.update((key, fragment.body) for key, fragment in fresh.items())
+    return b'{"sites":[' + b",".join([bodies[key] for key in keys if key in bodies]) + b"]}"
 
 
 # --- GET /sites/{siteId} ----------------------------------------------------------------------

@@ -123,6 +123,16 @@ def site_create(
     return site, value
 
 
+def site_save(*, site: Site) -> Site:
+    """Save a changed site (the admin's edits): renews its revision, so lists show the change."""
+    site.name = site.name.strip()
+    if not site.name:
+        raise ServiceError("A site needs a name.")
+    site.revision = uuid.uuid4()
+    site.save()
+    return site
+
+
 @transaction.atomic
 def device_token_rotate(*, site: Site) -> str:
     """Revoke the site's device token and issue a new one; returns the new value (shown once)."""

@@ -6,6 +6,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCacheClient
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.throttling import BaseThrottle
@@ -80,6 +81,22 @@ class DeviceTokenAuthentication(_BearerCredentialAuthentication):
         return SiteDeviceToken.objects.select_related("site")
 
 
+def _count_request(key: str, *, timeout: int) -> int:
+    """Add one to a counter in the shared cache and return it."""
+    backend = getattr(cache, "_cache", None)
+    if isinstance(backend, RedisCacheClient):
+        # One round trip instead of Django's add/exists/incr.
+        full_key = cache.make_and_validate_key(key)
+        pipe = backend.get_client(full_key, write=True).pipeline(transaction=False)
+        pipe.incr(full_key)
+        pipe.expire(full_key, timeout)
+        return int(pipe.execute()[0])
+    try:
+        return cache.incr(key)
+    except ValueError:  # the window's first request
+        return 1 if cache.add(key, 1, timeout=timeout) else cache.incr(key)
+
+
 class PerKeyRateThrottle(BaseThrottle):
     """A fixed window per credential, counted in the shared cache (Redis in production), so
     every server process counts the same requests. ``SITES_API_RATE_LIMIT`` per
@@ -95,14 +112,7 @@ class PerKeyRateThrottle(BaseThrottle):
         now = time.time()
         window_start = int(now // window) * window
         key = f"rl:{self.scope}:{type(credential).__name__}:{credential.pk}:{window_start}"
-        if cache.add(key, 1, timeout=window + 1):
-            count = 1
-        else:
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.set(key, 1, timeout=window + 1)
-                count = 1
+        count = _count_request(key, timeout=window + 1)
         self._wait = window_start + window - now
         return count <= settings.SITES_API_RATE_LIMIT
 

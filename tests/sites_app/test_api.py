@@ -361,7 +361,7 @@ def test_listing_sites_costs_the_same_queries_for_10_and_1000_sites():
     large_cold, large_warm, large_count = get_queries(key_client(large))
 
     assert (small_count, large_count) == (10, 1000)
-    assert small_cold == large_cold == 3  # key, sites, entries
+    assert small_cold == large_cold == 4  # key, site keys, then for the stale ones: sites, entries
     assert small_warm == large_warm == 2  # key, sites (fragments cached by revision)
 
 
@@ -377,3 +377,20 @@ def test_asset_rows_are_untouched_by_a_rejected_batch(api, site):
     before = list(Asset.objects.order_by("pk").values())
     api.post(schedules_url(), {"schedules": []}, format="json")
     assert list(Asset.objects.order_by("pk").values()) == before
+
+
+def test_a_site_renamed_in_the_admin_is_listed_with_its_new_name(api, site, admin_client):
+    assert api.get(f"{V1}/sites").json()["sites"][0]["siteName"] == "Site 1"
+
+    response = admin_client.post(
+        f"/admin/sites_app/site/{site.pk}/change/",
+        {
+            "name": "Harbour",
+            "access_group": site.access_group.pk,
+            "assets-TOTAL_FORMS": "0",
+            "assets-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 302, response.content[:2000]
+    assert api.get(f"{V1}/sites").json()["sites"][0]["siteName"] == "Harbour"

@@ -1,0 +1,278 @@
+"""GET /sites throughput for an access group of 1,000 sites, against a bare Django view.
+
+One access group with N sites (default 1,000), each with the document's schedules on all its
+asset types (two entries per asset/type, in the future) and fresh telemetry. One uvicorn
+process serves the portal's ASGI application plus a bare Django view that returns the very
+same body as pre-rendered bytes (``/bench/bare-sites``), so both run on the same server, in
+the same run, through the same middleware. Client threads with keep-alive connections
+alternate between the two endpoints in rounds, and the script prints requests per second of
+each and their ratio (the target: GET /sites at least 40% of the bare view), plus the number
+of database queries of one GET /sites with a cold and a warm fragment cache.
+
+    .venv/bin/python bench/sites_bench.py [--sites 1000] [--seconds 5] [--rounds 3] [--clients 4]
+
+Uses DATABASE_URL / REDIS_URL like the portal (SQLite and the file cache when unset). The bench
+creates its own access group and deletes it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import importlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "heatportal.settings.base")
+os.environ["SITES_API_RATE_LIMIT"] = str(10**9)  # measure the endpoint, not the limiter
+
+
+def __getattr__(name):
+    """The server's URLconf (``ROOT_URLCONF = "bench.sites_bench"``): the portal's URLs plus
+    the bare view. Lazy, because this module is imported before Django is set up."""
+    if name != "urlpatterns":
+        raise AttributeError(name)
+    from django.urls import path
+
+    from heatportal.urls import urlpatterns
+
+    return [path("bench/bare-sites", bare_sites), *urlpatterns]
+
+
+BARE_BODY = b""
+
+
+def bare_sites(request):
+    """The baseline: no authentication, no queries, just the pre-rendered bytes."""
+    from django.http import HttpResponse
+
+    return HttpResponse(BARE_BODY, content_type="application/json")
+
+
+# --- Server --------------------------------------------------------------------------------------
+
+
+def serve(port: int, group_id: int) -> None:
+    import django
+
+    django.setup()
+    import uvicorn
+    from django.conf import settings
+    from django.core.asgi import get_asgi_application
+
+    from sites_app.selectors import site_list_body
+
+    settings.ROOT_URLCONF = "bench.sites_bench"
+    # The URLconf imports this file again as bench.sites_bench: set the body there.
+    importlib.import_module("bench.sites_bench").BARE_BODY = site_list_body(access_group_id=group_id)
+    uvicorn.run(
+        get_asgi_application(),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
+
+
+# --- Data ----------------------------------------------------------------------------------------
+
+
+def schedules(day: str) -> list[dict]:
+    def entries(value_a, value_b, hours=("08", "10", "12")):
+        start, middle, end = hours
+        return [
+            {"startAt": f"{day}T{start}:00:00Z", "endAt": f"{day}T{middle}:00:00Z", "value": value_a},
+            {"startAt": f"{day}T{middle}:00:00Z", "endAt": f"{day}T{end}:00:00Z", "value": value_b},
+        ]
+
+    return [
+        {"asset": "grid", "type": "upperLimitkW", "entries": entries(50, 120)},
+        {"asset": "grid", "type": "lowerLimitkW", "entries": entries(-20, -80)},
+        {"asset": "grid", "type": "activePowerkW", "entries": entries(30, 45)},
+        {"asset": "bess", "type": "activePowerkW", "entries": entries(-50, 40, ("08", "09", "10"))},
+        {"asset": "bess", "type": "optimalSocPcnt", "entries": entries(80, 60, ("10", "11", "12"))},
+        {"asset": "solar", "type": "solarCurtailmentPcnt", "entries": entries(10, 25)},
+    ]
+
+
+def create_group(count: int):
+    from django.db import transaction
+    from django.utils import timezone
+
+    from sites_app import services
+    from sites_app.models import AccessGroup
+
+    group = AccessGroup.objects.create(name=f"bench-{int(time.time())}")
+    _key, key_value = services.api_key_create(access_group=group, name="bench")
+    now = services.format_time(timezone.now())
+    started = time.monotonic()
+    for index in range(count):
+        with transaction.atomic():
+            site, _token = services.site_create(access_group=group, name=f"Bench site {index:04d}")
+            services.schedule_batch_apply(site=site, commands=schedules("2099-06-01"), sent_by="bench")
+            services.telemetry_record(
+                site=site, payload={"reportedAt": now, "assets": {"grid": {"activePowerkW": index % 500}}}
+            )
+    print(f"created {count} sites with {count * 12} schedule entries in {time.monotonic() - started:.1f} s")
+    return group, key_value
+
+
+def delete_group(group) -> None:
+    from sites_app.models import Site
+
+    Site.objects.filter(access_group=group).delete()
+    group.delete()
+
+
+def count_queries(key_value: str) -> tuple[int, int]:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from sites_app.selectors import fragment_cache
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key_value}", HTTP_HOST="127.0.0.1")
+    client.get("/api/v1/public/sites")
+    fragment_cache.clear()
+    with CaptureQueriesContext(connection) as cold:
+        client.get("/api/v1/public/sites")
+    with CaptureQueriesContext(connection) as warm:
+        client.get("/api/v1/public/sites")
+    return len(cold), len(warm)
+
+
+# --- Load ----------------------------------------------------------------------------------------
+
+
+def fetch(connection: http.client.HTTPConnection, path: str, headers: dict) -> bytes:
+    connection.request("GET", path, headers=headers)
+    response = connection.getresponse()
+    body = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"{path}: {response.status} {body[:200]!r}")
+    return body
+
+
+def measure(port: int, path: str, headers: dict, *, seconds: float, clients: int) -> tuple[float, float]:
+    """Requests per second and mean latency (ms) of ``clients`` keep-alive clients."""
+    done = [0] * clients
+    latency = [0.0] * clients
+    deadline = time.monotonic() + seconds
+
+    def run(slot: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            fetch(connection, path, headers)
+            latency[slot] += time.monotonic() - started
+            done[slot] += 1
+        connection.close()
+
+    threads = [threading.Thread(target=run, args=(slot,)) for slot in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    total = sum(done)
+    return total / elapsed, 1000 * sum(latency) / max(total, 1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sites", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--group-id", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.port, args.group_id)
+        return
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    database = settings.DATABASES["default"]
+    engine = database["ENGINE"].rsplit(".", 1)[-1]
+    cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+    print(f"database: {engine} {database['NAME']}; cache: {cache}")
+    group, key_value = create_group(args.sites)
+    server = None
+    try:
+        cold, warm = count_queries(key_value)
+        print(f"queries per GET /sites: {cold} with an empty fragment cache, {warm} with a warm one")
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, __file__, "--serve", "--port", str(port), "--group-id", str(group.pk)],
+            cwd=ROOT,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the bench server did not start") from None
+                time.sleep(0.2)
+
+        auth = {"Authorization": f"Bearer {key_value}"}
+        check = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        api_body = fetch(check, "/api/v1/public/sites", auth)
+        bare_body = fetch(check, "/bench/bare-sites", {})
+        check.close()
+        assert api_body == bare_body, "the bare view must serve the same bytes"
+        assert len(json.loads(api_body)["sites"]) == args.sites
+        print(f"response: {len(api_body) / 1024:.0f} KiB, {args.sites} sites")
+
+        # Warm both paths, then alternate rounds so that load from elsewhere hits both alike.
+        measure(port, "/api/v1/public/sites", auth, seconds=1, clients=args.clients)
+        measure(port, "/bench/bare-sites", {}, seconds=1, clients=args.clients)
+        results: dict[str, list[tuple[float, float]]] = {"api": [], "bare": []}
+        for round_ in range(1, args.rounds + 1):
+            bare = measure(port, "/bench/bare-sites", {}, seconds=args.seconds, clients=args.clients)
+            api = measure(port, "/api/v1/public/sites", auth, seconds=args.seconds, clients=args.clients)
+            results["bare"].append(bare)
+            results["api"].append(api)
+            print(
+                f"round {round_}: bare view {bare[0]:8.1f} req/s ({bare[1]:6.1f} ms) | "
+                f"GET /sites {api[0]:8.1f} req/s ({api[1]:6.1f} ms) | ratio {api[0] / bare[0]:6.1%}"
+            )
+        api_rate = sum(rate for rate, _ in results["api"]) / args.rounds
+        bare_rate = sum(rate for rate, _ in results["bare"]) / args.rounds
+        print(
+            f"mean over {args.rounds} rounds, {args.clients} clients: bare view {bare_rate:.1f} req/s, "
+            f"GET /sites {api_rate:.1f} req/s, ratio {api_rate / bare_rate:.1%} (target >= 40%)"
+        )
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        delete_group(group)
+
+
+if __name__ == "__main__":
+    main()
