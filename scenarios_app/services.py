@@ -408,6 +408,7 @@ def scenario_finish(*, scenario_id, token, result: dict | None = None, error: st
         scenario.kpi_values = None
     else:
         scenario.status = Status.COMPLETE
+        scenario.error = ""
         scenario.progress = 1.0
         scenario.result = result
         scenario.kpi_values = kpis.compute_kpis(scenario.session.kpis, result)
@@ -442,6 +443,7 @@ def scenarios_sweep(*, now=None) -> dict:
                 scenario.progress = 0.0
                 scenario.error = reason + " Re-queued."
                 requeued += 1
+                _dispatch_on_commit(scenario.session_id)
             else:
                 scenario.status = Status.FAILED
                 scenario.error = reason
@@ -449,6 +451,8 @@ def scenarios_sweep(*, now=None) -> dict:
                 failed += 1
             scenario.run_token = None
             scenario.save()
+            if scenario.status == Status.FAILED:
+                _dispatch_on_commit(scenario.session_id)  # the next in line may go
     woken = 0
     waiting = (
         Scenario.objects.filter(status=Status.QUEUED, queued_at__lt=now - timedelta(seconds=10))
