@@ -203,3 +203,17 @@ def test_a_killed_worker_fails_its_scenario_when_attempts_are_used_up(celery_wor
     assert not Scenario.objects.filter(status="processing").exists()
     # A terminal state like any other: reset and run again.
     assert api.post(f"{API}/sessions/main/scenarios/{scenario['id']}/reset").status_code == 200
+
+
+def test_deleting_a_processing_scenario_stops_its_run_and_the_next_goes(celery_worker, api):
+    doomed = create_scenario(api, tag="doomed", algo_params={"duration": 20})
+    after = create_scenario(api, tag="after", algo_params={"duration": 1})
+    api.post(f"{API}/sessions/main/scenarios/{doomed['id']}/run")
+    api.post(f"{API}/sessions/main/scenarios/{after['id']}/run")
+    wait_for(lambda: status(api, doomed["id"])["status"] == "processing")
+    assert status(api, after["id"])["status"] == "queued"
+
+    assert api.delete(f"{API}/sessions/main/scenarios/{doomed['id']}").status_code == 204
+
+    assert wait_for(lambda: finished(api, after["id"]), timeout=15)["status"] == "complete"
+    assert not Scenario.objects.filter(tag="doomed").exists()
