@@ -48,9 +48,18 @@ class EtlResult:
         }
 
 
+class UploadTooLarge(services.ServiceError):
+    status = 413
+
+
 def check_uploads(uploads: list[UploadedFile]) -> None:
     if not uploads:
         raise UnsupportedUpload("No files supplied.")
+    total = sum(upload.size or 0 for upload in uploads)
+    if total > settings.SCENARIOS_ETL_MAX_BYTES:
+        raise UploadTooLarge(
+            f"The upload is {total} bytes; at most {settings.SCENARIOS_ETL_MAX_BYTES} are accepted."
+        )
     for upload in uploads:
         if not upload.name:
             raise UnsupportedUpload("An upload is missing a filename.")
