@@ -1,8 +1,249 @@
-from django.contrib.auth.decorators import login_required
+"""Portal pages of the scenario runner: parse with a form, call a selector or service, render."""
 
-from heatportal.pages import area_landing
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from heatportal.pages import AREAS
+from scenarios_app import algorithms, etl, selectors, services
+from scenarios_app.api.serializers import algorithm_payload
+from scenarios_app.forms import CopySessionForm, ScenarioForm, SessionForm
+from scenarios_app.kpis import REGISTRY as KPIS
+from scenarios_app.models import RunnerSession, Scenario
+
+AREA = next(area for area in AREAS if area.key == "scenarios")
+PREVIEW_ROWS = 50
+API_PREFIX = "/" + settings.SCENARIOS_API_PREFIX.strip("/")
+
+
+def _session(session_id) -> RunnerSession:
+    session = selectors.session_by_sid(str(session_id))
+    if session is None:
+        raise Http404("No such session")
+    return session
+
+
+def _scenario(session: RunnerSession, scenario_id) -> Scenario:
+    scenario = selectors.scenario_by_id(session, str(scenario_id))
+    if scenario is None:
+        raise Http404("No such scenario")
+    return scenario
+
+
+def _status_url(session: RunnerSession, scenario: Scenario) -> str:
+    return f"{API_PREFIX}/sessions/{session.pk}/scenarios/{scenario.pk}/status"
 
 
 @login_required
-def index(request):
-    return area_landing(request, "scenarios", counts={})
+def index(request: HttpRequest) -> HttpResponse:
+    services.session_ensure_default()
+    form = SessionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            session = services.session_create(display_name=form.cleaned_data["display_name"])
+        except services.ServiceError as error:
+            form.add_error("display_name", error.message)
+        else:
+            messages.success(request, f"Session '{session.display_name}' created.")
+            return redirect("scenarios:session", session_id=session.pk)
+    context = {"area": AREA, "sessions": selectors.sessions_with_counts(), "form": form}
+    return render(request, "scenarios_app/index.html", context)
+
+
+@login_required
+def session_detail(request: HttpRequest, session_id) -> HttpResponse:
+    session = _session(session_id)
+    etl_result = None
+    if request.method == "POST":
+        dataset_name = request.POST.get("dataset_name", "").strip()
+        try:
+            if not dataset_name:
+                raise services.Invalid("Give the dataset a name.")
+            etl_result = etl.etl_run(
+                session=session, dataset_name=dataset_name, uploads=request.FILES.getlist("files")
+            )
+        except services.ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            if etl_result.success:
+                messages.success(request, f"Dataset '{dataset_name}' stored.")
+    scenarios = list(selectors.session_scenarios(session))
+    rows = [{"scenario": scenario, "status_url": _status_url(session, scenario)} for scenario in scenarios]
+    context = {
+        "area": AREA,
+        "session": session,
+        "datasets": selectors.session_datasets(session).defer("tables"),
+        "rows": rows,
+        "etl_result": etl_result,
+        "copy_form": CopySessionForm(),
+        "rename_form": SessionForm(initial={"display_name": session.display_name}),
+    }
+    return render(request, "scenarios_app/session.html", context)
+
+
+@login_required
+@require_POST
+def session_action(request: HttpRequest, session_id, action: str) -> HttpResponse:
+    session = _session(session_id)
+    try:
+        if action == "copy":
+            form = CopySessionForm(request.POST)
+            if not form.is_valid():
+                raise services.Invalid("Give the copy a name.")
+            copy = services.session_copy(
+                session=session, new_display_name=form.cleaned_data["new_display_name"]
+            )
+            messages.success(request, f"Session copied to '{copy.display_name}'.")
+            return redirect("scenarios:session", session_id=copy.pk)
+        if action == "rename":
+            form = SessionForm(request.POST)
+            if not form.is_valid():
+                raise services.Invalid("Give the session a name.")
+            services.session_rename(session=session, display_name=form.cleaned_data["display_name"])
+            messages.success(request, "Session renamed.")
+        elif action == "delete":
+            services.session_delete(session=session)
+            messages.success(request, f"Session '{session.display_name}' deleted.")
+            return redirect("scenarios:index")
+        else:
+            raise Http404("No such action")
+    except services.ServiceError as error:
+        messages.error(request, error.message)
+    return redirect("scenarios:session", session_id=session.pk)
+
+
+@login_required
+def dataset_detail(request: HttpRequest, session_id, key: str) -> HttpResponse:
+    session = _session(session_id)
+    dataset = selectors.dataset_by_key(session, key)
+    if dataset is None:
+        raise Http404("No such dataset")
+    if request.method == "POST":
+        try:
+            services.dataset_delete(dataset=dataset)
+        except services.ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Dataset '{key}' deleted.")
+            return redirect("scenarios:session", session_id=session.pk)
+    tables = [
+        {
+            "name": name,
+            "columns": table.get("columns", []),
+            "rows": table.get("rows", [])[:PREVIEW_ROWS],
+            "count": len(table.get("rows", [])),
+        }
+        for name, table in dataset.tables.items()
+    ]
+    context = {
+        "area": AREA,
+        "session": session,
+        "dataset": dataset,
+        "tables": tables,
+        "preview": PREVIEW_ROWS,
+    }
+    return render(request, "scenarios_app/dataset.html", context)
+
+
+@login_required
+def scenario_create(request: HttpRequest, session_id) -> HttpResponse:
+    session = _session(session_id)
+    names = [name for name in session.algorithms if name in algorithms.REGISTRY]
+    algo_name = request.POST.get("algo_name") or request.GET.get("algo") or (names[0] if names else "")
+    if algo_name not in names:
+        raise Http404("No such algorithm")
+    algorithm = algorithms.REGISTRY[algo_name]
+    form = ScenarioForm(
+        request.POST or None, dataset_keys=selectors.dataset_keys(session), parameters=algorithm.parameters
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            scenario = services.scenario_create(
+                session=session,
+                tag=form.cleaned_data["tag"],
+                dataset_key=form.cleaned_data["dataset_key"],
+                algo_name=algo_name,
+                algo_params=form.algo_params(),
+            )
+        except services.ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            if "run" in request.POST:
+                services.scenario_run(scenario=scenario)
+            messages.success(request, f"Scenario '{scenario.tag}' created.")
+            return redirect("scenarios:session", session_id=session.pk)
+    context = {
+        "area": AREA,
+        "session": session,
+        "form": form,
+        "algorithm": algorithm,
+        "algorithm_names": names,
+    }
+    return render(request, "scenarios_app/scenario_form.html", context)
+
+
+@login_required
+def scenario_detail(request: HttpRequest, session_id, scenario_id) -> HttpResponse:
+    session = _session(session_id)
+    scenario = _scenario(session, scenario_id)
+    complete = scenario.status == Scenario.Status.COMPLETE
+    kpis = [
+        {
+            "name": name,
+            "label": KPIS[name].label,
+            "unit": KPIS[name].unit,
+            "value": (scenario.kpi_values or {}).get(name) if complete else None,
+        }
+        for name in session.kpis
+        if name in KPIS
+    ]
+    chart = None
+    if complete and isinstance(scenario.result, dict) and scenario.result.get("series"):
+        chart = {"timestamps": scenario.result.get("timestamps", []), "series": scenario.result["series"]}
+    context = {
+        "area": AREA,
+        "session": session,
+        "scenario": scenario,
+        "kpis": kpis,
+        "chart": chart,
+        "parameters": algorithm_payload(scenario)["parameters"],
+        "status_url": _status_url(session, scenario),
+        "summary": json.dumps(scenario.result.get("optimisation"), indent=2)
+        if complete and isinstance(scenario.result, dict) and scenario.result.get("optimisation")
+        else None,
+    }
+    return render(request, "scenarios_app/scenario.html", context)
+
+
+@login_required
+@require_POST
+def scenario_action(request: HttpRequest, session_id, scenario_id, action: str) -> HttpResponse:
+    session = _session(session_id)
+    scenario = _scenario(session, scenario_id)
+    try:
+        if action == "run":
+            services.scenario_run(scenario=scenario)
+        elif action == "reset":
+            services.scenario_reset(scenario=scenario)
+        elif action == "delete":
+            services.scenario_delete(scenario=scenario)
+            messages.success(request, f"Scenario '{scenario.tag}' deleted.")
+            return redirect("scenarios:session", session_id=session.pk)
+        else:
+            raise Http404("No such action")
+    except services.ServiceError as error:
+        messages.error(request, error.message)
+    next_url = request.POST.get("next") or reverse(
+        "scenarios:scenario", kwargs={"session_id": session.pk, "scenario_id": scenario.pk}
+    )
+    if not next_url.startswith("/scenarios/"):
+        next_url = reverse("scenarios:session", kwargs={"session_id": session.pk})
+    return redirect(next_url)

@@ -1,0 +1,329 @@
+"""Scenario runner benchmark: prints figures (it is not a timed test).
+
+    .venv/bin/python bench/scenarios_bench.py                       # embedded: SQLite + filesystem broker
+    DATABASE_URL=postgres://... REDIS_URL=redis://.../N .venv/bin/python bench/scenarios_bench.py
+
+1. Status polling: requests per second of ``GET .../status`` (bearer token, the runner API as
+   served) against a bare Django view (``HttpResponse("ok")``) on the same uvicorn server, in
+   the same run, with the same client. Target: at least 50 %.
+2. Queue latency: ``run`` → ``processing`` with a warm worker, from the scenario's own
+   timestamps (``queued_at`` → ``started_at``). Target: p50 under 200 ms.
+3. 100 scenarios over 10 sessions, all enqueued at once: all complete, never two processing
+   in one session (sampled every 20 ms), and each session's in the order they were enqueued.
+
+The server (uvicorn, one process) and a Celery worker run as subprocesses; the data folder is
+a fresh temporary one unless DATABASE_URL is given (then the database must be a scratch one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+# --- The server: the portal's URLs plus one bare view -------------------------------------------
+
+
+def bare(request):
+    from django.http import HttpResponse
+
+    return HttpResponse(b"ok", content_type="text/plain")
+
+
+def _urlpatterns():
+    from django.urls import include, path
+
+    return [path("bench/bare", bare), path("", include("heatportal.urls"))]
+
+
+def serve(port: int) -> None:
+    import django
+    from django.conf import settings
+
+    django.setup()
+    module = type(sys)("scenarios_bench_urls")
+    module.urlpatterns = _urlpatterns()
+    module.handler404 = "heatportal.views.handler404"
+    module.handler500 = "heatportal.views.handler500"
+    sys.modules["scenarios_bench_urls"] = module
+    settings.ROOT_URLCONF = "scenarios_bench_urls"
+    import uvicorn
+    from django.core.asgi import get_asgi_application
+
+    uvicorn.run(get_asgi_application(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+
+
+# --- Helpers ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def hammer(url: str, headers: dict, seconds: float, concurrency: int) -> tuple[float, int]:
+    import httpx
+
+    done = errors = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=10) as client:
+
+        async def loop():
+            nonlocal done, errors
+            while time.perf_counter() < deadline:
+                response = await client.get(url)
+                if response.status_code == 200:
+                    done += 1
+                else:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(loop() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return done / elapsed, errors
+
+
+def wait_until(condition, timeout: float, interval: float = 0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return False
+
+
+# --- Main -------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each polling round")
+    parser.add_argument("--concurrency", type=int, default=16, help="concurrent polling clients")
+    parser.add_argument("--latency-runs", type=int, default=30)
+    parser.add_argument("--worker-concurrency", type=int, default=4)
+    parser.add_argument("--parts", default="123", help="which parts to run, e.g. 13")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.serve:
+        serve(args.serve)
+        return
+
+    data_dir = Path(tempfile.mkdtemp(prefix="scenarios-bench-"))
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "heatportal.settings.base",
+        "HEAT_DATA_DIR": str(data_dir),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    os.environ.update(env)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from heatportal.accounts.models import AccessToken, User
+    from heatportal.credentials import credential_issue
+    from scenarios_app import services
+    from scenarios_app.models import RunnerSession, Scenario
+
+    Scenario.objects.all().delete()
+    RunnerSession.objects.all().delete()
+    services.session_ensure_default()
+    main_session = RunnerSession.objects.get(display_name="main")
+    user, _ = User.objects.get_or_create(username="bench", defaults={"role": "Admin"})
+    _token, token = credential_issue(AccessToken, user=user)
+    headers = {"Authorization": f"Bearer {token}"}
+    backend = connection.vendor
+    broker = "redis" if os.environ.get("REDIS_URL") else "filesystem"
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    processes = []
+    logs = data_dir / "logs"
+    logs.mkdir()
+    try:
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, __file__, "--serve", str(port)],
+                cwd=ROOT, env=env, stdout=open(logs / "web.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+            )
+        )  # fmt: skip
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "heatportal", "worker", "--loglevel", "WARNING",
+                 "--concurrency", str(args.worker_concurrency), "--without-mingle", "--without-gossip",
+                 "--hostname", f"bench-{port}@localhost"],
+                cwd=ROOT, env=env, stdout=open(logs / "worker.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+            )
+        )  # fmt: skip
+        import httpx
+
+        def server_up() -> bool:
+            try:
+                return httpx.get(f"{base}/bench/bare", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        if not wait_until(server_up, 30, 0.2):
+            raise SystemExit(f"the server did not start; see {logs / 'web.log'}")
+        print(f"HEAT scenario runner benchmark — database {backend}, broker {broker}, "
+              f"{os.cpu_count()} CPUs, uvicorn (1 process), "
+              f"worker concurrency {args.worker_concurrency}")  # fmt: skip
+
+        if "1" in args.parts:
+            polling(base, headers, main_session, args)
+        if "2" in args.parts:
+            latency(base, headers, main_session, args)
+        if "3" in args.parts:
+            many(base, headers, args)
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if not os.environ.get("DATABASE_URL"):
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def polling(base, headers, main_session, args) -> None:
+    import httpx
+
+    from scenarios_app import services
+
+    scenario = services.scenario_create(
+        session=main_session, tag="polled", dataset_key="Master data", algo_name="Slow"
+    )
+    status_url = f"{base}/api/v1/sessions/main/scenarios/{scenario.pk}/status"
+    assert httpx.get(status_url, headers=headers).json()["status"] == "created"
+    rounds = {"bare": [], "status": []}
+    for _ in range(2):  # interleaved, so that drift hits both alike
+        for name, url in (("bare", f"{base}/bench/bare"), ("status", status_url)):
+            rate, errors = asyncio.run(hammer(url, headers, args.seconds, args.concurrency))
+            assert errors == 0, f"{errors} failed requests on {name}"
+            rounds[name].append(rate)
+    bare_rate, status_rate = max(rounds["bare"]), max(rounds["status"])
+    ratio = status_rate / bare_rate
+    print("\n1. Status polling (best of 2 rounds of "
+          f"{args.seconds:g} s, {args.concurrency} concurrent keep-alive clients)")  # fmt: skip
+    print(f"   bare Django view     {bare_rate:8.0f} req/s")
+    print(f"   GET .../status       {status_rate:8.0f} req/s   (bearer token, session by display name)")
+    print(f"   ratio                {ratio:8.1%}   target >= 50%  {'OK' if ratio >= 0.5 else 'MISSED'}")
+
+
+def latency(base, headers, main_session, args) -> None:
+    import httpx
+
+    from scenarios_app import services
+    from scenarios_app.models import Scenario
+
+    latencies, observed = [], []
+    for index in range(args.latency_runs):
+        scenario = services.scenario_create(
+            session=main_session, tag=f"latency-{index}", dataset_key="Master data", algo_name="Slow",
+            algo_params={"duration": 1},
+        )  # fmt: skip
+        sent = time.perf_counter()
+        response = httpx.post(f"{base}/api/v1/sessions/main/scenarios/{scenario.pk}/run", headers=headers)
+        assert response.status_code == 202, response.text
+        status = f"{base}/api/v1/sessions/main/scenarios/{scenario.pk}/status"
+        with httpx.Client(headers=headers) as client:
+            wait_until(lambda url=status, c=client: c.get(url).json()["status"] != "queued", 30, 0.005)
+        observed.append(time.perf_counter() - sent)
+        wait_until(
+            lambda pk=scenario.pk: Scenario.objects.get(pk=pk).status in ("complete", "failed"), 30, 0.05
+        )
+        row = Scenario.objects.get(pk=scenario.pk)
+        latencies.append((row.started_at - row.queued_at).total_seconds())
+    p50 = statistics.median(latencies)
+    print(f"\n2. Queue latency run → processing ({args.latency_runs} runs, Slow duration 1, warm worker)")
+    print(f"   queued_at → started_at    p50 {p50 * 1000:6.1f} ms   p95 "
+          f"{percentile(latencies, 0.95) * 1000:6.1f} ms   max {max(latencies) * 1000:6.1f} ms   "
+          f"target p50 < 200 ms  {'OK' if p50 < 0.2 else 'MISSED'}")  # fmt: skip
+    print(f"   client: POST run → status != queued   p50 {statistics.median(observed) * 1000:6.1f} ms "
+          "(includes the 5 ms polling step and the HTTP round trips)")  # fmt: skip
+
+
+def many(base, headers, args) -> None:
+    import httpx
+
+    from scenarios_app import services
+    from scenarios_app.models import Scenario
+
+    sessions = [
+        services.session_create(display_name=f"bench-{index}", with_master_data=True) for index in range(10)
+    ]
+    scenarios = []
+    for session in sessions:
+        for index in range(10):
+            scenarios.append(
+                services.scenario_create(
+                    session=session, tag=f"s{index:02d}", dataset_key="Master data", algo_name="Slow",
+                    algo_params={"duration": 1},
+                )
+            )  # fmt: skip
+    started = time.perf_counter()
+    for scenario in scenarios:
+        response = httpx.post(
+            f"{base}/api/v1/sessions/{scenario.session_id}/scenarios/{scenario.pk}/run", headers=headers
+        )
+        assert response.status_code == 202
+    ids = [scenario.pk for scenario in scenarios]
+    most_in_session = most_overall = 0
+    while True:
+        rows = list(Scenario.objects.filter(pk__in=ids).values_list("session_id", "status"))
+        processing: dict = {}
+        for session_id, status in rows:
+            if status == "processing":
+                processing[session_id] = processing.get(session_id, 0) + 1
+        most_in_session = max([most_in_session, *processing.values()])
+        most_overall = max(most_overall, sum(processing.values()))
+        if all(status in ("complete", "failed") for _, status in rows):
+            break
+        if time.perf_counter() - started > 600:
+            break
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - started
+    finished = Scenario.objects.filter(pk__in=ids)
+    complete = finished.filter(status="complete").count()
+    in_order = all(
+        list(finished.filter(session=session).order_by("started_at").values_list("tag", flat=True))
+        == [f"s{index:02d}" for index in range(10)]
+        for session in sessions
+    )
+    print("\n3. 100 scenarios over 10 sessions (Slow duration 1, all enqueued at once)")
+    print(f"   complete {complete}/100 in {elapsed:.1f} s; "
+          f"most processing in one session {most_in_session}"
+          f" (sampled every 20 ms); most processing at once {most_overall}; "
+          f"each session in enqueue order: {in_order}")  # fmt: skip
+    print(f"   {'OK' if complete == 100 and most_in_session == 1 and in_order else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

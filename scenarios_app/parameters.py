@@ -1,0 +1,122 @@
+"""Typed parameter schemas: what an algorithm (or a dataset) accepts, and their validation.
+
+A :class:`Parameter` describes one value (integer, float, boolean, string or enum, with
+min/max, choices, a default and whether it is required). :func:`validate_parameters` turns a
+client's values into the complete, typed set or raises :class:`ParameterError` naming the
+parameter, which the API answers with 400 (document 003: "A parameter value failed validation").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+
+class ParameterError(ValueError):
+    """A parameter value failed validation; the message names the parameter."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str  # "integer" | "float" | "boolean" | "string" | "enum"
+    default: Any = None
+    required: bool = True
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] | None = None
+    max_length: int | None = None
+    label: str = ""
+    help: str = ""
+
+    TYPES = ("integer", "float", "boolean", "string", "enum")
+
+    def __post_init__(self):
+        if self.type not in self.TYPES:
+            raise ValueError(f"unknown parameter type {self.type!r}")
+        if self.type == "enum" and not self.choices:
+            raise ValueError(f"enum parameter {self.name!r} needs choices")
+
+    def descriptor(self, value: Any = None, *, with_value: bool = True) -> dict:
+        """The document's descriptor: optional fields appear only when they apply."""
+        body: dict[str, Any] = {"name": self.name, "type": self.type, "required": self.required}
+        if with_value:
+            body["value"] = self.default if value is None else value
+        if self.default is not None:
+            body["default"] = self.default
+        if self.type in ("integer", "float"):
+            if self.min is not None:
+                body["min"] = self.min
+            if self.max is not None:
+                body["max"] = self.max
+        if self.type == "enum":
+            body["choices"] = list(self.choices or ())
+        if self.type == "string" and self.max_length is not None:
+            body["max_length"] = self.max_length
+        return body
+
+    def clean(self, value: Any) -> Any:
+        """The typed value, or ParameterError."""
+        name = self.name
+        if self.type == "integer":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ParameterError(f"Parameter '{name}' must be an integer.")
+            if isinstance(value, float):
+                if not value.is_integer():
+                    raise ParameterError(f"Parameter '{name}' must be an integer.")
+                value = int(value)
+            self._check_range(value)
+            return value
+        if self.type == "float":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ParameterError(f"Parameter '{name}' must be a number.")
+            value = float(value)
+            self._check_range(value)
+            return value
+        if self.type == "boolean":
+            if not isinstance(value, bool):
+                raise ParameterError(f"Parameter '{name}' must be a boolean.")
+            return value
+        if self.type == "string":
+            if not isinstance(value, str):
+                raise ParameterError(f"Parameter '{name}' must be a string.")
+            if self.max_length is not None and len(value) > self.max_length:
+                raise ParameterError(f"Parameter '{name}' must be at most {self.max_length} characters long.")
+            return value
+        # enum
+        if not isinstance(value, str) or value not in (self.choices or ()):
+            choices = ", ".join(f"'{choice}'" for choice in self.choices or ())
+            raise ParameterError(f"Parameter '{name}' must be one of: {choices}.")
+        return value
+
+    def _check_range(self, value: float) -> None:
+        if self.min is not None and value < self.min:
+            raise ParameterError(f"Parameter '{self.name}' must be greater than or equal to {self.min}.")
+        if self.max is not None and value > self.max:
+            raise ParameterError(f"Parameter '{self.name}' must be less than or equal to {self.max}.")
+
+
+def validate_parameters(schema: tuple[Parameter, ...], values: dict | None) -> dict:
+    """Every parameter of ``schema`` with its checked value (defaults filled in)."""
+    values = dict(values or {})
+    known = {parameter.name for parameter in schema}
+    for name in values:
+        if name not in known:
+            raise ParameterError(f"Unknown parameter '{name}'.")
+    cleaned: dict[str, Any] = {}
+    for parameter in schema:
+        value = values.get(parameter.name)
+        if value is None:
+            if parameter.default is None:
+                if parameter.required:
+                    raise ParameterError(f"Parameter '{parameter.name}' is required.")
+                continue
+            value = parameter.default
+        cleaned[parameter.name] = parameter.clean(value)
+    return cleaned
+
+
+def describe(schema: tuple[Parameter, ...], values: dict | None = None) -> list[dict]:
+    values = values or {}
+    return [parameter.descriptor(values.get(parameter.name)) for parameter in schema]

@@ -1,0 +1,467 @@
+"""Writes of the scenario runner. API views, portal pages, the admin and Celery tasks call these.
+
+Errors a client can cause raise :class:`ServiceError` subclasses carrying the HTTP status the
+API answers with (document 003): 404 :class:`NotFound`, 409 :class:`Conflict`, 400
+:class:`Invalid`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from scenarios_app import algorithms, datasets, kpis
+from scenarios_app.models import Dataset, RunnerSession, Scenario
+from scenarios_app.parameters import ParameterError, validate_parameters
+
+Status = Scenario.Status
+DEFAULT_SESSION_NAME = "main"
+
+
+class ServiceError(Exception):
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class Invalid(ServiceError):
+    status = 400
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class Conflict(ServiceError):
+    status = 409
+
+
+class RunAbandoned(Exception):
+    """The scenario is no longer this run's (deleted, reset, or taken over after a sweep)."""
+
+
+# --- Sessions ---------------------------------------------------------------------------------
+
+
+def _default_configuration() -> dict:
+    return {"algorithms": list(algorithms.ALGORITHM_NAMES), "kpis": list(kpis.KPI_NAMES)}
+
+
+@transaction.atomic
+def session_create(*, display_name: str, with_master_data: bool = False) -> RunnerSession:
+    if RunnerSession.objects.filter(display_name=display_name).exists():
+        raise Conflict(f"A session with display name '{display_name}' already exists.")
+    session = RunnerSession.objects.create(display_name=display_name, **_default_configuration())
+    if with_master_data:
+        dataset_store(
+            session=session,
+            key=datasets.MASTER_DATA_KEY,
+            schema=datasets.DEFAULT_SCHEMA,
+            tables=datasets.master_tables(),
+        )
+    return session
+
+
+def session_ensure_default() -> RunnerSession | None:
+    """A fresh ``main`` with ``Master data`` when there is no session at all (CONTRACT §4)."""
+    if RunnerSession.objects.exists():
+        return None
+    try:
+        with transaction.atomic():
+            return session_create(display_name=DEFAULT_SESSION_NAME, with_master_data=True)
+    except (Conflict, IntegrityError):
+        return None  # created concurrently
+
+
+@transaction.atomic
+def session_copy(*, session: RunnerSession, new_display_name: str) -> RunnerSession:
+    """A new session with copies of the datasets, scenarios (and their results) and configuration.
+
+    Scenarios in flight are copied as ``created``: the copy has nothing queued.
+    """
+    if RunnerSession.objects.filter(display_name=new_display_name).exists():
+        raise Conflict(f"A session with display name '{new_display_name}' already exists.")
+    copy = RunnerSession.objects.create(
+        display_name=new_display_name, algorithms=list(session.algorithms), kpis=list(session.kpis)
+    )
+    dataset_map = {}
+    for dataset in session.datasets.all():
+        dataset_map[dataset.pk] = Dataset.objects.create(
+            session=copy,
+            key=dataset.key,
+            schema=dataset.schema,
+            tables=dataset.tables,
+            parameters=dataset.parameters,
+        )
+    copies = []
+    for scenario in session.scenarios.all():
+        terminal = scenario.status in (Status.COMPLETE, Status.FAILED)
+        copies.append(
+            Scenario(
+                session=copy,
+                tag=scenario.tag,
+                dataset=dataset_map[scenario.dataset_id],
+                algo_name=scenario.algo_name,
+                algo_params=scenario.algo_params,
+                data_params=scenario.data_params,
+                status=scenario.status if terminal else Status.CREATED,
+                progress=scenario.progress if terminal else 0.0,
+                result=scenario.result if terminal else None,
+                kpi_values=scenario.kpi_values if terminal else None,
+                error=scenario.error if terminal else "",
+                finished_at=scenario.finished_at if terminal else None,
+            )
+        )
+    Scenario.objects.bulk_create(copies)
+    return copy
+
+
+@transaction.atomic
+def session_rename(*, session: RunnerSession, display_name: str) -> RunnerSession:
+    if RunnerSession.objects.filter(display_name=display_name).exclude(pk=session.pk).exists():
+        raise Conflict(f"A session with display name '{display_name}' already exists.")
+    session.display_name = display_name
+    session.save(update_fields=["display_name"])
+    return session
+
+
+@transaction.atomic
+def session_delete(*, session: RunnerSession) -> None:
+    """Delete the session and all it holds; the last one is replaced by a fresh ``main``."""
+    session.scenarios.all().delete()  # before the datasets they protect
+    session.datasets.all().delete()
+    session.delete()
+    session_ensure_default()
+
+
+# --- Datasets ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def dataset_store(
+    *, session: RunnerSession, key: str, schema: str, tables: dict, parameters: dict | None = None
+) -> Dataset:
+    """Create the dataset ``key`` or overwrite its tables (scenarios using it keep using it)."""
+    dataset, _ = Dataset.objects.update_or_create(
+        session=session,
+        key=key,
+        defaults={"schema": schema, "tables": tables, "parameters": parameters or {}},
+    )
+    return dataset
+
+
+@transaction.atomic
+def dataset_delete(*, dataset: Dataset) -> None:
+    used = dataset.scenarios.count()
+    if used:
+        raise Conflict(
+            f"Dataset '{dataset.key}' is used by {used} scenario(s) in this session. "
+            "Delete those scenarios first."
+        )
+    dataset.delete()
+
+
+@transaction.atomic
+def dataset_derive(*, dataset: Dataset, new_key: str) -> Dataset:
+    """A copy of the dataset under ``new_key``, remembering where it came from."""
+    if Dataset.objects.filter(session_id=dataset.session_id, key=new_key).exists():
+        raise Conflict(f"Dataset '{new_key}' already exists.")
+    return Dataset.objects.create(
+        session_id=dataset.session_id,
+        key=new_key,
+        schema=dataset.schema,
+        tables=dataset.tables,
+        parameters={**dataset.parameters, "derived_from": dataset.key},
+    )
+
+
+def dataset_to_json(dataset: Dataset) -> dict:
+    """``DataSource.to_json()``: what GET /data/{key} answers and POST /data/from-json takes."""
+    return {
+        "key": dataset.key,
+        "schema": dataset.schema,
+        "parameters": dataset.parameters,
+        "tables": dataset.tables,
+    }
+
+
+def _parse_dataset_payload(payload: Any) -> tuple[str, str, dict, dict]:
+    if not isinstance(payload, dict):
+        raise Invalid("A dataset is a JSON object with 'key', 'schema' and 'tables'.")
+    key = payload.get("key")
+    if not isinstance(key, str) or not key.strip():
+        raise Invalid("The dataset's 'key' must be a non-empty string.")
+    schema_name = payload.get("schema", datasets.DEFAULT_SCHEMA)
+    schema = datasets.SCHEMAS.get(schema_name) if isinstance(schema_name, str) else None
+    if schema is None:
+        raise Invalid(f"Unknown dataset schema {schema_name!r}.")
+    parameters = payload.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise Invalid("The dataset's 'parameters' must be an object.")
+    messages = datasets.Messages()
+    tables = datasets.validate_dataset_tables(schema, payload.get("tables"), messages)
+    if not messages.ok:
+        raise Invalid(f"Dataset '{key}' is not valid: {messages.first_error()}")
+    return key, schema.name, tables, parameters
+
+
+@transaction.atomic
+def dataset_ingest_json(*, session: RunnerSession, payload: Any) -> list[Dataset]:
+    """Register the dataset(s) of a ``to_json()`` payload: one object, or an array of them.
+
+    All or nothing: a payload with one invalid dataset stores none.
+    """
+    items = payload if isinstance(payload, list) else [payload]
+    if not items:
+        raise Invalid("Empty dataset list.")
+    parsed = [_parse_dataset_payload(item) for item in items]
+    return [
+        dataset_store(session=session, key=key, schema=schema, tables=tables, parameters=parameters)
+        for key, schema, tables, parameters in parsed
+    ]
+
+
+# --- Scenarios --------------------------------------------------------------------------------
+
+
+def validate_algorithm_params(*, algo_name: str, algo_params: dict | None) -> dict:
+    algorithm = algorithms.REGISTRY[algo_name]
+    try:
+        return validate_parameters(algorithm.parameters, algo_params)
+    except ParameterError as error:
+        raise Invalid(str(error)) from error
+
+
+@transaction.atomic
+def scenario_create(
+    *,
+    session: RunnerSession,
+    tag: str,
+    dataset_key: str,
+    algo_name: str,
+    algo_params: dict | None = None,
+    data_params: dict | None = None,
+) -> Scenario:
+    dataset = Dataset.objects.filter(session=session, key=dataset_key).first()
+    if dataset is None:
+        raise NotFound(f"Dataset '{dataset_key}' not found.")
+    if algo_name not in session.algorithms or algo_name not in algorithms.REGISTRY:
+        raise NotFound(f"Algorithm '{algo_name}' not found.")
+    if Scenario.objects.filter(session=session, tag=tag).exists():
+        raise Conflict(f"A scenario with tag '{tag}' already exists.")
+    params = validate_algorithm_params(algo_name=algo_name, algo_params=algo_params)
+    try:
+        clean_data_params = validate_parameters(datasets.data_parameter_schema(), data_params)
+    except ParameterError as error:
+        raise Invalid(str(error)) from error
+    try:
+        with transaction.atomic():
+            return Scenario.objects.create(
+                session=session,
+                tag=tag,
+                dataset=dataset,
+                algo_name=algo_name,
+                algo_params=params,
+                data_params=clean_data_params,
+            )
+    except IntegrityError as error:  # the same tag, created concurrently
+        raise Conflict(f"A scenario with tag '{tag}' already exists.") from error
+
+
+@transaction.atomic
+def scenario_delete(*, scenario: Scenario) -> None:
+    """Delete the scenario. A worker running it notices and stops writing (RunAbandoned)."""
+    session_id = scenario.session_id
+    was_processing = scenario.status == Status.PROCESSING
+    scenario.delete()
+    if was_processing:
+        _dispatch_on_commit(session_id)
+
+
+def _dispatch_on_commit(session_id) -> None:
+    from scenarios_app.tasks import scenario_dispatch
+
+    transaction.on_commit(lambda: scenario_dispatch.delay(str(session_id)))
+
+
+@transaction.atomic
+def scenario_run(*, scenario: Scenario) -> Scenario:
+    """created → queued; a worker picks it up when the session's earlier scenarios are done."""
+    locked = Scenario.objects.select_for_update().get(pk=scenario.pk)
+    if locked.status != Status.CREATED:
+        raise Conflict(
+            f"Scenario '{locked.tag}' is {locked.status}, not created. Reset it first with POST .../reset."
+        )
+    locked.status = Status.QUEUED
+    locked.progress = 0.0
+    locked.queued_at = timezone.now()
+    locked.result = None
+    locked.kpi_values = None
+    locked.error = ""
+    locked.attempts = 0
+    locked.save(
+        update_fields=["status", "progress", "queued_at", "result", "kpi_values", "error", "attempts"]
+    )
+    _dispatch_on_commit(locked.session_id)
+    return locked
+
+
+@transaction.atomic
+def scenario_reset(*, scenario: Scenario) -> Scenario:
+    """complete | failed → created, clearing the result; a no-op on created; 409 in flight."""
+    locked = Scenario.objects.select_for_update().get(pk=scenario.pk)
+    if locked.status in (Status.QUEUED, Status.PROCESSING):
+        raise Conflict(
+            f"Scenario '{locked.tag}' is {locked.status}; wait for it to complete or fail before resetting."
+        )
+    if locked.status != Status.CREATED:
+        locked.status = Status.CREATED
+        locked.progress = 0.0
+        locked.result = None
+        locked.kpi_values = None
+        locked.error = ""
+        locked.run_token = None
+        locked.worker = ""
+        locked.queued_at = locked.started_at = locked.heartbeat_at = locked.finished_at = None
+        locked.save()
+    return locked
+
+
+# --- Execution (called by the Celery tasks) ---------------------------------------------------
+
+
+def scenario_claim_next(*, session_id, worker: str = "") -> tuple[uuid.UUID, uuid.UUID] | None:
+    """queued → processing for the session's oldest queued scenario, unless one is processing.
+
+    Returns ``(scenario id, run token)`` or None. The partial unique index makes a concurrent
+    second claim fail, so at most one scenario per session is ever processing.
+    """
+    now = timezone.now()
+    token = uuid.uuid4()
+    try:
+        with transaction.atomic():
+            if Scenario.objects.filter(session_id=session_id, status=Status.PROCESSING).exists():
+                return None
+            candidate = (
+                Scenario.objects.select_for_update(skip_locked=True)
+                .filter(session_id=session_id, status=Status.QUEUED)
+                .order_by("queued_at", "created_at", "id")
+                .first()
+            )
+            if candidate is None:
+                return None
+            Scenario.objects.filter(pk=candidate.pk, status=Status.QUEUED).update(
+                status=Status.PROCESSING,
+                run_token=token,
+                worker=worker,
+                started_at=now,
+                heartbeat_at=now,
+                progress=0.0,
+                attempts=F("attempts") + 1,
+            )
+            return candidate.pk, token
+    except IntegrityError:
+        return None  # another worker claimed one for this session at the same moment
+
+
+def scenario_report_progress(*, scenario_id, token, progress: float) -> None:
+    progress = min(max(float(progress), 0.0), 1.0)
+    updated = Scenario.objects.filter(pk=scenario_id, status=Status.PROCESSING, run_token=token).update(
+        progress=progress, heartbeat_at=timezone.now()
+    )
+    if not updated:
+        raise RunAbandoned(scenario_id)
+
+
+def scenario_heartbeat(*, scenario_id, token) -> bool:
+    return bool(
+        Scenario.objects.filter(pk=scenario_id, status=Status.PROCESSING, run_token=token).update(
+            heartbeat_at=timezone.now()
+        )
+    )
+
+
+@transaction.atomic
+def scenario_finish(*, scenario_id, token, result: dict | None = None, error: str = "") -> bool:
+    """processing → complete (with result and KPI values) or failed (with the error)."""
+    scenario = (
+        Scenario.objects.select_for_update()
+        .select_related("session")
+        .filter(pk=scenario_id, status=Status.PROCESSING, run_token=token)
+        .first()
+    )
+    if scenario is None:
+        return False
+    now = timezone.now()
+    if error:
+        scenario.status = Status.FAILED
+        scenario.error = error[:4000]
+        scenario.result = None
+        scenario.kpi_values = None
+    else:
+        scenario.status = Status.COMPLETE
+        scenario.error = ""
+        scenario.progress = 1.0
+        scenario.result = result
+        scenario.kpi_values = kpis.compute_kpis(scenario.session.kpis, result)
+    scenario.finished_at = now
+    scenario.heartbeat_at = now
+    scenario.save()
+    return True
+
+
+def scenarios_sweep(*, now=None) -> dict:
+    """Fail or re-queue scenarios whose worker stopped beating; wake sessions that wait.
+
+    A processing scenario whose heartbeat is older than ``SCENARIOS_HEARTBEAT_TIMEOUT`` lost its
+    worker: it goes back to the head of its session's queue while it has attempts left
+    (``SCENARIOS_MAX_ATTEMPTS``), and is failed with the reason otherwise.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SCENARIOS_HEARTBEAT_TIMEOUT)
+    requeued = failed = 0
+    stale = Scenario.objects.filter(status=Status.PROCESSING, heartbeat_at__lt=cutoff)
+    for scenario_id in list(stale.values_list("pk", flat=True)):
+        with transaction.atomic():
+            scenario = stale.select_for_update().filter(pk=scenario_id).first()
+            if scenario is None:
+                continue
+            reason = (
+                f"The worker {scenario.worker or '(unknown)'} stopped reporting at "
+                f"{scenario.heartbeat_at.isoformat()}; presumed dead."
+            )
+            if scenario.attempts < settings.SCENARIOS_MAX_ATTEMPTS:
+                scenario.status = Status.QUEUED
+                scenario.progress = 0.0
+                scenario.error = reason + " Re-queued."
+                requeued += 1
+                _dispatch_on_commit(scenario.session_id)
+            else:
+                scenario.status = Status.FAILED
+                scenario.error = reason
+                scenario.finished_at = now
+                failed += 1
+            scenario.run_token = None
+            scenario.save()
+            if scenario.status == Status.FAILED:
+                _dispatch_on_commit(scenario.session_id)  # the next in line may go
+    woken = 0
+    waiting = (
+        Scenario.objects.filter(status=Status.QUEUED, queued_at__lt=now - timedelta(seconds=10))
+        .exclude(session__scenarios__status=Status.PROCESSING)
+        .values_list("session_id", flat=True)
+        .distinct()
+    )
+    for session_id in list(waiting):
+        with transaction.atomic():
+            _dispatch_on_commit(session_id)
+        woken += 1
+    return {"requeued": requeued, "failed": failed, "woken": woken}

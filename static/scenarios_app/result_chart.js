@@ -1,0 +1,41 @@
+// The scenario's result over time: load, PV, battery power and grid import (kW, left axis) and
+// the battery's state of charge (%, right axis). Chart.js is vendored in ./vendor (no CDN).
+(function () {
+  "use strict";
+  const canvas = document.getElementById("result-chart");
+  const source = document.getElementById("chart-data");
+  if (!canvas || !source || !window.Chart) return;
+  const data = JSON.parse(source.textContent);
+  const labels = data.timestamps.map((value) => value.slice(5, 16).replace("T", " "));
+  const s = data.series;
+  const line = (label, values, color, extra) =>
+    Object.assign({ label, data: values, borderColor: color, backgroundColor: color, borderWidth: 1.5,
+                    pointRadius: 0, tension: 0.2, yAxisID: "power" }, extra || {});
+  const chart = new window.Chart(canvas, {
+    type: "line",
+    data: {
+      labels,
+      datasets: [
+        line("Load (kW)", s.load_kw, "#1f77b4"),
+        line("PV (kW)", s.pv_kw, "#f2a900"),
+        line("Battery power (kW, + discharge)", s.battery_kw, "#2ca02c"),
+        line("Grid import (kW)", s.grid_import_kw, "#d62728"),
+        line("State of charge (%)", s.soc.map((value) => value * 100), "#9467bd",
+             { yAxisID: "soc", borderDash: [4, 3] }),
+      ],
+    },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      interaction: { mode: "index", intersect: false },
+      scales: {
+        x: { ticks: { maxTicksLimit: 14 } },
+        power: { type: "linear", position: "left", title: { display: true, text: "kW" } },
+        soc: { type: "linear", position: "right", min: 0, max: 100, grid: { drawOnChartArea: false },
+               title: { display: true, text: "SoC %" } },
+      },
+    },
+  });
+  canvas.dataset.ready = String(chart.data.datasets.length);
+})();
