@@ -162,8 +162,17 @@ def fetch(connection: http.client.HTTPConnection, path: str, headers: dict) -> b
     return body
 
 
-def measure(port: int, path: str, headers: dict, *, seconds: float, clients: int) -> tuple[float, float]:
-    """Requests per second and mean latency (ms) of ``clients`` keep-alive clients."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    port: int, path: str, headers: dict, *, seconds: float, clients: int, pid: int
+) -> tuple[float, float, float]:
+    """Requests per second, mean latency (ms) of ``clients`` keep-alive clients, and the
+    server's CPU time per request (ms): less sensitive than throughput to other load."""
     done = [0] * clients
     latency = [0.0] * clients
     deadline = time.monotonic() + seconds
@@ -178,14 +187,16 @@ def measure(port: int, path: str, headers: dict, *, seconds: float, clients: int
         connection.close()
 
     threads = [threading.Thread(target=run, args=(slot,)) for slot in range(clients)]
+    cpu_before = cpu_seconds(pid)
     started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
-    total = sum(done)
-    return total / elapsed, 1000 * sum(latency) / max(total, 1)
+    cpu = cpu_seconds(pid) - cpu_before
+    total = max(sum(done), 1)
+    return total / elapsed, 1000 * sum(latency) / total, 1000 * cpu / total
 
 
 def free_port() -> int:
@@ -194,12 +205,86 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class TelemetryChurn:
+    """Gateways reporting in the background: ``rate`` telemetry reports per second, each
+    renewing one random site's revision (written straight to the database, as the gateway
+    API's service does)."""
+
+    def __init__(self, group, *, rate: float):
+        from sites_app.models import Site
+
+        self.sites = list(Site.objects.filter(access_group=group))
+        self.rate = rate
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+        self.reports = 0
+
+    def run(self) -> None:
+        import random
+
+        from django.db import connection
+        from django.utils import timezone
+
+        from sites_app import services
+
+        try:
+            while not self.stop.is_set():
+                site = random.choice(self.sites)
+                payload = {
+                    "reportedAt": services.format_time(timezone.now()),
+                    "assets": {"grid": {"activePowerkW": random.randint(-500, 500)}},
+                }
+                services.telemetry_record(site=site, payload=payload)
+                self.reports += 1
+                self.stop.wait(1 / self.rate)
+        finally:
+            connection.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop.set()
+        self.thread.join()
+
+
+def compare(label: str, port: int, auth: dict, args, *, pid: int) -> None:
+    """Alternate rounds of the bare view and GET /sites; print each round and the means."""
+    results: dict[str, list[tuple[float, float, float]]] = {"api": [], "bare": []}
+    print(f"-- {label}")
+    for round_ in range(1, args.rounds + 1):
+        bare = measure(port, "/bench/bare-sites", {}, seconds=args.seconds, clients=args.clients, pid=pid)
+        api = measure(port, "/api/v1/public/sites", auth, seconds=args.seconds, clients=args.clients, pid=pid)
+        results["bare"].append(bare)
+        results["api"].append(api)
+        print(
+            f"round {round_}: bare view {bare[0]:7.1f} req/s, {bare[2]:5.2f} ms CPU/req | "
+            f"GET /sites {api[0]:7.1f} req/s, {api[2]:5.2f} ms CPU/req | ratio {api[0] / bare[0]:6.1%}"
+        )
+    api_rate = sum(result[0] for result in results["api"]) / args.rounds
+    bare_rate = sum(result[0] for result in results["bare"]) / args.rounds
+    api_cpu = sum(result[2] for result in results["api"]) / args.rounds
+    bare_cpu = sum(result[2] for result in results["bare"]) / args.rounds
+    print(
+        f"{label}: mean of {args.rounds} rounds, {args.clients} clients: bare view {bare_rate:.1f} req/s, "
+        f"GET /sites {api_rate:.1f} req/s, ratio {api_rate / bare_rate:.1%} (target >= 40%)"
+    )
+    print(
+        f"{label}: server CPU per request: bare view {bare_cpu:.2f} ms, GET /sites {api_cpu:.2f} ms "
+        f"(bare/API {bare_cpu / api_cpu:.1%})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=5.0, help="per endpoint and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument(
+        "--telemetry-rate", type=float, default=20, help="reports/s in the second part (0: skip it)"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--group-id", type=int, help=argparse.SUPPRESS)
@@ -249,24 +334,12 @@ def main() -> None:
         print(f"response: {len(api_body) / 1024:.0f} KiB, {args.sites} sites")
 
         # Warm both paths, then alternate rounds so that load from elsewhere hits both alike.
-        measure(port, "/api/v1/public/sites", auth, seconds=1, clients=args.clients)
-        measure(port, "/bench/bare-sites", {}, seconds=1, clients=args.clients)
-        results: dict[str, list[tuple[float, float]]] = {"api": [], "bare": []}
-        for round_ in range(1, args.rounds + 1):
-            bare = measure(port, "/bench/bare-sites", {}, seconds=args.seconds, clients=args.clients)
-            api = measure(port, "/api/v1/public/sites", auth, seconds=args.seconds, clients=args.clients)
-            results["bare"].append(bare)
-            results["api"].append(api)
-            print(
-                f"round {round_}: bare view {bare[0]:8.1f} req/s ({bare[1]:6.1f} ms) | "
-                f"GET /sites {api[0]:8.1f} req/s ({api[1]:6.1f} ms) | ratio {api[0] / bare[0]:6.1%}"
-            )
-        api_rate = sum(rate for rate, _ in results["api"]) / args.rounds
-        bare_rate = sum(rate for rate, _ in results["bare"]) / args.rounds
-        print(
-            f"mean over {args.rounds} rounds, {args.clients} clients: bare view {bare_rate:.1f} req/s, "
-            f"GET /sites {api_rate:.1f} req/s, ratio {api_rate / bare_rate:.1%} (target >= 40%)"
-        )
+        measure(port, "/api/v1/public/sites", auth, seconds=1, clients=args.clients, pid=server.pid)
+        measure(port, "/bench/bare-sites", {}, seconds=1, clients=args.clients, pid=server.pid)
+        compare("no writes", port, auth, args, pid=server.pid)
+        if args.telemetry_rate > 0:
+            with TelemetryChurn(group, rate=args.telemetry_rate):
+                compare(f"telemetry {args.telemetry_rate:g}/s", port, auth, args, pid=server.pid)
     finally:
         if server is not None:
             server.terminate()

@@ -12,6 +12,7 @@ fragment is missing or stale, one for their entries.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import uuid
@@ -104,23 +105,37 @@ class Fragment:
 
 
 class FragmentCache:
-    """A bounded, thread-safe LRU of rendered site fragments, keyed by the site's row state."""
+    """Bounded, thread-safe LRUs of rendered JSON: one fragment per site state (keyed by
+    ``"<site id>:<revision>"``) and one whole body per group state (keyed by the digest of
+    the group's site keys). Each entry carries the time until which it stays true."""
 
-    def __init__(self, max_items: int = 50_000):
+    def __init__(self, max_items: int = 50_000, max_groups: int = 256):
         self.max_items = max_items
-        self._items: OrderedDict[tuple, Fragment] = OrderedDict()
+        self.max_groups = max_groups
+        self._items: OrderedDict[str, Fragment] = OrderedDict()
+        self._groups: OrderedDict[tuple, Fragment] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_many(self, keys: list[tuple], *, now: datetime) -> dict[tuple, bytes]:
-        found = {}
+    def get_group(self, key: tuple, *, now: datetime) -> bytes | None:
         with self._lock:
-            for key in keys:
-                fragment = self._items.get(key)
-                if fragment is not None and now < fragment.valid_until:
-                    found[key] = fragment.body
-        return found
+            body = self._groups.get(key)
+        return body.body if body is not None and now < body.valid_until else None
 
-    def set_many(self, fragments: dict[tuple, Fragment]) -> None:
+    def set_group(self, key: tuple, body: Fragment) -> None:
+        with self._lock:
+            self._groups[key] = body
+            self._groups.move_to_end(key)
+            while len(self._groups) > self.max_groups:
+                self._groups.popitem(last=False)
+
+    def get_many(self, keys: list[str], *, now: datetime) -> dict[str, Fragment]:
+        with self._lock:
+            found = [(key, self._items.get(key)) for key in keys]
+        return {
+            key: fragment for key, fragment in found if fragment is not None and now < fragment.valid_until
+        }
+
+    def set_many(self, fragments: dict[str, Fragment]) -> None:
         with self._lock:
             self._items.update(fragments)
             for key in fragments:
@@ -131,6 +146,7 @@ class FragmentCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._groups.clear()
 
 
 fragment_cache = FragmentCache()
@@ -155,69 +171,99 @@ def _site_summary(
     return Fragment(body=body, valid_until=valid_until)
 
 
-# The hot query of GET /sites: the revisions of the group's sites, in list order, as ONE
-# string aggregated by the database (a thousand rows would cost a thousand tuples here). A
-# revision is a random UUID renewed by every change of its site, so it names one site in one
-# state: the fragment cache is keyed by it.
+# The hot query of GET /sites: "<id>:<revision>" of each of the group's sites, in list order,
+# as ONE string aggregated by the database (a thousand rows would cost a thousand tuples
+# here). A revision is a random UUID renewed by every change of its site (schedule batch,
+# telemetry, edit), so a key names one site in one state.
 _SITE_KEYS_SQL = {
     "postgresql": (
-        "SELECT string_agg(revision::text, ',' ORDER BY name, id) "
+        "SELECT string_agg(id::text || ':' || revision::text, ',' ORDER BY name, id) "
         "FROM sites_app_site WHERE access_group_id = %s"
     ),
     "sqlite": (
-        "SELECT group_concat(revision, ',') FROM (SELECT revision "
+        "SELECT group_concat(k, ',') FROM (SELECT id || ':' || revision AS k "
         "FROM sites_app_site WHERE access_group_id = %s ORDER BY name, id)"
     ),
 }
 
 
-def _site_keys(access_group_id: int) -> list[str]:
-    """The revisions of the group's sites as text, in list order (name, then id)."""
+def _site_keys(access_group_id: int) -> str:
+    """``id:revision,id:revision,...`` of the group's sites, in list order (name, then id)."""
     connection = connections[Site.objects.db]
     sql = _SITE_KEYS_SQL.get(connection.vendor)
     if sql is None:  # another database: the same through the ORM
         rows = Site.objects.filter(access_group_id=access_group_id).order_by("name", "id")
-        return [revision.hex for revision in rows.values_list("revision", flat=True)]
+        return ",".join(
+            _key(site_id, revision, "") for site_id, revision in rows.values_list("id", "revision")
+        )
     with connection.cursor() as cursor:
         cursor.execute(sql, [access_group_id])
-        text = cursor.fetchone()[0]
-    return text.split(",") if text else []
+        return cursor.fetchone()[0] or ""
 
 
-def _key(revision: uuid.UUID, vendor: str) -> str:
-    """A revision as _site_keys gives it: as the database writes a UUID as text."""
-    return str(revision) if vendor == "postgresql" else revision.hex
+def _key(site_id: uuid.UUID, revision: uuid.UUID, vendor: str) -> str:
+    """A site's key as _site_keys writes it (UUIDs as the database writes them as text)."""
+    if vendor == "postgresql":
+        return f"{site_id}:{revision}"
+    return f"{site_id.hex}:{revision.hex}"
 
 
 def site_list_body(*, access_group_id: int, now: datetime | None = None) -> bytes:
-    """The JSON body of ``GET /sites`` for one access group: ``{"sites": [...]}``."""
+    """The JSON body of ``GET /sites`` for one access group: ``{"sites": [...]}``.
+
+    The group's site keys come first (one query). When they are what they were at the last
+    render and no entry has ended since, that body is still true. Otherwise the body is put
+    together from per-site fragments, rendering only the sites whose state changed (two more
+    queries, whatever their number).
+    """
     now = now or timezone.now()
-    keys = _site_keys(access_group_id)
-    bodies = fragment_cache.get_many(keys, now=now)
-    missing = [key for key in keys if key not in bodies]
+    text = _site_keys(access_group_id)
+    group_key = (access_group_id, hashlib.blake2b(text.encode(), digest_size=16).digest())
+    body = fragment_cache.get_group(group_key, now=now)
+    if body is not None:
+        return body
+    keys = text.split(",") if text else []
+    fragments = fragment_cache.get_many(keys, now=now)
+    missing = [key for key in keys if key not in fragments]
+    complete = True
     if missing:
-        group_sites = Site.objects.filter(access_group_id=access_group_id)
-        entries = ScheduleEntry.objects.filter(active_entries(now=now))
-        if len(missing) > 200:  # most of the group: filter by group, not by a long list
-            entries = entries.filter(site__access_group_id=access_group_id)
-        else:
-            group_sites = group_sites.filter(revision__in=[uuid.UUID(key) for key in missing])
-            entries = entries.filter(site__in=group_sites)
-        rows_by_site: dict[Any, list[tuple]] = {}
-        for row in _entry_rows(entries):
-            rows_by_site.setdefault(row[0], []).append(row)
-        wanted = set(missing)
-        vendor = connections[Site.objects.db].vendor
-        fresh = {}
-        for site_id, name, reported_at, revision in group_sites.values_list(
-            "id", "name", "reported_at", "revision"
-        ):
-            key = _key(revision, vendor)
-            if key in wanted:  # a site changed since the first query keeps the first query's view
-                fresh[key] = _site_summary(site_id, name, reported_at, rows_by_site.get(site_id, []), now=now)
+        fresh = _render_fragments(access_group_id, missing, now=now)
         fragment_cache.set_many(fresh)
-        bodies.update((key, fragment.body) for key, fragment in fresh.items())
-    return b'{"sites":[' + b",".join([bodies[key] for key in keys if key in bodies]) + b"]}"
+        fragments.update(fresh)
+        by_site = {key.partition(":")[0]: key for key in fresh}
+        for position, key in enumerate(keys):
+            if key not in fragments:
+                # The site changed (or went) since the first query: show its newer state.
+                complete = False
+                keys[position] = by_site.get(key.partition(":")[0], key)
+    parts = [fragments[key] for key in keys if key in fragments]
+    body = b'{"sites":[' + b",".join([part.body for part in parts]) + b"]}"
+    if complete:
+        valid_until = min((part.valid_until for part in parts), default=FOREVER)
+        fragment_cache.set_group(group_key, Fragment(body=body, valid_until=valid_until))
+    return body
+
+
+def _render_fragments(access_group_id: int, keys: list[str], *, now: datetime) -> dict[str, Fragment]:
+    """Fragments of the sites named by ``keys``, as they are now (two queries)."""
+    sites = Site.objects.filter(access_group_id=access_group_id)
+    entries = ScheduleEntry.objects.filter(active_entries(now=now))
+    if len(keys) > 200:  # most of the group: filter by group, not by a long list
+        entries = entries.filter(site__access_group_id=access_group_id)
+    else:
+        ids = [uuid.UUID(key.partition(":")[0]) for key in keys]
+        sites, entries = sites.filter(pk__in=ids), entries.filter(site_id__in=ids)
+    rows_by_site: dict[Any, list[tuple]] = {}
+    for row in _entry_rows(entries):
+        rows_by_site.setdefault(row[0], []).append(row)
+    wanted = {key.partition(":")[0] for key in keys}
+    vendor = connections[Site.objects.db].vendor
+    fresh = {}
+    for site_id, name, reported_at, revision in sites.values_list("id", "name", "reported_at", "revision"):
+        key = _key(site_id, revision, vendor)
+        if key.partition(":")[0] in wanted:
+            fresh[key] = _site_summary(site_id, name, reported_at, rows_by_site.get(site_id, []), now=now)
+    return fresh
 
 
 # --- GET /sites/{siteId} ----------------------------------------------------------------------

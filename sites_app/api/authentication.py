@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.core.cache.backends.redis import RedisCacheClient
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.throttling import BaseThrottle
@@ -81,13 +81,27 @@ class DeviceTokenAuthentication(_BearerCredentialAuthentication):
         return SiteDeviceToken.objects.select_related("site")
 
 
+_redis_clients: dict[str, redis.Redis] = {}
+
+
+def _redis_client(location: str) -> redis.Redis:
+    """One client (and connection pool) per process. Django's cache handler gives every ASGI
+    request a fresh backend, hence a fresh Redis connection; the limiter runs on every API
+    request, so it keeps its own."""
+    client = _redis_clients.get(location)
+    if client is None:
+        client = _redis_clients[location] = redis.Redis.from_url(location)
+    return client
+
+
 def _count_request(key: str, *, timeout: int) -> int:
-    """Add one to a counter in the shared cache and return it."""
-    backend = getattr(cache, "_cache", None)
-    if isinstance(backend, RedisCacheClient):
-        # One round trip instead of Django's add/exists/incr.
+    """Add one to a counter in the shared cache (Redis in production) and return it."""
+    config = settings.CACHES["default"]
+    if config["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        location = config["LOCATION"]
+        location = location[0] if isinstance(location, (list, tuple)) else location.split(",")[0]
         full_key = cache.make_and_validate_key(key)
-        pipe = backend.get_client(full_key, write=True).pipeline(transaction=False)
+        pipe = _redis_client(location).pipeline(transaction=False)
         pipe.incr(full_key)
         pipe.expire(full_key, timeout)
         return int(pipe.execute()[0])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -50,6 +51,14 @@ class SitesView(FamilyAPIView):
                 f"{settings.SITES_API_RATE_WINDOW} seconds per key. Retry after {int(wait)} seconds."
             ),
         )
+
+    def body(self, request):
+        """The parsed JSON body; a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 in this API's
+        shape (Django would answer its HTML 400 page)."""
+        try:
+            return request.data
+        except RequestDataTooBig as error:
+            raise RequestError(413, "Request body too large.") from error
 
     def site_or_404(self, site_id: str):
         try:
@@ -119,7 +128,8 @@ class SiteSchedulesView(SitesView):
     )
     def post(self, request, site_id: str):
         site = self.site_or_404(site_id)
-        if not isinstance(request.data, dict) or "schedules" not in request.data:
+        data = self.body(request)
+        if not isinstance(data, dict) or "schedules" not in data:
             raise RequestError(
                 400,
                 'The body must be a JSON object with a "schedules" list.',
@@ -127,7 +137,7 @@ class SiteSchedulesView(SitesView):
             )
         batch = services.schedule_batch_apply(
             site=site,
-            commands=request.data["schedules"],
+            commands=data["schedules"],
             api_key=request.auth,
             source=ScheduleBatch.Source.API,
         )
@@ -185,7 +195,7 @@ class GatewayTelemetryView(GatewayView):
         },
     )
     def post(self, request):
-        result = services.telemetry_record(site=self.site, payload=request.data)
+        result = services.telemetry_record(site=self.site, payload=self.body(request))
         body = {"applied": result.applied, "reportedAt": services.format_time(result.reported_at)}
         if not result.applied:
             body["message"] = "Older than the stored report; kept out of the current state."

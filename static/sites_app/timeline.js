@@ -44,7 +44,12 @@
     }
   }
   start = Math.min(start, now);
-  const pad = (end - start) * 0.02;
+  // Ticks on round times: the smallest step that gives at most ten of them.
+  const minute = 60 * 1000;
+  const steps = [15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080].map((m) => m * minute);
+  const step = steps.find((s) => (end - start) / s <= 10) || steps[steps.length - 1];
+  const axisMin = Math.floor(start / step) * step;
+  const axisMax = Math.ceil(end / step) * step;
 
   const two = (n) => String(n).padStart(2, "0");
   const formatTime = (ms, withDate) => {
@@ -99,9 +104,9 @@
       scales: {
         x: {
           type: "linear",
-          min: start - pad,
-          max: end + pad,
-          ticks: { callback: (v) => formatTime(v, spansDays), maxRotation: 0, autoSkip: true },
+          min: axisMin,
+          max: axisMax,
+          ticks: { stepSize: step, callback: (v) => formatTime(v, spansDays), maxRotation: 0, autoSkip: true },
           title: { display: true, text: "Time (UTC)" },
         },
         y: { stacked: true },

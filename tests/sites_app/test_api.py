@@ -394,3 +394,49 @@ def test_a_site_renamed_in_the_admin_is_listed_with_its_new_name(api, site, admi
 
     assert response.status_code == 302, response.content[:2000]
     assert api.get(f"{V1}/sites").json()["sites"][0]["siteName"] == "Harbour"
+
+
+def test_the_cached_list_follows_the_clock(api, site, settings):
+    """Cached bodies stay true only until an entry ends or the site goes offline."""
+    import json
+
+    from sites_app.selectors import site_list_body
+
+    settings.SITE_OFFLINE_AFTER = 300
+    report_now(site)
+    now = timezone.now()
+    entries = [
+        {
+            "startAt": services.format_time(now + timedelta(minutes=start)),
+            "endAt": services.format_time(now + timedelta(minutes=end)),
+            "value": end,
+        }
+        for start, end in [(0, 10), (10, 20)]
+    ]
+    services.schedule_batch_apply(
+        site=site, commands=[{"asset": "grid", "type": "activePowerkW", "entries": entries}]
+    )
+
+    def listed(at):
+        [row] = json.loads(site_list_body(access_group_id=site.access_group_id, now=at))["sites"]
+        return row["isOnline"], [entry["value"] for s in row["schedules"] for entry in s["entries"]]
+
+    assert listed(now) == (True, [10, 20])
+    assert listed(now) == (True, [10, 20])  # from the cache
+    assert listed(now + timedelta(minutes=6)) == (False, [10, 20])
+    assert listed(now + timedelta(minutes=11)) == (False, [20])
+    assert listed(now + timedelta(minutes=21)) == (False, [])
+
+
+def test_a_warm_list_rerenders_only_what_changed_in_constant_queries(api, group):
+    for index in range(5):
+        services.site_create(access_group=group, name=f"Site {index}")
+    api.get(f"{V1}/sites")
+    changed = group.sites.order_by("name")[2]
+
+    report_now(changed, grid={"activePowerkW": 7})
+    with CaptureQueriesContext(connection) as queries:
+        listed = api.get(f"{V1}/sites").json()["sites"]
+
+    assert len(queries) == 4  # key, site keys, the changed site, its entries
+    assert [s["isOnline"] for s in listed] == [False, False, True, False, False]

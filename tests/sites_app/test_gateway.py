@@ -203,3 +203,18 @@ def test_the_gateway_reads_its_site(gateway, site):
 
     assert body["siteId"] == str(DOC_SITE_ID)
     assert set(body["assets"]) == {"grid", "solar", "bess", "ev", "heatpump", "genset", "load"}
+
+
+def test_a_telemetry_body_over_the_upload_limit_is_a_413(gateway, site, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    before = state(site)
+
+    response = gateway.post(
+        TELEMETRY,
+        {"reportedAt": iso(timezone.now()), "assets": {"grid": {"activePowerkW": 1}}, "pad": "x" * 2000},
+        format="json",
+    )
+
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
+    assert state(site) == before

@@ -268,3 +268,14 @@ def test_malformed_json_is_a_validation_error(api, stored):
     assert response.status_code == 400
     assert response.json()["error"] == "validation_error"
     assert ScheduleBatch.objects.count() == 1
+
+
+def test_a_body_over_the_upload_limit_is_a_413_in_this_apis_shape(api, stored, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    entries = [{"startAt": "2030-06-02T08:00:00Z", "endAt": "2030-06-02T09:00:00Z", "value": 1}] * 500
+
+    response = api.post(URL, {"schedules": [command("grid", "activePowerkW", *entries)]}, format="json")
+
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
+    assert ScheduleBatch.objects.count() == 1
