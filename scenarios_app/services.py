@@ -199,8 +199,8 @@ def _parse_dataset_payload(payload: Any) -> tuple[str, str, dict, dict]:
     if not isinstance(payload, dict):
         raise Invalid("A dataset is a JSON object with 'key', 'schema' and 'tables'.")
     key = payload.get("key")
-    if not isinstance(key, str) or not key.strip():
-        raise Invalid("The dataset's 'key' must be a non-empty string.")
+    if not isinstance(key, str) or not key.strip() or len(key) > 200:
+        raise Invalid("The dataset's 'key' must be a non-empty string of at most 200 characters.")
     schema_name = payload.get("schema", datasets.DEFAULT_SCHEMA)
     schema = datasets.SCHEMAS.get(schema_name) if isinstance(schema_name, str) else None
     if schema is None:
