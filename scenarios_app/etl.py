@@ -130,6 +130,8 @@ def etl_run(
     schema: datasets.Schema = datasets.LOAD_PROFILE,
 ) -> EtlResult:
     """Extract, validate and (only when no message is an error) store the dataset."""
+    if not dataset_name.strip() or len(dataset_name) > 200 or "\x00" in dataset_name:
+        raise services.Invalid("The dataset name must be 1 to 200 characters long.")
     check_uploads(uploads)
     messages = Messages()
     tables: dict[str, dict] = {}

@@ -79,7 +79,7 @@ class Parameter:
                 raise ParameterError(f"Parameter '{name}' must be a boolean.")
             return value
         if self.type == "string":
-            if not isinstance(value, str):
+            if not isinstance(value, str) or "\x00" in value:
                 raise ParameterError(f"Parameter '{name}' must be a string.")
             if self.max_length is not None and len(value) > self.max_length:
                 raise ParameterError(f"Parameter '{name}' must be at most {self.max_length} characters long.")

@@ -136,6 +136,8 @@ def session_rename(*, session: RunnerSession, display_name: str) -> RunnerSessio
 @transaction.atomic
 def session_delete(*, session: RunnerSession) -> None:
     """Delete the session and all it holds; the last one is replaced by a fresh ``main``."""
+    # The session's row first, as scenario_claim_next takes it: no lock-order deadlock.
+    RunnerSession.objects.select_for_update().filter(pk=session.pk).first()
     session.scenarios.all().delete()  # before the datasets they protect
     session.datasets.all().delete()
     session.delete()
@@ -197,8 +199,8 @@ def _parse_dataset_payload(payload: Any) -> tuple[str, str, dict, dict]:
     if not isinstance(payload, dict):
         raise Invalid("A dataset is a JSON object with 'key', 'schema' and 'tables'.")
     key = payload.get("key")
-    if not isinstance(key, str) or not key.strip():
-        raise Invalid("The dataset's 'key' must be a non-empty string.")
+    if not isinstance(key, str) or not key.strip() or len(key) > 200:
+        raise Invalid("The dataset's 'key' must be a non-empty string of at most 200 characters.")
     schema_name = payload.get("schema", datasets.DEFAULT_SCHEMA)
     schema = datasets.SCHEMAS.get(schema_name) if isinstance(schema_name, str) else None
     if schema is None:
@@ -348,11 +350,14 @@ def scenario_claim_next(*, session_id, worker: str = "") -> tuple[uuid.UUID, uui
     token = uuid.uuid4()
     try:
         with transaction.atomic():
+            # Claims of one session take turns on its row: without it, a claim could skip the
+            # oldest queued scenario while another claim holds it, and break the order.
+            if RunnerSession.objects.select_for_update().filter(pk=session_id).first() is None:
+                return None
             if Scenario.objects.filter(session_id=session_id, status=Status.PROCESSING).exists():
                 return None
             candidate = (
-                Scenario.objects.select_for_update(skip_locked=True)
-                .filter(session_id=session_id, status=Status.QUEUED)
+                Scenario.objects.filter(session_id=session_id, status=Status.QUEUED)
                 .order_by("queued_at", "created_at", "id")
                 .first()
             )

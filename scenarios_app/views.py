@@ -75,7 +75,7 @@ def session_detail(request: HttpRequest, session_id) -> HttpResponse:
         else:
             if etl_result.success:
                 messages.success(request, f"Dataset '{dataset_name}' stored.")
-    scenarios = list(selectors.session_scenarios(session))
+    scenarios = list(selectors.session_scenarios(session).defer("result", "kpi_values"))
     rows = [{"scenario": scenario, "status_url": _status_url(session, scenario)} for scenario in scenarios]
     context = {
         "area": AREA,

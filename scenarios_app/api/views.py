@@ -51,6 +51,20 @@ class UnprocessableEntity(exceptions.APIException):
         self.details = errors
 
 
+MAX_NAME_LENGTH = 200  # display names, tags, dataset keys (the columns' length)
+
+
+def contains_nul(value: Any) -> bool:
+    """Whether a JSON value holds a NUL character anywhere (PostgreSQL stores none)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(item) for item in value)
+    return False
+
+
 def _error(kind: str, name: str | None, msg: str, value: Any, **ctx: Any) -> dict:
     item = {"type": kind, "loc": ["body", name] if name else ["body"], "msg": msg, "input": value}
     if ctx:
@@ -95,11 +109,27 @@ def check_body(data: Any, fields: dict[str, tuple[str, bool]]) -> dict:
                         min_length=1,
                     )
                 )
+            elif len(value) > MAX_NAME_LENGTH:
+                errors.append(
+                    _error(
+                        "string_too_long",
+                        name,
+                        f"String should have at most {MAX_NAME_LENGTH} characters",
+                        value,
+                        max_length=MAX_NAME_LENGTH,
+                    )
+                )
+            elif "\x00" in value:
+                errors.append(_error("string_pattern_mismatch", name, "String should not contain NUL", value))
             else:
                 clean[name] = value
         elif kind == "object":
             if value is not None and not isinstance(value, dict):
                 errors.append(_error("dict_type", name, "Input should be a valid dictionary", value))
+            elif contains_nul(value):
+                errors.append(
+                    _error("string_pattern_mismatch", name, "Strings should not contain NUL", value)
+                )
             else:
                 clean[name] = value
     if errors:
@@ -399,6 +429,8 @@ class DataFromJsonView(RunnerView):
             payload = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as error:
             raise RequestError(400, f"Malformed JSON: {error}") from error
+        if contains_nul(payload):
+            raise RequestError(400, "The dataset must not contain NUL characters.")
         services.dataset_ingest_json(session=session, payload=payload)
         return Response({"keys": selectors.dataset_keys(session)}, status=201)
 
@@ -415,6 +447,18 @@ class EtlView(RunnerView):
                 413, f"The upload is {size} bytes; at most {settings.SCENARIOS_ETL_MAX_BYTES} are accepted."
             )
         dataset_name = request.data.get("dataset_name")
+        if dataset_name is not None and (len(dataset_name) > MAX_NAME_LENGTH or "\x00" in dataset_name):
+            raise UnprocessableEntity(
+                [
+                    _error(
+                        "string_too_long",
+                        "dataset_name",
+                        f"String should have at most {MAX_NAME_LENGTH} characters",
+                        dataset_name,
+                        max_length=MAX_NAME_LENGTH,
+                    )
+                ]
+            )
         if dataset_name is None or not str(dataset_name).strip():
             kind, msg = ("missing", "Field required") if dataset_name is None else (
                 "string_too_short", "String should have at least 1 character"

@@ -647,3 +647,39 @@ def test_derive_errors(api, main):
         api.post(f"{API}/sessions/nope/data/Master data/derive", {"new_key": "x"}, format="json").status_code
         == 404
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "kind"),
+    [
+        ("sessions", {"display_name": "x" * 201}, "string_too_long"),
+        ("sessions", {"display_name": "a\x00b"}, "string_pattern_mismatch"),
+        ("sessions/main/scenarios", {**VALID, "tag": "t" * 201}, "string_too_long"),
+        ("sessions/main/scenarios", {**VALID, "data_params": {"a\x00": 1}}, "string_pattern_mismatch"),
+    ],
+)
+def test_overlong_names_and_nul_characters_are_422_not_500(api, main, path, body, kind):
+    response = api.post(f"{API}/{path}", body, format="json")
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == kind
+
+
+def test_nul_in_a_string_parameter_is_refused(api, main):
+    body = {**VALID, "algo_name": "PeakShavingLP", "algo_params": {"label": "a\x00"}}
+
+    response = api.post(f"{API}/sessions/main/scenarios", body, format="json")
+
+    assert response.status_code == 422
+    assert not Scenario.objects.exists()
+
+
+def test_from_json_with_nul_or_an_overlong_key_is_400(api, main):
+    payload = api.get(f"{API}/sessions/main/data/Master data").json()
+
+    for bad in ({**payload, "key": "k" * 201}, {**payload, "key": "n", "parameters": {"x": "\x00"}}):
+        response = api.post(
+            f"{API}/sessions/main/data/from-json", json.dumps(bad), content_type="application/json"
+        )
+        assert response.status_code == 400
+    assert Dataset.objects.count() == 1

@@ -224,3 +224,10 @@ def test_openpyxl_parses_with_defusedxml():
     from openpyxl.xml import DEFUSEDXML
 
     assert DEFUSEDXML is True
+
+
+def test_an_overlong_dataset_name_is_422(api, main):
+    response = upload(api, [("profile.csv", profile_csv())], dataset_name="d" * 201)
+
+    assert response.status_code == 422
+    assert not Dataset.objects.exclude(key="Master data").exists()
