@@ -283,3 +283,27 @@ def webhook_replay(*, crowd_request: CrowdRequest) -> str:
         raise ServiceError("Only completed requests with a hook_url can be replayed")
     CrowdRequest.objects.filter(pk=crowd_request.pk).update(webhook_state=CrowdRequest.WebhookState.PENDING)
     return webhook_enqueue(crowd_request=crowd_request)
+
+
+MEDIA_PREFIX = "crowd/answers/"
+
+
+def media_answer_store(*, crowd_request: CrowdRequest, upload: Any) -> str:
+    """Store a cruncher's uploaded image/video/audio answer; return its public URL."""
+    from pathlib import PurePath
+
+    from django.core.files.storage import default_storage
+    from django.urls import reverse
+
+    expected = crowd_request.type  # image, video or audio
+    if upload is None:
+        raise ServiceError("response: choose a file to upload")
+    if upload.size > settings.CROWD_MAX_UPLOAD_BYTES:
+        raise ServiceError(f"response: the file is larger than {settings.CROWD_MAX_UPLOAD_BYTES} bytes")
+    content_type = (getattr(upload, "content_type", "") or "").split(";")[0]
+    if not content_type.startswith(f"{expected}/"):
+        raise ServiceError(f"response: an {expected} file is required (got {content_type or 'unknown'})")
+    suffix = PurePath(upload.name or "").suffix.lower()[:10]
+    name = default_storage.save(f"{MEDIA_PREFIX}{crowd_request.pk}/{uuid.uuid4().hex}{suffix}", upload)
+    path = reverse("requests:media", kwargs={"name": name.removeprefix(MEDIA_PREFIX)})
+    return settings.CROWD_PUBLIC_URL.rstrip("/") + path
