@@ -23,7 +23,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.conf import settings
 from django.db import connections
 
@@ -41,7 +41,10 @@ def db_call(fn: Callable[..., T]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         finally:
             for connection in connections.all(initialized_only=True):
-                if not connection.in_atomic_block:
+                # A pooled PostgreSQL connection goes back to the pool. A SQLite connection
+                # stays with its pool thread: the pool is small and fixed, so they are bounded
+                # by its size, and reconnecting on every call would cost more than the query.
+                if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
                     connection.close()
 
     @functools.wraps(fn)
@@ -52,6 +55,18 @@ def db_call(fn: Callable[..., T]) -> Callable[..., Any]:
 
 
 _redis_client = None
+
+
+def release_request_thread() -> None:
+    """Let go of the thread Django's ASGI handler keeps for this request's thread-sensitive
+    sync code (its request_started signal receivers ran there) before a long wait, so that a
+    waiting client does not keep an idle thread. Later sync code of the request gets a new one.
+    """
+    context = SyncToAsync.thread_sensitive_context.get(None)
+    if context is not None:
+        executor = SyncToAsync.context_to_thread_executor.pop(context, None)
+        if executor is not None:
+            executor.shutdown(wait=False)
 
 
 def request_done_publish(request_id: str) -> None:
@@ -70,24 +85,28 @@ def request_done_publish(request_id: str) -> None:
 
 
 @db_call
-def _done_among(ids: list[str]) -> list[str]:
+def _done_bodies(ids: list[str]) -> dict[str, dict]:
+    """The Request objects of those of ``ids`` that are no longer pending: a few queries for
+    all of them together, however many clients wait."""
     from crowd_app.models import CrowdRequest
+    from crowd_app.selectors import request_json
 
-    done: list[str] = []
+    bodies: dict[str, dict] = {}
     for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        done += [
-            str(pk)
-            for pk in CrowdRequest.objects.filter(pk__in=chunk)
+        done = (
+            CrowdRequest.objects.filter(pk__in=ids[start : start + 500])
             .exclude(status=CrowdRequest.Status.PENDING)
-            .values_list("pk", flat=True)
-        ]
-    return done
+            .prefetch_related("answers__cruncher")
+        )
+        bodies.update({str(crowd_request.pk): request_json(crowd_request) for crowd_request in done})
+    return bodies
 
 
 class WakeHub:
+    """The waiting clients of one event loop, and the one task that wakes them."""
+
     def __init__(self) -> None:
-        self.waiters: dict[str, set[asyncio.Event]] = {}
+        self.waiters: dict[str, set[asyncio.Future]] = {}
         self.task: asyncio.Task | None = None
         self.subscribed = asyncio.Event()
 
@@ -95,26 +114,37 @@ class WakeHub:
     def uses_redis(self) -> bool:
         return bool(settings.REDIS_URL)
 
-    def register(self, request_id: str) -> asyncio.Event:
-        event = asyncio.Event()
-        self.waiters.setdefault(request_id, set()).add(event)
+    def register(self, request_id: str) -> asyncio.Future:
+        """A future that receives the request's JSON once it is no longer pending."""
+        future = asyncio.get_running_loop().create_future()
+        self.waiters.setdefault(request_id, set()).add(future)
         if self.task is None or self.task.done():
             self.subscribed.clear()
             self.task = asyncio.get_running_loop().create_task(
                 self._listen() if self.uses_redis else self._poll()
             )
-        return event
+        return future
 
-    def unregister(self, request_id: str, event: asyncio.Event) -> None:
-        events = self.waiters.get(request_id)
-        if events is not None:
-            events.discard(event)
-            if not events:
+    def unregister(self, request_id: str, future: asyncio.Future) -> None:
+        futures = self.waiters.get(request_id)
+        if futures is not None:
+            futures.discard(future)
+            if not futures:
                 del self.waiters[request_id]
 
-    def wake(self, request_id: str) -> None:
-        for event in self.waiters.get(request_id, ()):
-            event.set()
+    async def wake(self, ids: list[str]) -> None:
+        ids = [request_id for request_id in dict.fromkeys(ids) if request_id in self.waiters]
+        if not ids:
+            return
+        try:
+            bodies = await _done_bodies(ids)
+        except Exception:
+            logger.exception("could not read completed requests")
+            return
+        for request_id, body in bodies.items():
+            for future in list(self.waiters.get(request_id, ())):
+                if not future.done():
+                    future.set_result(body)
 
     async def ready(self, timeout: float = 2.0) -> None:
         """Until the Redis subscription is in place (immediately for the poller)."""
@@ -128,14 +158,7 @@ class WakeHub:
                 self.task = None
                 return
             await asyncio.sleep(settings.CROWD_WAKE_POLL_INTERVAL)
-            ids = list(self.waiters)
-            if not ids:
-                continue
-            try:
-                for request_id in await _done_among(ids):
-                    self.wake(request_id)
-            except Exception:
-                logger.exception("wake poll failed")
+            await self.wake(list(self.waiters))
 
     async def _listen(self) -> None:
         import redis.asyncio as aioredis
@@ -155,8 +178,13 @@ class WakeHub:
                         self.subscribed.clear()
                         return
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if message and message.get("type") == "message":
-                        self.wake(message["data"].decode())
+                    ids = []
+                    while message is not None and len(ids) < 1000:  # take what has arrived, in one go
+                        if message.get("type") == "message":
+                            ids.append(message["data"].decode())
+                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
+                    if ids:
+                        await self.wake(ids)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -132,21 +132,22 @@ def _abort(key_value: str, request_id: str) -> dict:
     return {"success": True}
 
 
-async def wait_until_done(request_id: str, seconds: float) -> None:
-    """Return when the request is no longer pending or ``seconds`` have passed."""
+async def wait_until_done(request_id: str, seconds: float) -> dict | None:
+    """The request's JSON once it is no longer pending, or None when ``seconds`` pass first."""
     deadline = time.monotonic() + seconds
+    notify.release_request_thread()
     hub = notify.hub()
-    event = hub.register(request_id)
+    future = hub.register(request_id)
     try:
         await hub.ready()
         # Completion published before the subscription was in place would be missed.
         if hub.uses_redis and not await _is_pending(request_id):
-            return
-        await asyncio.wait_for(event.wait(), timeout=max(0.0, deadline - time.monotonic()))
+            return None
+        return await asyncio.wait_for(future, timeout=max(0.0, deadline - time.monotonic()))
     except TimeoutError:
-        pass
+        return None
     finally:
-        hub.unregister(request_id, event)
+        hub.unregister(request_id, future)
 
 
 def _parse_json(request: HttpRequest) -> Any:
@@ -179,8 +180,8 @@ async def requests_endpoint(request: HttpRequest, segment: str) -> JsonResponse:
         else:
             raise Failure(405, "Method not allowed")
         if snapshot.pending and block > 0:
-            await wait_until_done(snapshot.request_id, block)
-            snapshot = await _reload(snapshot.request_id)
+            body = await wait_until_done(snapshot.request_id, block)
+            return JsonResponse(body if body is not None else (await _reload(snapshot.request_id)).body)
         return JsonResponse(snapshot.body)
     except Failure as failure:
         return _fail(failure)
