@@ -24,7 +24,6 @@ import http.server
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import threading
@@ -33,7 +32,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-os.environ.setdefault("HEAT_DATA_DIR", "/tmp/crowd-data")
+os.environ.setdefault("HEAT_DATA_DIR", "/tmp/crowd-data")  # noqa: S108 (a benchmark's scratch data)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "heatportal.settings.base")
 os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE", "true")
 os.environ.setdefault("CROWD_RATE_LIMIT_PER_MINUTE", "0")  # benchmark clients are not throttled
@@ -61,7 +60,7 @@ from heatportal.accounts.models import User  # noqa: E402
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def rss_mib(pid: int) -> float:
@@ -85,7 +84,8 @@ def db_connections_of(pid: int) -> int:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
             return cursor.fetchone()[0]
     # SQLite: open handles on the database file (each connection holds one).
@@ -240,7 +240,8 @@ def bench_blocking(clients: int, block: int, rate: float) -> None:
             await asyncio.gather(*tasks)
             wall = time.monotonic() - wall_before
             print(
-                f"server CPU while waking            : {cpu_seconds(server.pid) - cpu_before:.2f} s in {wall:.2f} s wall"
+                f"server CPU while waking            : {cpu_seconds(server.pid) - cpu_before:.2f} s"
+                f" in {wall:.2f} s wall"
             )
             return early
 
@@ -252,12 +253,14 @@ def bench_blocking(clients: int, block: int, rate: float) -> None:
         span = completed_at[ids[-1]] - completed_at[ids[0]]
         print(f"completions took                   : {span * 1000:.0f} ms ({clients / span:.0f}/s)")
         print(
-            f"first/last 3 latencies (completion order): {[round(x) for x in latencies[:3]]} {[round(x) for x in latencies[-3:]]}"
+            f"first/last 3 latencies (completion order): {[round(x) for x in latencies[:3]]}"
+            f" {[round(x) for x in latencies[-3:]]}"
         )
         print(f"clients answered before completion : {early}")
         print(f"replies with status complete       : {complete_replies}/{clients}")
         print(
-            f"wake latency ms p50/p95/p99/max    : {percentile(latencies, 50):.1f} / {percentile(latencies, 95):.1f}"
+            f"wake latency ms p50/p95/p99/max    : {percentile(latencies, 50):.1f}"
+            f" / {percentile(latencies, 95):.1f}"
             f" / {percentile(latencies, 99):.1f} / {max(latencies):.1f}"
         )
         print(
@@ -351,7 +354,8 @@ def wait_for_deliveries(receiver: Receiver, ids: list[str], timeout: float) -> d
 
 def bench_webhooks(count: int) -> None:
     print(
-        f"\n== Webhooks: one worker ({' '.join(WORKER_ARGS)}), broker {settings.CELERY_BROKER_URL.split(':')[0]} =="
+        f"\n== Webhooks: one worker ({' '.join(WORKER_ARGS)}),"
+        f" broker {settings.CELERY_BROKER_URL.split(':')[0]} =="
     )
     receiver = Receiver()
     _account, api_key, _value = setup_account()
