@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from crowd_app.models import CrowdAccount, CrowdAnswer, CrowdApiKey, CrowdRequest, Cruncher, WebhookDelivery
+from crowd_app.models import (
+    CrowdAccount,
+    CrowdAnswer,
+    CrowdApiKey,
+    CrowdRequest,
+    Cruncher,
+    TaskLease,
+    WebhookDelivery,
+)
 from heatportal.admin import CredentialAdmin
 
 
@@ -58,3 +66,17 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ("message_id", "attempt", "request", "outcome", "status_code", "created_at")
     list_filter = ("outcome",)
     readonly_fields = [field.name for field in WebhookDelivery._meta.fields]
+
+
+@admin.register(CrowdAnswer)
+class CrowdAnswerAdmin(admin.ModelAdmin):
+    list_display = ("request", "cruncher", "created_at")
+    list_select_related = ("request", "cruncher")
+    readonly_fields = ("request", "cruncher", "response", "created_at")
+
+
+@admin.register(TaskLease)
+class TaskLeaseAdmin(admin.ModelAdmin):
+    list_display = ("request", "cruncher", "taken_at", "expires_at")
+    list_select_related = ("request", "cruncher")
+    readonly_fields = ("request", "cruncher", "taken_at")
