@@ -4,11 +4,12 @@ their answers and deliveries, and the crunchers' work pages."""
 import json
 import mimetypes
 
+from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -16,6 +17,7 @@ from crowd_app import selectors, services
 from crowd_app.forms import AccountForm, ApiKeyForm, RequestFilterForm
 from crowd_app.models import CrowdApiKey, CrowdRequest, RequestType
 from crowd_app.validation import ANNOTATION_KINDS, MEDIA_ANSWER_TYPES
+from heatportal.files import stream_stored_file
 from heatportal.pages import AREAS
 
 AREA = next(area for area in AREAS if area.key == "requests")
@@ -214,12 +216,12 @@ def task(request: HttpRequest, request_id) -> HttpResponse:
     return render(request, "crowd_app/task.html", context)
 
 
-def media(request: HttpRequest, name: str) -> FileResponse:
+async def media(request: HttpRequest, name: str) -> StreamingHttpResponse:
     """Uploaded media answers, by their unguessable name (the URL given to the client)."""
     if ".." in name or name.startswith("/"):
         raise Http404
     path = services.MEDIA_PREFIX + name
-    if not default_storage.exists(path):
+    if not await sync_to_async(default_storage.exists)(path):
         raise Http404
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return FileResponse(default_storage.open(path, "rb"), content_type=content_type)
+    return StreamingHttpResponse(stream_stored_file(path, 1024 * 1024), content_type=content_type)
