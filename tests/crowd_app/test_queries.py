@@ -1,5 +1,7 @@
 """Query counts that must not grow with the data."""
 
+import uuid
+
 import pytest
 from django.db import connection
 from django.test import Client
