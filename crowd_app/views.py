@@ -1,9 +1,227 @@
-from django.contrib.auth.decorators import login_required
+"""Portal pages of the crowd requests area: accounts and keys, webhook secret, requests with
+their answers and deliveries, and the crunchers' work pages."""
 
-from crowd_app.selectors import crowd_counts
-from heatportal.pages import area_landing
+import json
+import mimetypes
+
+from asgiref.sync import sync_to_async
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from crowd_app import selectors, services
+from crowd_app.forms import AccountForm, ApiKeyForm, RequestFilterForm
+from crowd_app.models import CrowdApiKey, CrowdRequest, RequestType
+from crowd_app.validation import ANNOTATION_KINDS, MEDIA_ANSWER_TYPES
+from heatportal.files import stream_stored_file
+from heatportal.pages import AREAS
+
+AREA = next(area for area in AREAS if area.key == "requests")
+REQUESTS_PER_PAGE = 50
 
 
 @login_required
-def index(request):
-    return area_landing(request, "requests", counts=crowd_counts())
+def index(request: HttpRequest) -> HttpResponse:
+    form = RequestFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    requests_ = selectors.requests_for_portal(
+        user=request.user,
+        status=filters.get("status", ""),
+        request_type=filters.get("type", ""),
+        staging=filters.get("staging", ""),
+    )
+    page = Paginator(requests_, REQUESTS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "area": AREA,
+        "accounts": selectors.accounts_of(user=request.user),
+        "account_form": AccountForm(),
+        "filter_form": form,
+        "page": page,
+        "counts": selectors.crowd_counts(),
+    }
+    return render(request, "crowd_app/index.html", context)
+
+
+@login_required
+@require_POST
+def account_create(request: HttpRequest) -> HttpResponse:
+    form = AccountForm(request.POST)
+    if form.is_valid():
+        from crowd_app.models import CrowdAccount
+
+        if CrowdAccount.objects.filter(name=form.cleaned_data["name"]).exists():
+            messages.error(request, "An account with that name exists already.")
+            return redirect("requests:index")
+        account = services.crowd_account_create(owner=request.user, name=form.cleaned_data["name"])
+        return redirect("requests:account", account.pk)
+    messages.error(request, "Give the account a name.")
+    return redirect("requests:index")
+
+
+def _account_or_404(request: HttpRequest, account_id: int):
+    return get_object_or_404(selectors.accounts_of(user=request.user), pk=account_id)
+
+
+@login_required
+def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account_or_404(request, account_id)
+    created = None
+    form = ApiKeyForm()
+    if request.method == "POST":
+        form = ApiKeyForm(request.POST)
+        if form.is_valid():
+            key, value = services.crowd_api_key_create(
+                account=account, test=form.cleaned_data["test"], name=form.cleaned_data["name"]
+            )
+            created = {"key": key, "value": value}
+            form = ApiKeyForm()
+    context = {
+        "account": account,
+        "keys": account.api_keys.all(),
+        "form": form,
+        "created": created,
+        "webhook_secret": services.webhook_secret_get(account=account),
+    }
+    return render(request, "crowd_app/account.html", context)
+
+
+@login_required
+@require_POST
+def key_revoke(request: HttpRequest, account_id: int, key_id: int) -> HttpResponse:
+    account = _account_or_404(request, account_id)
+    api_key = get_object_or_404(CrowdApiKey, pk=key_id, account=account)
+    services.crowd_api_key_revoke(api_key=api_key)
+    messages.success(request, f"Key {api_key.masked} revoked.")
+    return redirect("requests:account", account.pk)
+
+
+@login_required
+@require_POST
+def secret_rotate(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account_or_404(request, account_id)
+    services.webhook_secret_rotate(account=account)
+    messages.success(request, "Webhook secret rotated; receivers must use the new one from now on.")
+    return redirect("requests:account", account.pk)
+
+
+@login_required
+def request_detail(request: HttpRequest, request_id) -> HttpResponse:
+    crowd_request = get_object_or_404(
+        CrowdRequest.objects.filter(account__in=selectors.accounts_of(user=request.user))
+        .select_related("account")
+        .prefetch_related("answers__cruncher"),
+        pk=request_id,
+    )
+    context = {
+        "crowd_request": crowd_request,
+        "as_json": json.dumps(selectors.request_json(crowd_request), indent=2),
+        "answers": crowd_request.answers.all(),
+        "deliveries": selectors.deliveries_of(crowd_request=crowd_request),
+    }
+    return render(request, "crowd_app/request.html", context)
+
+
+@login_required
+@require_POST
+def webhook_replay(request: HttpRequest, request_id) -> HttpResponse:
+    crowd_request = get_object_or_404(
+        CrowdRequest.objects.filter(account__in=selectors.accounts_of(user=request.user)), pk=request_id
+    )
+    try:
+        message_id = services.webhook_replay(crowd_request=crowd_request)
+        messages.success(request, f"Webhook queued again ({message_id}).")
+    except services.ServiceError as error:
+        messages.error(request, error.message)
+    return redirect("requests:request", crowd_request.pk)
+
+
+# --- Crunchers' work pages --------------------------------------------------------------------
+
+
+@login_required
+def work(request: HttpRequest) -> HttpResponse:
+    cruncher = services.cruncher_for_user(user=request.user)
+    if request.method == "POST":
+        task = services.task_take_next(cruncher=cruncher)
+        if task is None:
+            messages.info(request, "No task is waiting for you right now.")
+            return redirect("requests:work")
+        return redirect("requests:task", task.pk)
+    answered = cruncher.answers.select_related("request").order_by("-created_at")[:20]
+    return render(request, "crowd_app/work.html", {"cruncher": cruncher, "answered": answered})
+
+
+def _answer_from_post(request: HttpRequest, crowd_request: CrowdRequest):
+    if crowd_request.type in MEDIA_ANSWER_TYPES:
+        return services.media_answer_store(crowd_request=crowd_request, upload=request.FILES.get("media"))
+    raw = request.POST.get("answer", "")
+    if crowd_request.type == RequestType.MULTIPLE_CHOICE:
+        return request.POST.getlist("choice")
+    if crowd_request.type == RequestType.FREE_TEXT:
+        return request.POST.get("text", "")
+    if crowd_request.type == RequestType.RATING:
+        return request.POST.get("rating", "")
+    try:
+        return json.loads(raw or "[]")
+    except ValueError:
+        raise services.ServiceError("response: the annotations could not be read") from None
+
+
+@login_required
+def task(request: HttpRequest, request_id) -> HttpResponse:
+    cruncher = services.cruncher_for_user(user=request.user)
+    lease = cruncher.lease if hasattr(cruncher, "lease") else None
+    if lease is None or str(lease.request_id) != str(request_id):
+        messages.error(request, "This task is not yours right now; take the next one.")
+        return redirect("requests:work")
+    crowd_request = lease.request
+    if request.method == "POST":
+        if "skip" in request.POST:
+            services.task_release(cruncher=cruncher)
+            messages.info(request, "Task handed back.")
+            return redirect("requests:work")
+        try:
+            answer = _answer_from_post(request, crowd_request)
+            services.answer_submit(crowd_request=crowd_request, cruncher=cruncher, response=answer)
+        except services.ServiceError as error:
+            messages.error(request, error.message)
+            return redirect("requests:task", crowd_request.pk)
+        messages.success(request, "Thank you, your answer is recorded.")
+        return redirect("requests:work")
+    params = crowd_request.params
+    inner = ANNOTATION_KINDS.get(crowd_request.type)
+    context = {
+        "crowd_request": crowd_request,
+        "params": params,
+        "lease": lease,
+        "is_annotations": crowd_request.type in ANNOTATION_KINDS,
+        "per_annotation_type": inner or "",
+        "is_media": crowd_request.type in MEDIA_ANSWER_TYPES,
+        "single_choice": params.get("max_answers") == 1,
+        "task_config": {
+            "type": crowd_request.type,
+            "attachments_type": params.get("attachments_type", "text"),
+            "annotations_type": params.get("annotations_type", "point"),
+            "min_annotations": params.get("min_annotations", 1),
+            "max_annotations": params.get("max_annotations"),
+            "per_annotation_type": inner or "",
+            "per_annotation": params.get("per_annotation"),
+            "attachment_count": len(params.get("attachments", [])),
+        },
+    }
+    return render(request, "crowd_app/task.html", context)
+
+
+async def media(request: HttpRequest, name: str) -> StreamingHttpResponse:
+    """Uploaded media answers, by their unguessable name (the URL given to the client)."""
+    if ".." in name or name.startswith("/"):
+        raise Http404
+    path = services.MEDIA_PREFIX + name
+    if not await sync_to_async(default_storage.exists)(path):
+        raise Http404
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return StreamingHttpResponse(stream_stored_file(path, 1024 * 1024), content_type=content_type)

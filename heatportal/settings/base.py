@@ -179,6 +179,27 @@ SCENARIOS_ETL_MAX_BYTES = env.int("SCENARIOS_ETL_MAX_BYTES", default=50 * 1024**
 SCENARIOS_ETL_MAX_XLSX_UNCOMPRESSED = env.int("SCENARIOS_ETL_MAX_XLSX_UNCOMPRESSED", default=500 * 1024**2)
 
 # Crowd requests (crowd_app)
+CROWD_RATE_LIMIT_PER_MINUTE = env.int("CROWD_RATE_LIMIT_PER_MINUTE", default=600)  # per API key
+CROWD_MAX_BLOCK_SECONDS = 60
+CROWD_MAX_ATTACHMENTS = env.int("CROWD_MAX_ATTACHMENTS", default=20)
+CROWD_MAX_ATTACHMENT_LENGTH = env.int("CROWD_MAX_ATTACHMENT_LENGTH", default=4096)  # characters
+CROWD_MAX_CHOICES = env.int("CROWD_MAX_CHOICES", default=100)
+CROWD_MAX_PARAMS_BYTES = env.int("CROWD_MAX_PARAMS_BYTES", default=256 * 1024)
+CROWD_MAX_CRUNCHERS = env.int("CROWD_MAX_CRUNCHERS", default=25)
+CROWD_MAX_UPLOAD_BYTES = env.int("CROWD_MAX_UPLOAD_BYTES", default=50 * 1024**2)  # media answers
+CROWD_LEASE_SECONDS = env.int("CROWD_LEASE_SECONDS", default=600)
+# Seconds before the simulated crunchers answer a staging request.
+CROWD_STAGING_DELAY = env.float("CROWD_STAGING_DELAY", default=1.0)
+# Absolute base of the URLs of uploaded and staging media answers.
+CROWD_PUBLIC_URL = env("CROWD_PUBLIC_URL", default=f"http://127.0.0.1:{env('PORT', default='8000')}")
+# Embedded default (no Redis): how often the one shared poller of a process looks for
+# completed requests that somebody is blocking on.
+CROWD_WAKE_POLL_INTERVAL = env.float("CROWD_WAKE_POLL_INTERVAL", default=0.05)
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_BACKOFF_BASE = env.float("WEBHOOK_BACKOFF_BASE", default=5.0)  # seconds, doubled per attempt
+WEBHOOK_BACKOFF_MAX = env.float("WEBHOOK_BACKOFF_MAX", default=3600.0)
 
 # --- Internationalisation ---------------------------------------------------------------------
 
@@ -265,6 +286,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=SCENARIOS_SWEEP_INTERVAL),
     },
     # crowd_app
+    "crowd-expire-leases": {
+        "task": "crowd_app.tasks.expire_leases",
+        "schedule": timedelta(minutes=5),
+    },
 }
 
 # --- REST framework and OpenAPI ---------------------------------------------------------------

@@ -1,0 +1,214 @@
+"""Waking clients that block on a request (``?block=N``) when it completes.
+
+Whoever completes a request (a worker, a portal page) calls :func:`request_done_publish` after
+its transaction commits. Each server process has ONE :class:`WakeHub` per event loop that maps
+request ids to the asyncio events of the clients waiting on them:
+
+- with ``REDIS_URL``, the hub holds one pub/sub subscription to ``crowd:done`` for the whole
+  process and sets the events named by each message;
+- on the embedded default, one poller task per process asks the database, every
+  ``CROWD_WAKE_POLL_INTERVAL`` seconds, which of *all* the waited-on requests are done (one
+  query for every waiter together, in chunks).
+
+A waiting client holds no thread and no database connection: only an asyncio event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from asgiref.sync import SyncToAsync, sync_to_async
+from django.conf import settings
+from django.db import connections
+
+logger = logging.getLogger(__name__)
+CHANNEL = "crowd:done"
+T = TypeVar("T")
+
+
+def db_call(fn: Callable[..., T]) -> Callable[..., Any]:
+    """An async version of ``fn`` that runs on the shared thread pool (not a thread of its own
+    per request) and gives its database connection back when done."""
+
+    def closing(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            for connection in connections.all(initialized_only=True):
+                # A pooled PostgreSQL connection goes back to the pool. A SQLite connection
+                # stays with its pool thread: the pool is small and fixed, so they are bounded
+                # by its size, and reconnecting on every call would cost more than the query.
+                if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
+                    connection.close()
+
+    @functools.wraps(fn)
+    async def wrapper(*args, **kwargs):
+        return await sync_to_async(closing, thread_sensitive=False)(*args, **kwargs)
+
+    return wrapper
+
+
+_redis_client = None
+
+
+def release_request_thread() -> None:
+    """Let go of the thread Django's ASGI handler keeps for this request's thread-sensitive
+    sync code (its request_started signal receivers ran there) before a long wait, so that a
+    waiting client does not keep an idle thread. Later sync code of the request gets a new one.
+    """
+    context = SyncToAsync.thread_sensitive_context.get(None)
+    if context is not None:
+        executor = SyncToAsync.context_to_thread_executor.pop(context, None)
+        if executor is not None:
+            executor.shutdown(wait=False)
+
+
+def request_done_publish(request_id: str) -> None:
+    """Tell every server process that ``request_id`` is no longer pending (after commit)."""
+    global _redis_client
+    if not settings.REDIS_URL:
+        return  # the embedded poller finds it
+    try:
+        if _redis_client is None:
+            import redis
+
+            _redis_client = redis.Redis.from_url(settings.REDIS_URL)
+        _redis_client.publish(CHANNEL, str(request_id))
+    except Exception:  # a waiter still wakes at its deadline and reads the database
+        logger.exception("could not publish completion of %s", request_id)
+
+
+@db_call
+def _done_bodies(ids: list[str]) -> dict[str, dict]:
+    """The Request objects of those of ``ids`` that are no longer pending: one query for all
+    of them however many clients wait, and three more only when some are done. (Few queries,
+    not only few rows: each query hands the GIL back and forth with the busy event loop.)"""
+    from django.db.models import Prefetch
+
+    from crowd_app.models import CrowdAnswer, CrowdRequest
+    from crowd_app.selectors import request_json
+
+    done: list[str] = []
+    for start in range(0, len(ids), 900):
+        done += (
+            CrowdRequest.objects.filter(pk__in=ids[start : start + 900])
+            .exclude(status=CrowdRequest.Status.PENDING)
+            .values_list("pk", flat=True)
+        )
+    if not done:
+        return {}
+    answers = Prefetch("answers", queryset=CrowdAnswer.objects.select_related("cruncher"))
+    return {
+        str(crowd_request.pk): request_json(crowd_request)
+        for crowd_request in CrowdRequest.objects.filter(pk__in=done).prefetch_related(answers)
+    }
+
+
+class WakeHub:
+    """The waiting clients of one event loop, and the one task that wakes them."""
+
+    def __init__(self) -> None:
+        self.waiters: dict[str, set[asyncio.Future]] = {}
+        self.task: asyncio.Task | None = None
+        self.subscribed = asyncio.Event()
+
+    @property
+    def uses_redis(self) -> bool:
+        return bool(settings.REDIS_URL)
+
+    def register(self, request_id: str) -> asyncio.Future:
+        """A future that receives the request's JSON once it is no longer pending."""
+        future = asyncio.get_running_loop().create_future()
+        self.waiters.setdefault(request_id, set()).add(future)
+        if self.task is None or self.task.done():
+            self.subscribed.clear()
+            self.task = asyncio.get_running_loop().create_task(
+                self._listen() if self.uses_redis else self._poll()
+            )
+        return future
+
+    def unregister(self, request_id: str, future: asyncio.Future) -> None:
+        futures = self.waiters.get(request_id)
+        if futures is not None:
+            futures.discard(future)
+            if not futures:
+                del self.waiters[request_id]
+
+    async def wake(self, ids: list[str]) -> None:
+        ids = [request_id for request_id in dict.fromkeys(ids) if request_id in self.waiters]
+        if not ids:
+            return
+        try:
+            bodies = await _done_bodies(ids)
+        except Exception:
+            logger.exception("could not read completed requests")
+            return
+        for request_id, body in bodies.items():
+            for future in list(self.waiters.get(request_id, ())):
+                if not future.done():
+                    future.set_result(body)
+
+    async def ready(self, timeout: float = 2.0) -> None:
+        """Until the Redis subscription is in place (immediately for the poller)."""
+        if self.uses_redis:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.subscribed.wait(), timeout)
+
+    async def _poll(self) -> None:
+        while True:
+            if not self.waiters:
+                self.task = None
+                return
+            await asyncio.sleep(settings.CROWD_WAKE_POLL_INTERVAL)
+            await self.wake(list(self.waiters))
+
+    async def _listen(self) -> None:
+        import redis.asyncio as aioredis
+
+        # Runs while somebody waits; the next waiter starts a new one. ``self.task`` is cleared
+        # before the first await on the way out, so that a waiter arriving meanwhile starts
+        # its own listener instead of relying on this ending one.
+        while True:
+            client = aioredis.Redis.from_url(settings.REDIS_URL)
+            pubsub = client.pubsub()
+            try:
+                await pubsub.subscribe(CHANNEL)
+                self.subscribed.set()
+                while True:
+                    if not self.waiters:
+                        self.task = None
+                        self.subscribed.clear()
+                        return
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    ids = []
+                    while message is not None and len(ids) < 1000:  # take what has arrived, in one go
+                        if message.get("type") == "message":
+                            ids.append(message["data"].decode())
+                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
+                    if ids:
+                        await self.wake(ids)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("wake subscription lost; reconnecting")
+                self.subscribed.clear()
+                await asyncio.sleep(0.5)
+            finally:
+                await pubsub.aclose()
+                await client.aclose()
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, WakeHub] = weakref.WeakKeyDictionary()
+
+
+def hub() -> WakeHub:
+    loop = asyncio.get_running_loop()
+    if loop not in _hubs:
+        _hubs[loop] = WakeHub()
+    return _hubs[loop]

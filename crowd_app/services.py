@@ -1,0 +1,309 @@
+"""Writes of crowd_app: accounts and keys, requests, crunchers' tasks and answers, webhooks."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from crowd_app import webhooks
+from crowd_app.models import (
+    CrowdAccount,
+    CrowdAnswer,
+    CrowdApiKey,
+    CrowdRequest,
+    Cruncher,
+    RequestType,
+    TaskLease,
+)
+from crowd_app.notify import request_done_publish
+from crowd_app.validation import InvalidParams, answer_clean, answer_key, request_params_clean
+from heatportal.accounts.models import User
+from heatportal.credentials import credential_issue, credential_revoke
+
+
+class ServiceError(Exception):
+    """A request the data does not allow; ``status`` is the HTTP status it maps to."""
+
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+# --- Accounts, keys, webhook secrets ----------------------------------------------------------
+
+
+def crowd_account_create(*, owner: User, name: str) -> CrowdAccount:
+    account = CrowdAccount.objects.create(owner=owner, name=name)
+    webhook_secret_rotate(account=account)
+    return account
+
+
+def crowd_api_key_create(
+    *, account: CrowdAccount, test: bool = False, name: str = "", value: str | None = None
+) -> tuple[CrowdApiKey, str]:
+    """A new key and its full value, shown once. ``value`` installs a given key (demo data)."""
+    kind = CrowdApiKey.TEST if test else CrowdApiKey.LIVE
+    return credential_issue(CrowdApiKey, kind=kind, value=value, account=account, name=name)
+
+
+def crowd_api_key_revoke(*, api_key: CrowdApiKey) -> None:
+    credential_revoke(api_key)
+
+
+def webhook_secret_rotate(*, account: CrowdAccount) -> str:
+    secret = webhooks.secret_generate()
+    account.webhook_secret_encrypted = webhooks.secret_encrypt(secret)
+    account.webhook_secret_rotated_at = timezone.now()
+    account.save(update_fields=["webhook_secret_encrypted", "webhook_secret_rotated_at"])
+    return secret
+
+
+def webhook_secret_get(*, account: CrowdAccount) -> str:
+    """The account's signing secret, created on first use."""
+    if not account.webhook_secret_encrypted:
+        return webhook_secret_rotate(account=account)
+    return webhooks.secret_decrypt(account.webhook_secret_encrypted)
+
+
+def rate_limit_retry_after(*, api_key: CrowdApiKey) -> int | None:
+    """Count one call of ``api_key`` in the current minute; the seconds to wait when over."""
+    limit = settings.CROWD_RATE_LIMIT_PER_MINUTE
+    if limit <= 0:
+        return None
+    now = time.time()
+    window = int(now // 60)
+    key = f"crowd-rate:{api_key.pk}:{window}"
+    cache.add(key, 0, timeout=90)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=90)
+        count = 1
+    if count > limit:
+        return max(1, int((window + 1) * 60 - now) + 1)
+    return None
+
+
+# --- Requests ---------------------------------------------------------------------------------
+
+
+def _on_done(crowd_request: CrowdRequest) -> None:
+    request_id = str(crowd_request.pk)
+    transaction.on_commit(lambda: request_done_publish(request_id))
+
+
+def request_create(*, api_key: CrowdApiKey, request_type: str, body: Any) -> CrowdRequest:
+    """Validate and store a new request; staging ones are queued for the simulated crunchers."""
+    if request_type not in RequestType.values:
+        raise NotFound(f"Unknown request type {request_type!r}")
+    try:
+        params = request_params_clean(request_type, body)
+        if params.get("hook_url"):
+            webhooks.check_literal_host(params["hook_url"])
+    except InvalidParams as error:
+        raise ServiceError(error.message) from error
+    except webhooks.UnsafeURL as error:
+        raise ServiceError(str(error)) from error
+    confidence = params.get("confidence") or {}
+    with transaction.atomic():
+        crowd_request = CrowdRequest.objects.create(
+            account_id=api_key.account_id,
+            api_key=api_key,
+            type=request_type,
+            params=params,
+            staging=api_key.is_test,
+            min_agreements=confidence.get("min_agreements", 1),
+            max_crunchers=confidence.get("max_crunchers", 1),
+            hook_url=params.get("hook_url", ""),
+        )
+        if crowd_request.staging:
+            from crowd_app.tasks import staging_answer
+
+            request_id = str(crowd_request.pk)
+            transaction.on_commit(
+                lambda: staging_answer.apply_async(args=[request_id], countdown=settings.CROWD_STAGING_DELAY)
+            )
+    return crowd_request
+
+
+@transaction.atomic
+def request_abort(*, crowd_request: CrowdRequest) -> CrowdRequest:
+    locked = CrowdRequest.objects.select_for_update().get(pk=crowd_request.pk)
+    if locked.status != CrowdRequest.Status.PENDING:
+        raise ServiceError(f"Request is {locked.status}; only pending requests can be aborted")
+    locked.status = CrowdRequest.Status.ABORTED
+    locked.completed_at = timezone.now()
+    locked.save(update_fields=["status", "completed_at"])
+    TaskLease.objects.filter(request=locked).delete()
+    _on_done(locked)
+    return locked
+
+
+# --- Crunchers, tasks and answers -------------------------------------------------------------
+
+
+def cruncher_for_user(*, user: User) -> Cruncher:
+    cruncher = Cruncher.objects.filter(user=user).first()
+    if cruncher is None:
+        try:
+            with transaction.atomic():
+                cruncher = Cruncher.objects.create(
+                    user=user, name=user.username, cruncher_id=uuid.uuid4().hex
+                )
+        except IntegrityError:
+            cruncher = Cruncher.objects.get(user=user)
+    return cruncher
+
+
+def cruncher_simulated(*, number: int) -> Cruncher:
+    """The staging robot number ``number`` (created on first use)."""
+    name = f"staging-robot-{number}"
+    cruncher = Cruncher.objects.filter(simulated=True, name=name).first()
+    if cruncher is None:
+        cruncher, _ = Cruncher.objects.get_or_create(
+            simulated=True, name=name, defaults={"cruncher_id": uuid.uuid4().hex}
+        )
+    return cruncher
+
+
+@transaction.atomic
+def task_take_next(*, cruncher: Cruncher) -> CrowdRequest | None:
+    """The task this cruncher works on now: the one they hold, or the oldest free one they may
+    take (not excluded, not already answered by them, not held by somebody else)."""
+    now = timezone.now()
+    current = TaskLease.objects.filter(cruncher=cruncher).select_related("request").first()
+    if current is not None:
+        if current.expires_at > now and current.request.status == CrowdRequest.Status.PENDING:
+            return current.request
+        current.delete()
+    candidates = (
+        CrowdRequest.objects.filter(status=CrowdRequest.Status.PENDING, staging=False)
+        .exclude(answers__cruncher=cruncher)
+        .exclude(lease__expires_at__gt=now)
+        .order_by("created_at")
+    )
+    expires_at = now + timedelta(seconds=settings.CROWD_LEASE_SECONDS)
+    for crowd_request in candidates.iterator(chunk_size=100):
+        if cruncher.cruncher_id in crowd_request.exclude_crunchers:
+            continue
+        try:
+            with transaction.atomic():
+                TaskLease.objects.filter(request=crowd_request, expires_at__lte=now).delete()
+                TaskLease.objects.create(request=crowd_request, cruncher=cruncher, expires_at=expires_at)
+        except IntegrityError:
+            continue  # somebody took it a moment ago
+        return crowd_request
+    return None
+
+
+def task_release(*, cruncher: Cruncher) -> None:
+    TaskLease.objects.filter(cruncher=cruncher).delete()
+
+
+@transaction.atomic
+def answer_submit(*, crowd_request: CrowdRequest, cruncher: Cruncher, response: Any) -> CrowdRequest:
+    """Record one cruncher's answer and complete the request when enough agree (majority
+    voting) or when ``max_crunchers`` have answered without agreement (response null)."""
+    locked = CrowdRequest.objects.select_for_update().get(pk=crowd_request.pk)
+    if locked.status != CrowdRequest.Status.PENDING:
+        raise ServiceError(f"This request is {locked.status}")
+    if cruncher.cruncher_id in locked.exclude_crunchers:
+        raise ServiceError("You are excluded from this request")
+    if locked.staging != cruncher.simulated:
+        raise ServiceError("Staging requests are answered by the simulated crunchers only")
+    if not cruncher.simulated:
+        lease = TaskLease.objects.filter(request=locked, cruncher=cruncher).first()
+        if lease is None or lease.expires_at <= timezone.now():
+            raise ServiceError("Your hold on this task has expired; take it again")
+    try:
+        cleaned = answer_clean(locked.type, locked.params, response)
+    except InvalidParams as error:
+        raise ServiceError(error.message) from error
+    try:
+        with transaction.atomic():
+            CrowdAnswer.objects.create(request=locked, cruncher=cruncher, response=cleaned)
+    except IntegrityError:
+        raise ServiceError("You have already answered this request") from None
+    TaskLease.objects.filter(request=locked, cruncher=cruncher).delete()
+
+    answers = list(locked.answers.all())
+    groups: dict[str, list[CrowdAnswer]] = {}
+    for answer in answers:
+        groups.setdefault(answer_key(locked.type, answer.response), []).append(answer)
+    agreed = next((group for group in groups.values() if len(group) >= locked.min_agreements), None)
+    if agreed is not None:
+        _complete(locked, agreed[0].response)
+    elif len(answers) >= locked.max_crunchers:
+        _complete(locked, None)
+    return locked
+
+
+def _complete(crowd_request: CrowdRequest, response: Any) -> None:
+    crowd_request.status = CrowdRequest.Status.COMPLETE
+    crowd_request.response = response
+    crowd_request.completed_at = timezone.now()
+    fields = ["status", "response", "completed_at"]
+    if crowd_request.hook_url:
+        crowd_request.webhook_state = CrowdRequest.WebhookState.PENDING
+        fields.append("webhook_state")
+        webhook_enqueue(crowd_request=crowd_request)
+    crowd_request.save(update_fields=fields)
+    TaskLease.objects.filter(request=crowd_request).delete()
+    _on_done(crowd_request)
+
+
+def webhook_enqueue(*, crowd_request: CrowdRequest) -> str:
+    """Queue a delivery of the request's JSON to its hook_url, after the current transaction
+    commits. Returns the webhook-id of the new message."""
+    from crowd_app.tasks import deliver_webhook
+
+    message_id = f"msg_{uuid.uuid4().hex}"
+    request_id = str(crowd_request.pk)
+    transaction.on_commit(lambda: deliver_webhook.delay(request_id, message_id, 1))
+    return message_id
+
+
+@transaction.atomic
+def webhook_replay(*, crowd_request: CrowdRequest) -> str:
+    """Deliver a completed request's webhook again (a new message)."""
+    if crowd_request.status != CrowdRequest.Status.COMPLETE or not crowd_request.hook_url:
+        raise ServiceError("Only completed requests with a hook_url can be replayed")
+    CrowdRequest.objects.filter(pk=crowd_request.pk).update(webhook_state=CrowdRequest.WebhookState.PENDING)
+    return webhook_enqueue(crowd_request=crowd_request)
+
+
+MEDIA_PREFIX = "crowd/answers/"
+
+
+def media_answer_store(*, crowd_request: CrowdRequest, upload: Any) -> str:
+    """Store a cruncher's uploaded image/video/audio answer; return its public URL."""
+    from pathlib import PurePath
+
+    from django.core.files.storage import default_storage
+    from django.urls import reverse
+
+    expected = crowd_request.type  # image, video or audio
+    if upload is None:
+        raise ServiceError("response: choose a file to upload")
+    if upload.size > settings.CROWD_MAX_UPLOAD_BYTES:
+        raise ServiceError(f"response: the file is larger than {settings.CROWD_MAX_UPLOAD_BYTES} bytes")
+    content_type = (getattr(upload, "content_type", "") or "").split(";")[0]
+    if not content_type.startswith(f"{expected}/"):
+        raise ServiceError(f"response: an {expected} file is required (got {content_type or 'unknown'})")
+    suffix = PurePath(upload.name or "").suffix.lower()[:10]
+    name = default_storage.save(f"{MEDIA_PREFIX}{crowd_request.pk}/{uuid.uuid4().hex}{suffix}", upload)
+    path = reverse("requests:media", kwargs={"name": name.removeprefix(MEDIA_PREFIX)})
+    return settings.CROWD_PUBLIC_URL.rstrip("/") + path

@@ -1,0 +1,157 @@
+"""Celery tasks of crowd_app: the staging robots, webhook deliveries, the lease sweeper.
+
+Tasks take ids, re-read their rows and check state first, so running one twice is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from datetime import timedelta
+
+import httpx
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from crowd_app import webhooks
+from crowd_app.models import CrowdAnswer, CrowdRequest, TaskLease, WebhookDelivery
+from crowd_app.selectors import request_json
+from crowd_app.services import ServiceError, answer_submit, cruncher_simulated, webhook_secret_get
+from crowd_app.staging import simulated_answers
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task
+def staging_answer(request_id: str) -> None:
+    """Answer a staging request with the simulated crunchers until it completes."""
+    crowd_request = CrowdRequest.objects.filter(pk=request_id, staging=True).first()
+    if crowd_request is None or crowd_request.status != CrowdRequest.Status.PENDING:
+        return
+    answers = simulated_answers(
+        crowd_request.type,
+        crowd_request.params,
+        min_agreements=crowd_request.min_agreements,
+        max_crunchers=crowd_request.max_crunchers,
+        seed=request_id,
+    )
+    excluded = set(crowd_request.exclude_crunchers)
+    answered = set(crowd_request.answers.values_list("cruncher_id", flat=True))
+    number = 0
+    for answer in answers:
+        while True:
+            number += 1
+            robot = cruncher_simulated(number=number)
+            if robot.cruncher_id not in excluded and robot.pk not in answered:
+                break
+        try:
+            crowd_request = answer_submit(crowd_request=crowd_request, cruncher=robot, response=answer)
+        except ServiceError as error:
+            logger.info("staging answer to %s refused: %s", request_id, error.message)
+            return
+        if crowd_request.status != CrowdRequest.Status.PENDING:
+            return
+
+
+# One HTTP client per worker process: deliveries to the same receiver reuse connections.
+_client: httpx.Client | None = None
+
+
+def _http() -> httpx.Client:
+    global _client
+    if _client is None:
+        _client = httpx.Client(timeout=settings.WEBHOOK_TIMEOUT, follow_redirects=False)
+    return _client
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with full-range jitter (0.5x to 1.5x) after failed ``attempt``."""
+    base = min(settings.WEBHOOK_BACKOFF_MAX, settings.WEBHOOK_BACKOFF_BASE * 2 ** (attempt - 1))
+    return base * random.uniform(0.5, 1.5)
+
+
+@shared_task
+def deliver_webhook(request_id: str, message_id: str, attempt: int) -> None:
+    """POST the completed request to its hook_url, signed (Standard Webhooks); retry on
+    timeouts, connection errors, 5xx, 408 and 429; record every attempt."""
+    answers = Prefetch("answers", queryset=CrowdAnswer.objects.select_related("cruncher"))
+    crowd_request = (
+        CrowdRequest.objects.select_related("account").prefetch_related(answers).filter(pk=request_id).first()
+    )
+    if (
+        crowd_request is None
+        or crowd_request.status != CrowdRequest.Status.COMPLETE
+        or not crowd_request.hook_url
+    ):
+        return
+    if WebhookDelivery.objects.filter(message_id=message_id, attempt=attempt).exists():
+        return  # this attempt already ran (task delivered twice)
+    url = crowd_request.hook_url
+    body = json.dumps(request_json(crowd_request)).encode()
+    started = time.monotonic()
+    status_code, error, retry = None, "", False
+    try:
+        webhooks.resolve_safe(url)
+        timestamp = int(time.time())
+        secret = webhook_secret_get(account=crowd_request.account)
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "HEAT-Portal-Webhooks/1.0",
+            "webhook-id": message_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": webhooks.sign(
+                secret=secret, message_id=message_id, timestamp=timestamp, body=body
+            ),
+        }
+        reply = _http().post(url, content=body, headers=headers)
+        status_code = reply.status_code
+        if not 200 <= status_code < 300:
+            error = f"HTTP {status_code}"
+            retry = status_code >= 500 or status_code in (408, 429)
+    except webhooks.UnsafeURL as refused:
+        error = str(refused)[:500]
+    except httpx.HTTPError as failure:
+        error = f"{type(failure).__name__}: {failure}"[:500]
+        retry = True
+    duration_ms = int((time.monotonic() - started) * 1000)
+
+    succeeded = not error
+    will_retry = retry and attempt < settings.WEBHOOK_MAX_ATTEMPTS
+    delay = backoff_seconds(attempt) if will_retry else None
+    outcome = (
+        WebhookDelivery.Outcome.SUCCEEDED
+        if succeeded
+        else WebhookDelivery.Outcome.RETRYING
+        if will_retry
+        else WebhookDelivery.Outcome.FAILED
+    )
+    # Autocommitted statements, not one transaction: at one delivery per task the round trips
+    # of BEGIN/COMMIT are a good part of its cost. The delivery row goes first; the state update
+    # after it is idempotent, and a retry is enqueued only once the row exists.
+    WebhookDelivery.objects.create(
+        request=crowd_request,
+        message_id=message_id,
+        attempt=attempt,
+        url=url,
+        outcome=outcome,
+        status_code=status_code,
+        error=error,
+        duration_ms=duration_ms,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay) if delay is not None else None,
+    )
+    if will_retry:
+        deliver_webhook.apply_async(args=[request_id, message_id, attempt + 1], countdown=delay)
+    else:
+        state = CrowdRequest.WebhookState.DELIVERED if succeeded else CrowdRequest.WebhookState.FAILED
+        CrowdRequest.objects.filter(pk=request_id).update(webhook_state=state)
+
+
+@shared_task
+def expire_leases() -> int:
+    """Drop leases past their expiry (taking a task ignores them anyway; this keeps pages tidy)."""
+    deleted, _ = TaskLease.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted

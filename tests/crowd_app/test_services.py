@@ -1,0 +1,174 @@
+"""Services: majority voting, leases, exclusions, secrets."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError
+from django.utils import timezone
+
+from crowd_app import webhooks
+from crowd_app.models import CrowdAnswer, CrowdRequest, TaskLease
+from crowd_app.services import (
+    ServiceError,
+    answer_submit,
+    cruncher_for_user,
+    request_create,
+    task_take_next,
+    webhook_secret_get,
+    webhook_secret_rotate,
+)
+from crowd_app.validation import answer_key
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def live_api_key(account):
+    from crowd_app.services import crowd_api_key_create
+
+    return crowd_api_key_create(account=account)[0]
+
+
+def make(api_key, request_type="multiple-choice", **body):
+    body = {"instruction": "Pick", "choices": ["a", "b", "c"], **body}
+    return request_create(api_key=api_key, request_type=request_type, body=body)
+
+
+def crunchers(count):
+    return [cruncher_for_user(user=UserFactory()) for _ in range(count)]
+
+
+def answer(crowd_request, cruncher, response):
+    taken = task_take_next(cruncher=cruncher)
+    assert taken == crowd_request
+    return answer_submit(crowd_request=crowd_request, cruncher=cruncher, response=response)
+
+
+def test_first_answer_completes_without_confidence(live_api_key):
+    crowd_request = make(live_api_key)
+    [cruncher] = crunchers(1)
+
+    done = answer(crowd_request, cruncher, ["b"])
+
+    assert (done.status, done.response) == ("complete", ["b"])
+    assert not TaskLease.objects.exists()
+
+
+def test_majority_agreement_is_order_insensitive(live_api_key):
+    crowd_request = make(live_api_key, max_answers=0, confidence={"min_agreements": 2, "max_crunchers": 3})
+    one, two, three = crunchers(3)
+
+    assert answer(crowd_request, one, ["a", "c"]).status == "pending"
+    assert answer(crowd_request, two, ["b"]).status == "pending"
+    done = answer(crowd_request, three, ["c", "a"])
+
+    assert done.status == "complete"
+    assert sorted(done.response) == ["a", "c"]
+
+
+def test_no_agreement_after_max_crunchers_gives_null(live_api_key):
+    crowd_request = make(
+        live_api_key, confidence={"strategy": "majority", "min_agreements": 2, "max_crunchers": 3}
+    )
+    for cruncher, choice in zip(crunchers(3), "abc", strict=True):
+        done = answer(crowd_request, cruncher, [choice])
+
+    assert (done.status, done.response) == ("complete", None)
+    assert CrowdAnswer.objects.filter(request=crowd_request).count() == 3
+
+
+def test_a_cruncher_never_gets_a_task_twice_nor_one_that_excludes_them(live_api_key):
+    one, two = crunchers(2)
+    excluded = make(live_api_key, exclude_crunchers=[one.cruncher_id])
+    voted = make(live_api_key, confidence={"min_agreements": 2, "max_crunchers": 3})
+
+    assert task_take_next(cruncher=one) == voted
+    answer_submit(crowd_request=voted, cruncher=one, response=["a"])
+    assert task_take_next(cruncher=one) is None  # answered one, excluded from the other
+    with pytest.raises(ServiceError):
+        answer_submit(crowd_request=excluded, cruncher=one, response=["a"])
+    assert task_take_next(cruncher=two) == excluded
+
+
+def test_one_holder_at_a_time_until_the_lease_expires(live_api_key):
+    crowd_request = make(live_api_key, confidence={"min_agreements": 2, "max_crunchers": 3})
+    one, two = crunchers(2)
+
+    assert task_take_next(cruncher=one) == crowd_request
+    assert task_take_next(cruncher=one) == crowd_request  # still theirs
+    assert task_take_next(cruncher=two) is None
+    with pytest.raises(ServiceError, match="expired"):
+        answer_submit(crowd_request=crowd_request, cruncher=two, response=["a"])
+
+    TaskLease.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert task_take_next(cruncher=two) == crowd_request
+    with pytest.raises(ServiceError, match="expired"):
+        answer_submit(crowd_request=crowd_request, cruncher=one, response=["a"])
+
+
+def test_staging_requests_never_reach_people(account):
+    from crowd_app.services import crowd_api_key_create
+
+    test_key = crowd_api_key_create(account=account, test=True)[0]
+    make(test_key)
+    [cruncher] = crunchers(1)
+
+    assert task_take_next(cruncher=cruncher) is None
+
+
+def test_answers_are_validated(live_api_key):
+    crowd_request = make(live_api_key, max_answers=1)
+    [cruncher] = crunchers(1)
+    task_take_next(cruncher=cruncher)
+
+    for bad in (["z"], [], ["a", "b"], "a"):
+        with pytest.raises(ServiceError):
+            answer_submit(crowd_request=crowd_request, cruncher=cruncher, response=bad)
+    assert CrowdRequest.objects.get(pk=crowd_request.pk).status == "pending"
+
+
+def test_one_answer_per_cruncher_is_a_database_rule(live_api_key):
+    crowd_request = make(live_api_key, confidence={"min_agreements": 3, "max_crunchers": 5})
+    [cruncher] = crunchers(1)
+    CrowdAnswer.objects.create(request=crowd_request, cruncher=cruncher, response=["a"])
+
+    with pytest.raises(IntegrityError):
+        CrowdAnswer.objects.create(request=crowd_request, cruncher=cruncher, response=["b"])
+
+
+@pytest.mark.parametrize(
+    ("request_type", "first", "second", "same"),
+    [
+        ("multiple-choice", ["a", "b"], ["b", "a"], True),
+        ("free-text", "Hello World ", "hello world", True),
+        ("rating", 5, 10, False),
+        ("annotations", [{"x": 1, "y": 2}, {"x": 3, "y": 4}], [{"x": 3, "y": 4}, {"x": 1, "y": 2}], True),
+    ],
+)
+def test_answer_key(request_type, first, second, same):
+    assert (answer_key(request_type, first) == answer_key(request_type, second)) is same
+
+
+def test_webhook_secret_is_encrypted_and_rotates(account):
+    secret = webhook_secret_get(account=account)
+
+    assert secret.startswith("whsec_")
+    assert secret not in account.webhook_secret_encrypted
+    assert webhooks.secret_decrypt(account.webhook_secret_encrypted) == secret
+    rotated = webhook_secret_rotate(account=account)
+    assert rotated != secret and webhook_secret_get(account=account) == rotated
+
+
+def test_resolve_safe_refuses_private_addresses(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    for url in (
+        "http://127.0.0.1/",
+        "http://localhost:8000/",
+        "http://169.254.169.254/latest",
+        "http://[::ffff:10.0.0.1]/",
+    ):
+        with pytest.raises(webhooks.UnsafeURL):
+            webhooks.resolve_safe(url)
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    webhooks.resolve_safe("http://127.0.0.1/")
