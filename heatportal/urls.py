@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from heatportal import views
 
+handler400 = "heatportal.views.handler400"
 handler404 = "heatportal.views.handler404"
 handler500 = "heatportal.views.handler500"
 

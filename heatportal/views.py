@@ -1,8 +1,9 @@
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.defaults import page_not_found, server_error
+from django.views.defaults import bad_request, page_not_found, server_error
 
 from heatportal.api.errors import GENERIC_MESSAGES, ApiError, error_response, family_for_path
 from heatportal.health import aportal_health, portal_health
@@ -21,6 +22,16 @@ async def health(request: HttpRequest) -> JsonResponse:
     if not user.is_authenticated:
         report["workers"]["names"] = []  # worker host names are for signed-in users only
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Requests Django refuses before any view (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, too
+    many fields, a suspicious header): the API family's error body; 413 for a body too big."""
+    family = family_for_path(request.path)
+    if family is None:
+        return bad_request(request, exception)
+    status = 413 if isinstance(exception, RequestDataTooBig) else 400
+    return error_response(family, ApiError(status=status, message=GENERIC_MESSAGES[status]))
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:

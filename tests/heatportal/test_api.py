@@ -1,6 +1,7 @@
 """API plumbing shared by every family: error shapes, pagination, OpenAPI."""
 
 import pytest
+from django.core.exceptions import SuspiciousOperation
 from django.core.management import call_command
 from django.test import RequestFactory
 from rest_framework import exceptions, serializers
@@ -147,3 +148,22 @@ def test_schema_and_docs_are_public(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
+
+
+@pytest.mark.django_db
+def test_a_body_over_djangos_limit_is_a_413_in_the_family_shape(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    body = '{"username": "' + "x" * 2048 + '", "password": "p"}'
+
+    response = client.post("/auth/login", body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["message"] == "Request entity too large"
+
+
+def test_a_bad_request_under_an_api_prefix_is_a_json_400_in_its_shape():
+    response = views.handler400(RequestFactory().get("/v1/requests/x"), SuspiciousOperation("no"))
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
