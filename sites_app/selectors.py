@@ -1,13 +1,13 @@
 """Reads of the energy sites area, and the public API's response bodies.
 
-``GET /sites`` is the hot path (a thousand sites, every few seconds, per client). Its body is
-the concatenation of one JSON fragment per site, and a fragment only changes when the site's
-row changes (``revision`` is renewed by every schedule batch and telemetry report) or when
-time passes a boundary (an entry ends, the site goes offline). Fragments are kept in a small
-per-process cache keyed by the site's revision, with the time they stay valid; the database
-stays the source of truth, so every process of every server agrees. The list costs the same
-number of queries whatever the number of sites: one for the sites, and, for the sites whose
-fragment is missing or stale, one for their entries.
+``GET /sites`` is the hot path (a thousand sites, polled every few seconds by each client). Its
+body is the concatenation of one JSON fragment per site, and a fragment only changes when the
+site's row changes (``revision`` is renewed by every schedule batch, telemetry report and edit)
+or when time passes a boundary (an entry ends, the site goes offline). Fragments, and the whole
+body of each group, are kept in small per-process caches keyed by revisions, each with the time
+until which it is true; the database stays the source of truth, so every process of every
+server agrees. The list costs the same number of queries whatever the number of sites (see
+``site_list_body``).
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ ENTRY_FIELDS = ("site_id", "asset", "kind", "start_at", "end_at", "value", "batc
 
 
 def schedules_payload(rows: Iterable[tuple], *, with_batch: bool = False) -> list[dict[str, Any]]:
-    """``[{"asset", "type", "entries": [...]}]`` from entry rows of ONE site (ENTRY_FIELDS)."""
+    """``[{"asset", "type", "entries": [...]}]`` from entry rows of ONE site (ENTRY_FIELDS),
+    ordered by start."""
     commands: dict[tuple[str, str], dict[str, Any]] = {}
     for _site_id, asset, kind, start_at, end_at, value, batch_id in rows:
         command = commands.get((asset, kind))
@@ -85,9 +86,8 @@ def schedules_payload(rows: Iterable[tuple], *, with_batch: bool = False) -> lis
         command["entries"].append(
             {"startAt": format_time(start_at), "endAt": format_time(end_at), "value": number(value)}
         )
+    # Entries keep the rows' order (by start); commands follow the document's order.
     ordered = sorted(commands.items(), key=lambda item: PAIR_ORDER.get(item[0], 99))
-    for _pair, command in ordered:
-        command["entries"].sort(key=lambda entry: entry["startAt"])
     return [command for _pair, command in ordered]
 
 
