@@ -249,31 +249,34 @@ def latency(base, headers, main_session, args) -> None:
     from scenarios_app import services
     from scenarios_app.models import Scenario
 
-    latencies, observed = [], []
+    latencies, observed, posts = [], [], []
+    client = httpx.Client(headers=headers)  # one keep-alive connection, as a polling client has
     for index in range(args.latency_runs):
         scenario = services.scenario_create(
             session=main_session, tag=f"latency-{index}", dataset_key="Master data", algo_name="Slow",
             algo_params={"duration": 1},
         )  # fmt: skip
-        sent = time.perf_counter()
-        response = httpx.post(f"{base}/api/v1/sessions/main/scenarios/{scenario.pk}/run", headers=headers)
-        assert response.status_code == 202, response.text
         status = f"{base}/api/v1/sessions/main/scenarios/{scenario.pk}/status"
-        with httpx.Client(headers=headers) as client:
-            wait_until(lambda url=status, c=client: c.get(url).json()["status"] != "queued", 30, 0.005)
+        sent = time.perf_counter()
+        response = client.post(f"{base}/api/v1/sessions/main/scenarios/{scenario.pk}/run")
+        posts.append(time.perf_counter() - sent)
+        assert response.status_code == 202, response.text
+        wait_until(lambda url=status: client.get(url).json()["status"] != "queued", 30, 0.005)
         observed.append(time.perf_counter() - sent)
         wait_until(
             lambda pk=scenario.pk: Scenario.objects.get(pk=pk).status in ("complete", "failed"), 30, 0.05
         )
         row = Scenario.objects.get(pk=scenario.pk)
         latencies.append((row.started_at - row.queued_at).total_seconds())
+    client.close()
     p50 = statistics.median(latencies)
     print(f"\n2. Queue latency run → processing ({args.latency_runs} runs, Slow duration 1, warm worker)")
-    print(f"   queued_at → started_at    p50 {p50 * 1000:6.1f} ms   p95 "
+    print(f"   server: queued_at → started_at          p50 {p50 * 1000:6.1f} ms   p95 "
           f"{percentile(latencies, 0.95) * 1000:6.1f} ms   max {max(latencies) * 1000:6.1f} ms   "
           f"target p50 < 200 ms  {'OK' if p50 < 0.2 else 'MISSED'}")  # fmt: skip
-    print(f"   client: POST run → status != queued   p50 {statistics.median(observed) * 1000:6.1f} ms "
-          "(includes the 5 ms polling step and the HTTP round trips)")  # fmt: skip
+    print(f"   client: POST run answered (202)         p50 {statistics.median(posts) * 1000:6.1f} ms")
+    print(f"   client: POST run sent → status not queued p50 {statistics.median(observed) * 1000:6.1f} ms "
+          "(polling every 5 ms over HTTP)")  # fmt: skip
 
 
 def many(base, headers, args) -> None:

@@ -80,6 +80,16 @@ def _read_csv(upload: UploadedFile, group: TableGroup, messages: Messages):
 
 
 def _read_json(upload: UploadedFile, group: TableGroup, messages: Messages):
+    # JSON is parsed whole (its objects take several times the file's size in memory): it has
+    # a lower limit than the streamed formats.
+    if (upload.size or 0) > settings.SCENARIOS_ETL_MAX_JSON_BYTES:
+        messages.add(
+            ERROR,
+            f"'{upload.name}' is larger than {settings.SCENARIOS_ETL_MAX_JSON_BYTES} bytes; "
+            "upload large tables as .csv or .xlsx",
+            table=group.name,
+        )
+        return None, []
     upload.seek(0)
     data: Any = json.load(upload)
     if isinstance(data, dict) and isinstance(data.get("rows"), list):

@@ -294,10 +294,20 @@ def _dispatch_on_commit(session_id) -> None:
     transaction.on_commit(lambda: scenario_dispatch.delay(str(session_id)))
 
 
+def _locked(scenario: Scenario) -> Scenario:
+    """The scenario's row, locked (only that row), with what its API body needs."""
+    return (
+        Scenario.objects.select_for_update(of=("self",))
+        .select_related("dataset", "session")
+        .defer("dataset__tables")
+        .get(pk=scenario.pk)
+    )
+
+
 @transaction.atomic
 def scenario_run(*, scenario: Scenario) -> Scenario:
     """created → queued; a worker picks it up when the session's earlier scenarios are done."""
-    locked = Scenario.objects.select_for_update().get(pk=scenario.pk)
+    locked = _locked(scenario)
     if locked.status != Status.CREATED:
         raise Conflict(
             f"Scenario '{locked.tag}' is {locked.status}, not created. Reset it first with POST .../reset."
@@ -319,7 +329,7 @@ def scenario_run(*, scenario: Scenario) -> Scenario:
 @transaction.atomic
 def scenario_reset(*, scenario: Scenario) -> Scenario:
     """complete | failed → created, clearing the result; a no-op on created; 409 in flight."""
-    locked = Scenario.objects.select_for_update().get(pk=scenario.pk)
+    locked = _locked(scenario)
     if locked.status in (Status.QUEUED, Status.PROCESSING):
         raise Conflict(
             f"Scenario '{locked.tag}' is {locked.status}; wait for it to complete or fail before resetting."

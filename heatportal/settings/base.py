@@ -177,6 +177,7 @@ SCENARIOS_PROGRESS_INTERVAL = env.float("SCENARIOS_PROGRESS_INTERVAL", default=0
 # ETL uploads: total request size and uncompressed size of an .xlsx.
 SCENARIOS_ETL_MAX_BYTES = env.int("SCENARIOS_ETL_MAX_BYTES", default=50 * 1024**2)
 SCENARIOS_ETL_MAX_XLSX_UNCOMPRESSED = env.int("SCENARIOS_ETL_MAX_XLSX_UNCOMPRESSED", default=500 * 1024**2)
+SCENARIOS_ETL_MAX_JSON_BYTES = env.int("SCENARIOS_ETL_MAX_JSON_BYTES", default=10 * 1024**2)
 
 # Crowd requests (crowd_app)
 CROWD_RATE_LIMIT_PER_MINUTE = env.int("CROWD_RATE_LIMIT_PER_MINUTE", default=600)  # per API key

@@ -231,3 +231,13 @@ def test_an_overlong_dataset_name_is_422(api, main):
 
     assert response.status_code == 422
     assert not Dataset.objects.exclude(key="Master data").exists()
+
+
+def test_a_json_file_over_its_own_limit_is_refused(api, main, settings):
+    settings.SCENARIOS_ETL_MAX_JSON_BYTES = 100
+    content = json.dumps({"columns": HEADER, "rows": list(master_profile_rows(1))}).encode()
+
+    body = upload(api, [("profile.json", content)]).json()
+
+    assert body["success"] is False
+    assert "upload large tables as .csv or .xlsx" in body["messages"][0]["message"]

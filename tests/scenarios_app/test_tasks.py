@@ -217,3 +217,30 @@ def test_deleting_a_processing_scenario_stops_its_run_and_the_next_goes(celery_w
 
     assert wait_for(lambda: finished(api, after["id"]), timeout=15)["status"] == "complete"
     assert not Scenario.objects.filter(tag="doomed").exists()
+
+
+def test_the_periodic_sweep_task_on_a_worker_requeues_a_stale_scenario_which_then_completes(
+    celery_worker, api
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from scenarios_app.tasks import scenarios_sweep
+
+    scenario = create_scenario(api, tag="orphan", algo_params={"duration": 1})
+    stale = timezone.now() - timedelta(minutes=5)
+    Scenario.objects.filter(pk=scenario["id"]).update(
+        status="processing",
+        queued_at=stale,
+        started_at=stale,
+        heartbeat_at=stale,
+        attempts=1,
+        worker="gone@host",
+    )
+
+    scenarios_sweep.delay()  # what Celery beat sends every SCENARIOS_SWEEP_INTERVAL
+
+    assert wait_for(lambda: finished(api, scenario["id"]))["status"] == "complete"
+    row = Scenario.objects.get(pk=scenario["id"])
+    assert row.attempts == 2
