@@ -26,21 +26,7 @@ from crowd_app.notify import request_done_publish
 from crowd_app.validation import InvalidParams, answer_clean, answer_key, request_params_clean
 from heatportal.accounts.models import User
 from heatportal.credentials import credential_issue, credential_revoke
-
-
-class ServiceError(Exception):
-    """A request the data does not allow; ``status`` is the HTTP status it maps to."""
-
-    status = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class NotFound(ServiceError):
-    status = 404
-
+from heatportal.services import NotFound, ServiceError
 
 # --- Accounts, keys, webhook secrets ----------------------------------------------------------
 

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from heatportal.services import Conflict, NotFound, ServiceError
 from scenarios_app import algorithms, datasets, kpis
 from scenarios_app.models import Dataset, RunnerSession, Scenario
 from scenarios_app.parameters import ParameterError, validate_parameters
@@ -24,24 +25,8 @@ Status = Scenario.Status
 DEFAULT_SESSION_NAME = "main"
 
 
-class ServiceError(Exception):
-    status = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
 class Invalid(ServiceError):
     status = 400
-
-
-class NotFound(ServiceError):
-    status = 404
-
-
-class Conflict(ServiceError):
-    status = 409
 
 
 class RunAbandoned(Exception):

@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from heatportal.accounts.models import User
+from heatportal.services import Conflict, ServiceError, TooLarge
 from sessions_app.models import (
     DataSource,
     NodeInstance,
@@ -26,29 +27,6 @@ from sessions_app.models import (
     Session,
     SessionTemplate,
 )
-
-
-class ServiceError(Exception):
-    """A request the data does not allow; ``status`` is the HTTP status it maps to."""
-
-    status = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class NotFound(ServiceError):
-    status = 404
-
-
-class Conflict(ServiceError):
-    status = 409
-
-
-class TooLarge(ServiceError):
-    status = 413
-
 
 # --- Projects ---------------------------------------------------------------------------------
 

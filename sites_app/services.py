@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from heatportal.credentials import credential_issue, credential_revoke
+from heatportal.services import ServiceError
 from sites_app.models import (
     MUTUALLY_EXCLUSIVE,
     PERCENT_TYPES,
@@ -28,17 +29,6 @@ from sites_app.models import (
     SiteApiKey,
     SiteDeviceToken,
 )
-
-
-class ServiceError(Exception):
-    """A rule of the area was broken; ``details`` names what, for the API's ``details`` list."""
-
-    def __init__(self, message: str, *, status: int = 400, details: list[dict[str, Any]] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.details = details or []
-
 
 # --- Access groups and API keys -----------------------------------------------------------------
 
