@@ -2,6 +2,7 @@ import factory
 
 from crowd_app.models import CrowdAccount
 from heatportal.accounts.models import User
+from sessions_app.models import DataSource, NodeTemplate, SessionTemplate
 from sites_app.models import AccessGroup, Site
 
 PASSWORD = "correct horse battery staple"
@@ -44,3 +45,28 @@ class CrowdAccountFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"account-{n}")
     owner = factory.SubFactory(UserFactory)
+
+
+def documents_session_template():
+    """The documents' template: an input node with a data source feeding a preprocessor (which
+    has no data source, so uploads to it are refused)."""
+    raw = DataSource.objects.create(name="raw")
+    template = SessionTemplate.objects.create(
+        name="Default Template", description="Base template for sessions"
+    )
+    source = NodeTemplate.objects.create(
+        session_template=template,
+        key="json-input",
+        type="InputNode",
+        label="JsonInput Node",
+        configuration={"dataSourceName": raw.name},
+        position=0,
+    )
+    NodeTemplate.objects.create(
+        session_template=template,
+        key="preprocess",
+        type="Preprocessor",
+        label="Preprocessing Node",
+        position=1,
+    ).inputs.add(source)
+    return template

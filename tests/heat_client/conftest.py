@@ -6,32 +6,13 @@ from heat_client import HeatClient
 from heatportal.accounts.models import AccessToken, User
 from heatportal.credentials import credential_issue
 from sessions_app import services
-from sessions_app.models import DataSource, NodeTemplate, Project, SessionTemplate
-from tests.factories import PASSWORD, UserFactory
+from sessions_app.models import Project, SessionTemplate
+from tests.factories import PASSWORD, UserFactory, documents_session_template
 
 
 @pytest.fixture
 def template(transactional_db) -> SessionTemplate:
-    """The documents' template: an input node with a data source feeding a preprocessor (which
-    has no data source, so uploads to it are refused)."""
-    raw = DataSource.objects.create(name="raw")
-    template = SessionTemplate.objects.create(name="Default Template", description="Base template")
-    source = NodeTemplate.objects.create(
-        session_template=template,
-        key="json-input",
-        type=NodeTemplate.INPUT_TYPE,
-        label="JsonInput Node",
-        configuration={"dataSourceName": raw.name},
-        position=0,
-    )
-    NodeTemplate.objects.create(
-        session_template=template,
-        key="preprocess",
-        type="Preprocessor",
-        label="Preprocessing Node",
-        position=1,
-    ).inputs.add(source)
-    return template
+    return documents_session_template()
 
 
 @pytest.fixture

@@ -3,33 +3,13 @@ from rest_framework.test import APIClient
 
 from heatportal.accounts.models import AccessToken
 from heatportal.credentials import credential_issue
-from sessions_app.models import DataSource, NodeTemplate, Project, SessionTemplate
-from tests.factories import UserFactory
+from sessions_app.models import Project
+from tests.factories import UserFactory, documents_session_template
 
 
 @pytest.fixture
 def template(db):
-    """The documents' template: an input node with a data source feeding a preprocessor."""
-    raw = DataSource.objects.create(name="raw")
-    template = SessionTemplate.objects.create(
-        name="Default Template", description="Base template for sessions"
-    )
-    source = NodeTemplate.objects.create(
-        session_template=template,
-        key="json-input",
-        type="InputNode",
-        label="JsonInput Node",
-        configuration={"dataSourceName": raw.name},
-        position=0,
-    )
-    NodeTemplate.objects.create(
-        session_template=template,
-        key="preprocess",
-        type="Preprocessor",
-        label="Preprocessing Node",
-        position=1,
-    ).inputs.add(source)
-    return template
+    return documents_session_template()
 
 
 @pytest.fixture
