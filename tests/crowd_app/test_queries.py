@@ -1,6 +1,5 @@
 """Query counts that must not grow with the data."""
 
-
 import pytest
 from django.db import connection
 from django.test import Client
