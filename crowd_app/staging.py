@@ -17,7 +17,7 @@ from crowd_app.validation import ANNOTATION_KINDS
 
 SAMPLE_MEDIA = {
     RequestType.IMAGE: "crowd_app/staging/sample.png",
-    RequestType.VIDEO: "crowd_app/staging/sample.mp4",
+    RequestType.VIDEO: "crowd_app/staging/sample.webm",
     RequestType.AUDIO: "crowd_app/staging/sample.wav",
 }
 
