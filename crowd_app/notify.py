@@ -62,9 +62,10 @@ def release_request_thread() -> None:
     sync code (its request_started signal receivers ran there) before a long wait, so that a
     waiting client does not keep an idle thread. Later sync code of the request gets a new one.
     """
+    executors = getattr(SyncToAsync, "context_to_thread_executor", None)  # asgiref internals
     context = SyncToAsync.thread_sensitive_context.get(None)
-    if context is not None:
-        executor = SyncToAsync.context_to_thread_executor.pop(context, None)
+    if context is not None and executors is not None:
+        executor = executors.pop(context, None)
         if executor is not None:
             executor.shutdown(wait=False)
 
