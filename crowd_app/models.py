@@ -126,7 +126,11 @@ class CrowdRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "staging", "created_at"], name="crowd_request_queue")]
+        indexes = [
+            models.Index(fields=["status", "staging", "created_at"], name="crowd_request_queue"),
+            # The wake-up poller's "what completed lately" (crowd_app/notify.py).
+            models.Index(fields=["completed_at"], name="crowd_request_completed"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status="pending", completed_at__isnull=True)

@@ -17,7 +17,7 @@ from crowd_app.validation import ANNOTATION_KINDS
 
 SAMPLE_MEDIA = {
     RequestType.IMAGE: "crowd_app/staging/sample.png",
-    RequestType.VIDEO: "crowd_app/staging/sample.mp4",
+    RequestType.VIDEO: "crowd_app/staging/sample.webm",
     RequestType.AUDIO: "crowd_app/staging/sample.wav",
 }
 
@@ -27,12 +27,9 @@ def _public_url(path: str) -> str:
 
 
 def _choices(params: dict, rng: random.Random) -> list[str]:
+    """As many choices as the minimum asks (one by default, as in the document's examples)."""
     choices = params["choices"]
-    maximum = params.get("max_answers") or len(choices)
-    count = rng.randint(
-        params.get("min_answers", 1), max(params.get("min_answers", 1), min(maximum, len(choices)))
-    )
-    picked = set(rng.sample(choices, count))
+    picked = set(rng.sample(choices, params.get("min_answers", 1)))
     return [choice for choice in choices if choice in picked]
 
 

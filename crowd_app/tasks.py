@@ -95,7 +95,7 @@ def deliver_webhook(request_id: str, message_id: str, attempt: int) -> None:
     started = time.monotonic()
     status_code, error, retry = None, "", False
     try:
-        webhooks.resolve_safe(url)
+        target = webhooks.resolve_safe(url)
         timestamp = int(time.time())
         secret = webhook_secret_get(account=crowd_request.account)
         headers = {
@@ -107,7 +107,10 @@ def deliver_webhook(request_id: str, message_id: str, attempt: int) -> None:
                 secret=secret, message_id=message_id, timestamp=timestamp, body=body
             ),
         }
-        reply = _http().post(url, content=body, headers=headers)
+        if target.host_header:
+            headers["host"] = target.host_header
+        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else None
+        reply = _http().post(target.url, content=body, headers=headers, extensions=extensions)
         status_code = reply.status_code
         if not 200 <= status_code < 300:
             error = f"HTTP {status_code}"

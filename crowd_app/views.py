@@ -24,6 +24,13 @@ AREA = next(area for area in AREAS if area.key == "requests")
 REQUESTS_PER_PAGE = 50
 
 
+def _without_page(request: HttpRequest) -> str:
+    """The list's filters as a query string, for the pager's links."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
     form = RequestFilterForm(request.GET or None)
@@ -41,6 +48,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "account_form": AccountForm(),
         "filter_form": form,
         "page": page,
+        "filter_query": _without_page(request),
         "counts": selectors.crowd_counts(),
     }
     return render(request, "crowd_app/index.html", context)

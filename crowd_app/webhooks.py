@@ -13,7 +13,8 @@ import hmac
 import ipaddress
 import secrets
 import socket
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet
 from django.conf import settings
@@ -90,10 +91,21 @@ def check_literal_host(url: str) -> None:
         raise UnsafeURL("hook_url: private, loopback and link-local addresses are not allowed")
 
 
-def resolve_safe(url: str) -> None:
-    """At delivery: every address the host resolves to must be public."""
+@dataclass(frozen=True)
+class Target:
+    """Where to connect for a hook URL: the checked address, so that a second DNS answer
+    (rebinding) cannot send the request elsewhere. ``host`` and ``sni_hostname`` keep the
+    Host header and TLS certificate check on the URL's own name."""
+
+    url: str
+    host_header: str | None = None
+    sni_hostname: str | None = None
+
+
+def resolve_safe(url: str) -> Target:
+    """At delivery: every address the host resolves to must be public; connect to the first."""
     if settings.WEBHOOK_ALLOW_PRIVATE:
-        return
+        return Target(url)
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
@@ -103,3 +115,12 @@ def resolve_safe(url: str) -> None:
     for info in infos:
         if _is_private(info[4][0]):
             raise UnsafeURL(f"{host} resolves to a private address ({info[4][0]}); refused")
+    address = infos[0][4][0]
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal + (f":{parts.port}" if parts.port else "")
+    host_header = host + (f":{parts.port}" if parts.port else "")
+    return Target(
+        url=urlunsplit(parts._replace(netloc=netloc)),
+        host_header=host_header,
+        sni_hostname=host if parts.scheme == "https" else None,
+    )

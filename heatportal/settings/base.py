@@ -193,9 +193,11 @@ CROWD_LEASE_SECONDS = env.int("CROWD_LEASE_SECONDS", default=600)
 CROWD_STAGING_DELAY = env.float("CROWD_STAGING_DELAY", default=1.0)
 # Absolute base of the URLs of uploaded and staging media answers.
 CROWD_PUBLIC_URL = env("CROWD_PUBLIC_URL", default=f"http://127.0.0.1:{env('PORT', default='8000')}")
-# Embedded default (no Redis): how often the one shared poller of a process looks for
-# completed requests that somebody is blocking on.
-CROWD_WAKE_POLL_INTERVAL = env.float("CROWD_WAKE_POLL_INTERVAL", default=0.05)
+# Embedded default (no Redis): how often the one shared poller of a process looks at the
+# completion signal file, and how often it asks the database regardless.
+CROWD_WAKE_SIGNAL_INTERVAL = env.float("CROWD_WAKE_SIGNAL_INTERVAL", default=0.01)
+CROWD_WAKE_MIN_GAP = env.float("CROWD_WAKE_MIN_GAP", default=0.03)
+CROWD_WAKE_POLL_INTERVAL = env.float("CROWD_WAKE_POLL_INTERVAL", default=1.0)
 WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)

@@ -30,6 +30,7 @@
         input.type = single ? "radio" : "checkbox";
         input.name = name;
         input.value = choice;
+        input.setAttribute("aria-label", choice + " (annotation " + number + ")");
         label.append(input, " " + choice);
         box.append(label);
       });

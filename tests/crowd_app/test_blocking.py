@@ -3,11 +3,13 @@ that goes away stops waiting."""
 
 import asyncio
 import socket
+import threading
 import time
 
 import httpx
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from crowd_app import notify
 from crowd_app.demo import SAMPLE_TEST_KEY, seed_crowd
@@ -51,10 +53,20 @@ def test_a_disconnected_client_stops_waiting(live_url, live):
     wait_for(lambda: waiting() == 0, timeout=5)
 
 
+def abort_and_close(crowd_request):
+    """Abort from another thread, as a worker would, and give its connection back."""
+    try:
+        request_abort(crowd_request=crowd_request)
+    finally:
+        connection.close()
+
+
 def test_many_blocked_clients_wake_together(live_url, live):
     api_key, value = live
     crowd_request = request_create(api_key=api_key, request_type="free-text", body={"instruction": "x"})
     url = f"{live_url}/v1/requests/{crowd_request.pk}?block=30"
+
+    threads_before = threading.active_count()
 
     async def block_all():
         async with httpx.AsyncClient(timeout=40, limits=httpx.Limits(max_connections=200)) as client:
@@ -65,8 +77,10 @@ def test_many_blocked_clients_wake_together(live_url, live):
                 await asyncio.sleep(0.02)
             hubs = [hub for hub in notify._hubs.values() if hub.waiters]
             assert len(hubs) == 1 and hubs[0].task is not None  # one poller / subscription for all
+            await asyncio.sleep(0.5)
+            assert threading.active_count() < threads_before + 20  # not a thread per waiter
             started = time.monotonic()
-            await asyncio.to_thread(request_abort, crowd_request=crowd_request)
+            await asyncio.to_thread(abort_and_close, crowd_request)
             replies = await asyncio.gather(*calls)
             return replies, time.monotonic() - started
 

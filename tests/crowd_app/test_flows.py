@@ -137,3 +137,17 @@ def _wait_for_state(request_id, state, timeout=20):
             return
         time.sleep(0.1)
     raise AssertionError(f"webhook of {request_id} never became {state}")
+
+
+@pytest.mark.parametrize(
+    ("request_type", "magic"), [("image", b"\x89PNG"), ("video", b"\x1aE\xdf\xa3"), ("audio", b"RIFF")]
+)
+def test_staging_media_answers_are_real_files(celery_worker, api, live_url, request_type, magic):
+    import httpx
+
+    data = api.post(f"/v1/requests/{request_type}?block=30", {"instruction": "A sample"}).json()
+
+    assert data["status"] == "complete"
+    path = data["response"].split("/static/", 1)[1]
+    served = httpx.get(f"{live_url}/static/{path}")
+    assert served.status_code == 200 and served.content.startswith(magic)

@@ -306,3 +306,27 @@ def test_account_keys_secret_requests_and_replay(sign_in, live_url, celery_worke
     )
     assert WebhookDelivery.objects.filter(request_id=response.json()["id"]).count() == 2
     assert CrowdRequest.objects.count() == 1
+
+
+def test_points_with_a_multiple_choice_question_each(sign_in, live_url, live_key_obj):
+    crowd_request = new_request(
+        live_key_obj,
+        "annotations-with-multiple-choice",
+        attachments_type="image",
+        attachments=[live_url + SAMPLE_IMAGE, live_url + SAMPLE_IMAGE + "?second"],
+        per_annotation={"instruction": "What color is the cat", "choices": ["gray", "ginger"]},
+    )
+    page = sign_in(UserFactory())
+    take_next(page)
+    page.wait_for_function(
+        "[...document.querySelectorAll('img.attachment-image')].every(i => i.naturalWidth > 0)"
+    )
+    page.get_by_test_id("overlay-1").scroll_into_view_if_needed()
+    box = page.get_by_test_id("overlay-1").bounding_box()
+    page.mouse.click(box["x"] + 10, box["y"] + 20)
+    expect(page.get_by_text("What color is the cat")).to_be_visible()
+    page.get_by_label("ginger (annotation 1)").check()
+    submit(page)
+
+    crowd_request.refresh_from_db()
+    assert crowd_request.response == [{"x": 10, "y": 20, "attachment_index": 1, "response": ["ginger"]}]

@@ -70,3 +70,36 @@ def test_the_request_list_page_does_not_grow_with_the_rows(account):
     make_requests(api_key, 20)
 
     assert queries(lambda: client.get("/requests/")) == few
+
+
+def test_the_request_list_filters_by_status_type_and_environment(account):
+    api_key = crowd_api_key_create(account=account)[0]
+    test_key = crowd_api_key_create(account=account, test=True)[0]
+    request_create(api_key=api_key, request_type="free-text", body={"instruction": "live text"})
+    request_create(api_key=test_key, request_type="rating", body={"instruction": "staging rating"})
+    client = Client()
+    client.force_login(account.owner)
+
+    def listed(query):
+        content = client.get(f"/requests/?{query}").content.decode()
+        return [name for name in ("live text", "staging rating") if name in content]
+
+    assert listed("") == ["live text", "staging rating"]
+    assert listed("type=rating") == ["staging rating"]
+    assert listed("staging=no") == ["live text"]
+    assert listed("status=complete") == []
+    assert Client().get("/requests/").status_code == 302  # sign-in needed
+
+
+def test_pages_of_another_users_account_are_404(account):
+    from tests.factories import UserFactory
+
+    api_key = crowd_api_key_create(account=account)[0]
+    crowd_request = request_create(api_key=api_key, request_type="free-text", body={"instruction": "mine"})
+    stranger = Client()
+    stranger.force_login(UserFactory())
+
+    assert stranger.get(f"/requests/r/{crowd_request.pk}/").status_code == 404
+    assert stranger.get(f"/requests/accounts/{account.pk}/").status_code == 404
+    assert stranger.post(f"/requests/accounts/{account.pk}/webhook-secret/rotate").status_code == 404
+    assert "mine" not in stranger.get("/requests/").content.decode()

@@ -172,3 +172,69 @@ def test_resolve_safe_refuses_private_addresses(settings):
             webhooks.resolve_safe(url)
     settings.WEBHOOK_ALLOW_PRIVATE = True
     webhooks.resolve_safe("http://127.0.0.1/")
+
+
+def test_delivery_connects_to_the_checked_address_not_a_second_dns_answer(
+    account, settings, monkeypatch, receiver
+):
+    """DNS rebinding: the name is resolved once, checked, and that address is used, with the
+    URL's own name in the Host header."""
+    import socket
+    import uuid
+
+    from crowd_app.models import WebhookDelivery
+    from crowd_app.services import crowd_api_key_create
+    from crowd_app.tasks import deliver_webhook
+
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    port = receiver.url.split(":")[2].split("/")[0]
+    real_getaddrinfo = socket.getaddrinfo
+    lookups = []
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host != "hooks.example.test":
+            return real_getaddrinfo(host, *args, **kwargs)  # numeric addresses
+        lookups.append(host)
+        if len(lookups) > 1:
+            raise socket.gaierror("a second answer would point elsewhere")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", int(port)))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(webhooks, "_is_private", lambda address: False)  # pretend 127.0.0.1 is public
+    api_key = crowd_api_key_create(account=account)[0]
+    crowd_request = request_create(
+        api_key=api_key,
+        request_type="free-text",
+        body={"instruction": "x", "hook_url": f"http://hooks.example.test:{port}/hook"},
+    )
+    cruncher = cruncher_for_user(user=UserFactory())
+    task_take_next(cruncher=cruncher)
+    answer_submit(crowd_request=crowd_request, cruncher=cruncher, response="done")
+
+    message_id = f"msg_{uuid.uuid4().hex}"
+    deliver_webhook.run(str(crowd_request.pk), message_id, 1)
+
+    # (A worker left running by earlier tests may try the queued delivery too, and fail to
+    # resolve the made-up name: only this message counts.)
+    [(headers, body, _at)] = [item for item in receiver.received if item[0].get("webhook-id") == message_id]
+    assert lookups == ["hooks.example.test"]
+    assert {k.lower(): v for k, v in headers.items()}["host"] == f"hooks.example.test:{port}"
+    assert webhooks.verify(secret=webhook_secret_get(account=account), headers=headers, body=body)
+    assert WebhookDelivery.objects.get(message_id=message_id).outcome == "succeeded"
+
+
+def test_resolve_safe_pins_https_with_sni(settings, monkeypatch):
+    import socket
+
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda *args, **kwargs: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 443))],
+    )
+
+    target = webhooks.resolve_safe("https://hooks.example.com/in?x=1")
+
+    assert target == webhooks.Target(
+        url="https://93.184.215.14/in?x=1", host_header="hooks.example.com", sni_hostname="hooks.example.com"
+    )
