@@ -5,7 +5,8 @@
 Uses DATABASE_URL / REDIS_URL when set (PostgreSQL / Redis pub/sub), else the embedded default
 (SQLite + filesystem broker + the shared wake poller), with data under HEAT_DATA_DIR
 (default /tmp/crowd-data). Starts its own uvicorn server process (PORT, default 8006) and,
-for the webhook part, one Celery worker process with concurrency 1.
+for the webhook part, one Celery worker process (``--worker-args``, default a thread pool of
+8 on both queues, as the Procfile's ``webhooks`` worker runs deliveries).
 
 1. Blocking: N requests are created; N clients each hold ``GET /v1/requests/{id}?block=30``
    open on ONE server process. While they all wait we sample the server's RSS growth and the
@@ -39,7 +40,7 @@ os.environ.setdefault("CROWD_RATE_LIMIT_PER_MINUTE", "0")  # benchmark clients a
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 sys.path.insert(0, str(ROOT))
 PORT = int(os.environ.get("PORT", "8006"))
-WORKER_ARGS = ["--concurrency", "1"]
+WORKER_ARGS: list[str] = []  # from --worker-args
 
 import django  # noqa: E402
 
@@ -411,7 +412,7 @@ def main() -> None:
     parser.add_argument("--skip-webhooks", action="store_true")
     parser.add_argument(
         "--worker-args",
-        default="--concurrency 1",
+        default="--queues celery,webhooks --pool threads --concurrency 8",
         help='celery worker options, e.g. "--pool threads --concurrency 8"',
     )
     args = parser.parse_args()

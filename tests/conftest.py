@@ -83,7 +83,7 @@ class CeleryWorkers:
         self.processes[hostname] = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "heatportal", "worker",
-                "--hostname", hostname, "--concurrency", str(concurrency),
+                "--hostname", hostname, "--concurrency", str(concurrency), "--queues", "celery,webhooks",
                 "--loglevel", "INFO", "--without-mingle", "--without-gossip",
             ],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,

@@ -203,6 +203,9 @@ WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_BACKOFF_BASE = env.float("WEBHOOK_BACKOFF_BASE", default=5.0)  # seconds, doubled per attempt
 WEBHOOK_BACKOFF_MAX = env.float("WEBHOOK_BACKOFF_MAX", default=3600.0)
+# Deliveries wait on the network, not the CPU: they have a queue of their own, served by a
+# thread-pool worker (Procfile `webhooks`), so that slow receivers never hold up scenario runs.
+CELERY_TASK_ROUTES = {"crowd_app.tasks.deliver_webhook": {"queue": "webhooks"}}
 
 # --- Internationalisation ---------------------------------------------------------------------
 
