@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -26,6 +24,7 @@ from crowd_app.notify import request_done_publish
 from crowd_app.validation import InvalidParams, answer_clean, answer_key, request_params_clean
 from heatportal.accounts.models import User
 from heatportal.credentials import credential_issue, credential_revoke
+from heatportal.ratelimit import rate_limit_hit
 from heatportal.services import NotFound, ServiceError
 
 # --- Accounts, keys, webhook secrets ----------------------------------------------------------
@@ -66,21 +65,7 @@ def webhook_secret_get(*, account: CrowdAccount) -> str:
 
 def rate_limit_retry_after(*, api_key: CrowdApiKey) -> int | None:
     """Count one call of ``api_key`` in the current minute; the seconds to wait when over."""
-    limit = settings.CROWD_RATE_LIMIT_PER_MINUTE
-    if limit <= 0:
-        return None
-    now = time.time()
-    window = int(now // 60)
-    key = f"crowd-rate:{api_key.pk}:{window}"
-    cache.add(key, 0, timeout=90)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=90)
-        count = 1
-    if count > limit:
-        return max(1, int((window + 1) * 60 - now) + 1)
-    return None
+    return rate_limit_hit("crowd", api_key.pk, limit=settings.CROWD_RATE_LIMIT_PER_MINUTE, window=60)
 
 
 # --- Requests ---------------------------------------------------------------------------------

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
-import redis
 from django.conf import settings
-from django.core.cache import cache
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.throttling import BaseThrottle
 
 from heatportal.credentials import InvalidCredential, credential_authenticate
+from heatportal.ratelimit import rate_limit_hit
 from sites_app.models import SiteApiKey, SiteDeviceToken
 
 MISSING_KEY = "Missing API key. Send it as: Authorization: Bearer agk_<id>.ags_<secret>"
@@ -81,36 +78,6 @@ class DeviceTokenAuthentication(_BearerCredentialAuthentication):
         return SiteDeviceToken.objects.select_related("site")
 
 
-_redis_clients: dict[str, redis.Redis] = {}
-
-
-def _redis_client(location: str) -> redis.Redis:
-    """One client (and connection pool) per process. Django's cache handler gives every ASGI
-    request a fresh backend, hence a fresh Redis connection; the limiter runs on every API
-    request, so it keeps its own."""
-    client = _redis_clients.get(location)
-    if client is None:
-        client = _redis_clients[location] = redis.Redis.from_url(location)
-    return client
-
-
-def _count_request(key: str, *, timeout: int) -> int:
-    """Add one to a counter in the shared cache (Redis in production) and return it."""
-    config = settings.CACHES["default"]
-    if config["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-        location = config["LOCATION"]
-        location = location[0] if isinstance(location, (list, tuple)) else location.split(",")[0]
-        full_key = cache.make_and_validate_key(key)
-        pipe = _redis_client(location).pipeline(transaction=False)
-        pipe.incr(full_key)
-        pipe.expire(full_key, timeout)
-        return int(pipe.execute()[0])
-    try:
-        return cache.incr(key)
-    except ValueError:  # the window's first request
-        return 1 if cache.add(key, 1, timeout=timeout) else cache.incr(key)
-
-
 class PerKeyRateThrottle(BaseThrottle):
     """A fixed window per credential, counted in the shared cache (Redis in production), so
     every server process counts the same requests. ``SITES_API_RATE_LIMIT`` per
@@ -122,13 +89,13 @@ class PerKeyRateThrottle(BaseThrottle):
         credential = request.auth
         if credential is None:
             return True
-        window = settings.SITES_API_RATE_WINDOW
-        now = time.time()
-        window_start = int(now // window) * window
-        key = f"rl:{self.scope}:{type(credential).__name__}:{credential.pk}:{window_start}"
-        count = _count_request(key, timeout=window + 1)
-        self._wait = window_start + window - now
-        return count <= settings.SITES_API_RATE_LIMIT
+        self._wait = rate_limit_hit(
+            f"{self.scope}:{type(credential).__name__}",
+            credential.pk,
+            limit=settings.SITES_API_RATE_LIMIT,
+            window=settings.SITES_API_RATE_WINDOW,
+        )
+        return self._wait is None
 
     def wait(self):
-        return max(1, int(self._wait + 0.999))
+        return self._wait
