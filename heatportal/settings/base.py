@@ -252,9 +252,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded broker: messages are files under the data folder, shared by the processes
-    # of this machine. No server needed; a real worker process still runs the tasks.
+    # of this machine. No server needed; a real worker process still runs the tasks. Our
+    # transport is kombu's filesystem one with its races fixed (heatportal/broker.py).
+    CELERY_BROKER_TRANSPORT = "heatportal.broker:Transport"
     _broker_dir = DATA_DIR / "broker"
-    for _sub in ("queue", "control", "processed"):
+    for _sub in ("queue", "control", "processed", "bad"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
@@ -262,6 +264,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        "bad_folder": str(_broker_dir / "bad"),  # undecodable messages, kept and counted
+        "fsync": True,
+        # Leftovers (control messages of stopped workers, claims of dead consumers) are dealt
+        # with after this long: longer than a task may keep a worker from its control queue.
+        "stale_after": CELERY_TASK_TIME_LIMIT * 2,
         "polling_interval": 0.1,
     }
 else:

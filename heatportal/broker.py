@@ -1,0 +1,349 @@
+"""The embedded Celery broker: kombu's filesystem transport with its races fixed.
+
+Written for kombu 5.7.0 (pinned in requirements.txt); ``tests/heatportal/test_broker.py`` fails
+if the kombu names this module overrides or relies on change. The settings load it by its dotted
+path (``CELERY_BROKER_TRANSPORT = "heatportal.broker:Transport"``) and keep the
+``filesystem://`` URL. What it changes, and why (see also docs/decisions.md):
+
+- **Messages are written whole or not at all.** kombu opens the final ``*.msg`` name, empty, and
+  then writes into it, so a worker polling in between reads an empty file and dies with
+  ``JSONDecodeError`` (celery/kombu#1551, celery/celery#4308; DVC's dvc-task#90). Here a message
+  is written to a hidden temporary name in the same folder, flushed to disk (``fsync``) and
+  renamed into place: ``rename`` is atomic on POSIX, so a reader sees nothing or all of it.
+- **A message is claimed by one consumer.** kombu moves a message to the temporary folder, which
+  is a copy when ``/tmp`` is another file system, so two workers could both read it. Here a
+  consumer claims a message by renaming it to a hidden name in the same folder; of two workers
+  polling the same folder only one rename succeeds.
+- **A message that cannot be decoded is never a crash.** It is moved to ``bad_folder`` with a log
+  line and counted (:func:`bad_message_count`, shown by the health page); nothing is lost
+  silently. Only a power loss can produce one now (a file renamed but not yet on disk).
+- **Exchange tables** (the bindings that route messages, the fanout behind ``ping`` among them)
+  are changed under an exclusive lock on a lock file of their own and replaced by an atomic
+  rename, so readers never see a table that is truncated or half-written. kombu truncates a new
+  table before it locks it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from queue import Empty
+from time import monotonic
+
+from kombu.exceptions import ChannelError
+from kombu.transport import filesystem, virtual
+from kombu.utils.encoding import bytes_to_str, str_to_bytes
+from kombu.utils.json import dumps, loads
+from kombu.utils.objects import cached_property
+
+logger = logging.getLogger(__name__)
+
+#: Prefixes of the hidden names this transport gives files in the queue folder. kombu matches a
+#: queue's messages by ``filename.partition(".")[2] == f"{queue}.msg"``; a leading dot makes that
+#: part start after it, so hidden files never match any queue (and ``_size``/``_purge`` skip them).
+WRITING_PREFIX = ".writing-"
+CLAIMED_PREFIX = ".claimed-"
+BAD_SUFFIX = ".msg"
+TIDY_INTERVAL = 60.0
+
+
+def bad_message_count(folder: str | os.PathLike) -> int:
+    """How many undecodable messages wait in ``folder`` for an operator's look."""
+    try:
+        return sum(1 for name in os.listdir(folder) if name.endswith(BAD_SUFFIX))
+    except FileNotFoundError:
+        return 0
+
+
+def _write_atomically(path: str, data: bytes, *, fsync: bool) -> None:
+    """Write ``data`` to ``path`` so that no reader ever sees a part of it: to a hidden name in
+    the same folder first (same file system, so that the rename is atomic), then renamed."""
+    folder, name = os.path.split(path)
+    temporary = os.path.join(folder, f"{WRITING_PREFIX}{uuid.uuid4().hex}-{name}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+class Channel(filesystem.Channel):
+    """kombu's filesystem channel with atomic writes, single-winner claims and exchange tables
+    changed under a lock; undecodable messages are set aside instead of raised."""
+
+    # --- Messages ------------------------------------------------------------------------------
+
+    def _put(self, queue, payload, **kwargs):
+        """Put ``payload`` onto ``queue``: written whole under a hidden name, then renamed."""
+        # kombu's name, so that both read each other's messages: the time orders them (FIFO).
+        filename = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        path = os.path.join(self.data_folder_out, filename)
+        try:
+            _write_atomically(path, str_to_bytes(dumps(payload)), fsync=self.fsync)
+        except OSError as exc:
+            raise ChannelError(f"Cannot add file {path!r} to directory") from exc
+
+    def _get(self, queue):
+        """Claim, read and return the oldest message of ``queue``; raise ``Empty`` if none."""
+        self._maybe_tidy()
+        wanted = f"{queue}.msg"
+        for filename in sorted(os.listdir(self.data_folder_in)):
+            if filename.partition(".")[2] != wanted:
+                continue
+            claimed = self._claim(filename)
+            if claimed is None:
+                continue  # another consumer won it
+            try:
+                with open(claimed, "rb") as file:
+                    raw = file.read()
+            except OSError as exc:
+                raise ChannelError(f"Cannot read file {claimed!r} from queue.") from exc
+            payload, problem = self._decode(raw)
+            if problem is not None:
+                self._set_aside(claimed, filename, queue, problem)
+                continue
+            self._dispose(claimed, filename)
+            return payload
+        raise Empty()
+
+    def _claim(self, filename: str) -> str | None:
+        """Rename the message to a hidden name of this process; ``None`` if it is gone.
+
+        ``rename`` within one folder is atomic: of several consumers only one succeeds, the
+        others get ``FileNotFoundError``. The message is thus delivered once."""
+        source = os.path.join(self.data_folder_in, filename)
+        claimed = os.path.join(self.data_folder_in, f"{CLAIMED_PREFIX}{os.getpid()}-{filename}")
+        try:
+            os.rename(source, claimed)
+        except FileNotFoundError:
+            return None
+        return claimed
+
+    def _decode(self, raw: bytes) -> tuple[dict | None, str | None]:
+        """The message, or why it cannot be delivered: what kombu's ``Message`` needs to build
+        one (a JSON object with ``properties.delivery_tag`` and a body it can decode)."""
+        try:
+            payload = loads(bytes_to_str(raw))
+        except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            return None, f"not JSON ({error}; {len(raw)} bytes)"
+        properties = payload.get("properties") if isinstance(payload, dict) else None
+        if not isinstance(properties, dict) or "delivery_tag" not in properties:
+            return None, "not a kombu message (no properties.delivery_tag)"
+        if payload.get("body"):
+            try:
+                self.decode_body(payload["body"], properties.get("body_encoding"))
+            except Exception as error:  # any codec error: base64's binascii.Error, TypeError, ...
+                return None, f"body cannot be decoded ({type(error).__name__}: {error})"
+        return payload, None
+
+    def _set_aside(self, claimed: str, filename: str, queue: str, problem: str) -> None:
+        """Keep an undecodable message in ``bad_folder`` for an operator, count it and say so."""
+        os.makedirs(self.bad_folder, exist_ok=True)
+        target = os.path.join(self.bad_folder, filename)
+        try:
+            shutil.move(claimed, target)
+        except OSError:
+            logger.exception("Broker: cannot move the undecodable message %s aside", claimed)
+            target = claimed  # left where it is, under its hidden claimed name
+        logger.error(
+            "Broker: a message on queue %r cannot be delivered: %s; kept in %s (%d there)",
+            queue,
+            problem,
+            target,
+            bad_message_count(self.bad_folder),
+        )
+
+    def _dispose(self, claimed: str, filename: str) -> None:
+        """A message read: kept in ``processed_folder`` if asked to, else removed."""
+        try:
+            if self.store_processed:
+                shutil.move(claimed, os.path.join(self.processed_folder, filename))
+            else:
+                os.remove(claimed)
+        except OSError as exc:
+            raise ChannelError(f"Cannot remove file {claimed!r} from queue.") from exc
+
+    # --- Leftovers -----------------------------------------------------------------------------
+
+    _next_tidy = 0.0  # per process: monotonic time of the next tidy-up
+
+    def _maybe_tidy(self) -> None:
+        if monotonic() >= Channel._next_tidy:
+            Channel._next_tidy = monotonic() + TIDY_INTERVAL
+            try:
+                self.tidy()
+            except OSError:
+                logger.exception("Broker: tidying the queue folder failed")
+
+    def tidy(self) -> dict[str, int]:
+        """Deal with files older than ``stale_after`` seconds (every consumer does this once a
+        minute; several at once are harmless):
+
+        - a message claimed by a consumer that died before reading it goes back to its queue
+          (a consumer removes a message before it delivers it, so it was never delivered);
+        - a half-written message of a producer that died is removed (its publish failed);
+        - control messages (``*.pidbox``) nobody read are removed and their queue unbound
+          from every exchange: a stopped worker's control queue stays bound, and every
+          broadcast (each ``ping`` of the health page) would otherwise add a file to it. A
+          worker that starts again binds its queue again.
+        """
+        cutoff = time.time() - self.stale_after
+        folder = self.data_folder_in
+        counts = {"requeued": 0, "removed": 0, "unbound": 0}
+        stale_control_queues = set()
+        for name in os.listdir(folder):
+            path = os.path.join(folder, name)
+            is_control = not name.startswith(".") and name.endswith(".pidbox.msg")
+            if not (is_control or name.startswith((CLAIMED_PREFIX, WRITING_PREFIX))):
+                continue
+            try:
+                # ctime: a rename sets it, so a claimed file's age counts from its claim.
+                if os.stat(path).st_ctime >= cutoff:
+                    continue
+                if name.startswith(CLAIMED_PREFIX):
+                    original = name[len(CLAIMED_PREFIX) :].partition("-")[2]
+                    os.rename(path, os.path.join(folder, original))
+                    counts["requeued"] += 1
+                else:
+                    os.remove(path)
+                    counts["removed"] += 1
+            except FileNotFoundError:
+                continue  # another consumer dealt with it
+            if is_control:
+                stale_control_queues.add(name.partition(".")[2].removesuffix(".msg"))
+        if stale_control_queues and self.control_folder.is_dir():
+            for table in self.control_folder.glob("*.exchange"):
+                with self._table_lock(table):
+                    rows = self._read_table(table)
+                    kept = [row for row in rows if row.queue not in stale_control_queues]
+                    if len(kept) != len(rows):
+                        self._write_table(table, kept)
+                        counts["unbound"] += len(rows) - len(kept)
+        if any(counts.values()):
+            logger.info(
+                "Broker: %(requeued)d claimed messages requeued, %(removed)d stale files removed,"
+                " %(unbound)d stale control queues unbound",
+                counts,
+            )
+        return counts
+
+    # --- Exchange tables -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _table_lock(self, table: Path) -> Iterator[None]:
+        """An exclusive lock on the table's own lock file, which is never replaced (the table
+        itself is, so a lock on it would be a lock on an old copy)."""
+        with open(f"{table}.lock", "ab") as lock_file:
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
+
+    def _read_table(self, table: Path) -> list[filesystem.exchange_queue_t]:
+        """The table's bindings; a table that cannot be read is set aside and counts as empty
+        (only a table written by kombu's own transport before this one, or a power loss, can
+        be one). Call with the table's lock held."""
+        try:
+            raw = table.read_bytes()
+        except FileNotFoundError:
+            return []
+        try:
+            return [filesystem.exchange_queue_t(*row) for row in loads(bytes_to_str(raw))]
+        except (ValueError, TypeError) as error:
+            os.makedirs(self.bad_folder, exist_ok=True)
+            target = os.path.join(self.bad_folder, f"{table.name}.{uuid.uuid4().hex}.corrupt")
+            shutil.move(table, target)
+            logger.error("Broker: exchange table %s cannot be read (%s); kept in %s", table, error, target)
+            return []
+
+    def _write_table(self, table: Path, rows: list) -> None:
+        _write_atomically(str(table), str_to_bytes(dumps(rows)), fsync=self.fsync)
+
+    def get_table(self, exchange):
+        """The exchange's bindings, read without a lock: tables are replaced whole by rename."""
+        table = self._exchange_file(exchange)
+        try:
+            raw = table.read_bytes()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise ChannelError(f"Cannot open {table}") from exc
+        try:
+            return [filesystem.exchange_queue_t(*row) for row in loads(bytes_to_str(raw))]
+        except (ValueError, TypeError) as error:
+            # The next bind repairs it (under the lock); until then nothing is bound.
+            logger.error("Broker: exchange table %s cannot be read (%s)", table, error)
+            return []
+
+    def _queue_bind(self, exchange, routing_key, pattern, queue):
+        table = self._exchange_file(exchange)
+        self.control_folder.mkdir(parents=True, exist_ok=True)
+        binding = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+        try:
+            with self._table_lock(table):
+                rows = self._read_table(table)
+                if binding not in rows:
+                    rows.insert(0, binding)
+                    self._write_table(table, rows)
+        except OSError as exc:
+            raise ChannelError(f"Cannot open {table}") from exc
+
+    def _delete(self, queue, exchange, routing_key, pattern, *args, **kwargs):
+        # The virtual channel's _delete (it purges the queue), then the table without the queue;
+        # filesystem.Channel._delete would rewrite the table in place.
+        virtual.Channel._delete(self, queue, exchange, routing_key, pattern, *args, **kwargs)
+        table = self._exchange_file(exchange)
+        binding = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+        try:
+            with self._table_lock(table):
+                rows = self._read_table(table)
+                if binding in rows:
+                    self._write_table(table, [row for row in rows if row != binding])
+        except FileNotFoundError:
+            return  # no control folder: nothing is bound
+        except OSError as exc:
+            raise ChannelError(f"Cannot open {table}") from exc
+
+    # --- Options -------------------------------------------------------------------------------
+
+    @cached_property
+    def bad_folder(self) -> str:
+        """Where undecodable messages are kept (transport option ``bad_folder``)."""
+        return self.transport_options.get("bad_folder") or os.path.join(self.data_folder_in, "bad")
+
+    @cached_property
+    def stale_after(self) -> float:
+        """Age in seconds after which :meth:`tidy` deals with a leftover file (transport option
+        ``stale_after``). Longer than a worker can leave its control queue unread: a worker
+        with the solo pool reads it only between tasks."""
+        return float(self.transport_options.get("stale_after", 3600))
+
+    @cached_property
+    def fsync(self) -> bool:
+        """Flush each message and table to disk before it is renamed into place (transport
+        option ``fsync``, on by default): after a power loss a message is whole or absent."""
+        return bool(self.transport_options.get("fsync", True))
+
+
+class Transport(filesystem.Transport):
+    """kombu's filesystem transport with :class:`Channel`; ``filesystem://`` URLs as before."""
+
+    Channel = Channel
