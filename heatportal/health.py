@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from asgiref.sync import sync_to_async
 from django.db import connection
 
+from heatportal.broker import bad_message_count
 from heatportal.celery import app as celery_app
 
 WORKER_PING_TIMEOUT = 1.0
@@ -37,15 +38,30 @@ def database_health() -> Check:
     return Check(ok=True, detail=connection.vendor, latency_ms=_timed(start))
 
 
-def broker_health() -> Check:
+@dataclass
+class BrokerCheck(Check):
+    #: Embedded broker only: undecodable messages kept aside for an operator (heatportal/broker.py).
+    bad_messages: int | None = None
+
+
+def broker_bad_messages() -> int | None:
+    """How many undecodable messages the embedded broker has set aside; ``None`` on Redis."""
+    folder = (celery_app.conf.broker_transport_options or {}).get("bad_folder")
+    return None if folder is None else bad_message_count(folder)
+
+
+def broker_health() -> BrokerCheck:
     start = time.monotonic()
     try:
         with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
             transport = conn.transport_cls
     except Exception as error:  # kombu raises a variety of connection errors
-        return Check(ok=False, detail=f"{type(error).__name__}: {error}".strip())
-    return Check(ok=True, detail=str(transport), latency_ms=_timed(start))
+        return BrokerCheck(ok=False, detail=f"{type(error).__name__}: {error}".strip())
+    detail, bad = str(transport), broker_bad_messages()
+    if bad:
+        detail += f"; {bad} undecodable message{'s' if bad > 1 else ''} set aside"
+    return BrokerCheck(ok=True, detail=detail, latency_ms=_timed(start), bad_messages=bad)
 
 
 def workers_health(timeout: float = WORKER_PING_TIMEOUT) -> Check:
