@@ -5,6 +5,7 @@ import pytest
 from heatportal.celery import app as celery_app
 from heatportal.health import broker_health, database_health, workers_health
 from tests.factories import UserFactory
+from tests.heatportal.test_broker import options as broker_options
 
 
 @pytest.mark.django_db
@@ -20,15 +21,33 @@ def test_broker_answers():
 
 
 def test_an_unreachable_broker_is_down():
-    configured = celery_app.conf.broker_url
-    celery_app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    conf = celery_app.conf
+    configured = conf.broker_url, conf.broker_transport
+    # nothing listens on port 1; the embedded broker's transport setting would win over the URL
+    conf.broker_url, conf.broker_transport = "redis://127.0.0.1:1/0", None
     try:
         check = broker_health()
     finally:
-        celery_app.conf.broker_url = configured
+        conf.broker_url, conf.broker_transport = configured
 
     assert not check.ok
     assert "Error" in check.detail
+
+
+def test_the_embedded_broker_reports_the_messages_it_set_aside(tmp_path):
+    conf = celery_app.conf
+    configured = conf.broker_url, conf.broker_transport, conf.broker_transport_options
+    conf.broker_url, conf.broker_transport = "filesystem://localhost//", "heatportal.broker:Transport"
+    conf.broker_transport_options = broker_options(tmp_path)
+    (tmp_path / "bad" / "0_empty.celery.msg").write_bytes(b"")
+    try:
+        check = broker_health()
+    finally:
+        conf.broker_url, conf.broker_transport, conf.broker_transport_options = configured
+
+    assert check.ok
+    assert check.bad_messages == 1
+    assert check.detail.endswith("; 1 undecodable message set aside")
 
 
 @pytest.mark.worker
