@@ -192,7 +192,7 @@ class Channel(filesystem.Channel):
             except OSError:
                 logger.exception("Broker: tidying the queue folder failed")
 
-    def tidy(self) -> dict[str, int]:
+    def tidy(self, now: float | None = None) -> dict[str, int]:
         """Deal with files older than ``stale_after`` seconds (every consumer does this once a
         minute; several at once are harmless):
 
@@ -204,7 +204,7 @@ class Channel(filesystem.Channel):
           broadcast (each ``ping`` of the health page) would otherwise add a file to it. A
           worker that starts again binds its queue again.
         """
-        cutoff = time.time() - self.stale_after
+        cutoff = (time.time() if now is None else now) - self.stale_after
         folder = self.data_folder_in
         counts = {"requeued": 0, "removed": 0, "unbound": 0}
         stale_control_queues = set()

@@ -76,16 +76,21 @@ def test_an_explicit_transport_wins_over_the_url_scheme():
     assert connection.get_transport_cls() is broker.Transport
 
 
-def test_the_settings_load_it_for_the_embedded_default(tmp_path):
+@pytest.mark.parametrize(
+    ("environment", "transport"),
+    [({}, "heatportal.broker"), ({"REDIS_URL": "redis://127.0.0.1:6379/0"}, "kombu.transport.redis")],
+    ids=["embedded", "redis"],
+)
+def test_the_settings_load_it_for_the_embedded_default_only(tmp_path, environment, transport):
     code = (
         "import django; django.setup()\n"
         "from heatportal.celery import app\n"
         "print(app.connection_for_write().get_transport_cls().__module__)"
     )
-    result = run_django(code, "heatportal.settings.base", tmp_path)
+    result = run_django(code, "heatportal.settings.base", tmp_path, **environment)
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "heatportal.broker"
+    assert result.stdout.strip() == transport
 
 
 # --- A broker on folders of its own -------------------------------------------------------------
@@ -275,7 +280,6 @@ def test_tidy_requeues_orphan_claims_and_clears_stopped_workers_control_queues(t
         exchange = Exchange("celery.pidbox", type="fanout")
         for hostname in ("gone@host", "alive@host"):
             Queue(f"{hostname}.celery.pidbox", exchange)(channel).declare()
-        channel.__dict__["stale_after"] = 0.5  # the cached option, shortened for the test
         queue_dir = tmp_path / "queue"
         old = [
             f"{CLAIMED_PREFIX}99999-5_a.work.msg",  # claimed, its consumer died before reading it
@@ -288,11 +292,13 @@ def test_tidy_requeues_orphan_claims_and_clears_stopped_workers_control_queues(t
         ]
         for name in old:
             (queue_dir / name).write_text("{}")
-        time.sleep(0.6)  # tidy() goes by ctime, which only the clock moves
+        time.sleep(0.1)  # tidy() goes by ctime, which only the clock sets
+        between = time.time()
+        time.sleep(0.1)
         for name in fresh:
             (queue_dir / name).write_text("{}")
 
-        counts = channel.tidy()
+        counts = channel.tidy(now=between + channel.stale_after)
 
         table = [row.queue for row in channel.get_table("celery.pidbox")]
     assert counts == {"requeued": 1, "removed": 2, "unbound": 1}
