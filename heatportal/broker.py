@@ -132,7 +132,7 @@ class Channel(filesystem.Channel):
         claimed = os.path.join(self.data_folder_in, f"{CLAIMED_PREFIX}{os.getpid()}-{filename}")
         try:
             os.rename(source, claimed)
-        except FileNotFoundError:
+        except OSError:  # gone (FileNotFoundError), or not ours to take: kombu skips it too
             return None
         return claimed
 
@@ -141,8 +141,8 @@ class Channel(filesystem.Channel):
         one (a JSON object with ``properties.delivery_tag`` and a body it can decode)."""
         try:
             payload = loads(bytes_to_str(raw))
-        except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            return None, f"not JSON ({error}; {len(raw)} bytes)"
+        except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
+            return None, f"not JSON ({type(error).__name__}: {error}; {len(raw)} bytes)"
         properties = payload.get("properties") if isinstance(payload, dict) else None
         if not isinstance(properties, dict) or "delivery_tag" not in properties:
             return None, "not a kombu message (no properties.delivery_tag)"
@@ -157,6 +157,8 @@ class Channel(filesystem.Channel):
         """Keep an undecodable message in ``bad_folder`` for an operator, count it and say so."""
         os.makedirs(self.bad_folder, exist_ok=True)
         target = os.path.join(self.bad_folder, filename)
+        if os.path.exists(target):  # the same name twice: keep both
+            target = os.path.join(self.bad_folder, f"{uuid.uuid4().hex}-{filename}")
         try:
             shutil.move(claimed, target)
         except OSError:

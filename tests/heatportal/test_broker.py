@@ -159,8 +159,8 @@ def test_kombus_own_transport_dies_on_an_empty_message_file(tmp_path):
 @pytest.mark.parametrize(
     "content",
     [b"", b'{"body": "trunc', b"\xff\xfe", b"[1, 2]", b'{"properties": {}}', b'{"body": "abc", '
-     b'"properties": {"delivery_tag": "t", "body_encoding": "base64"}}'],
-    ids=["empty", "truncated", "not-utf8", "not-an-object", "no-delivery-tag", "bad-base64"],
+     b'"properties": {"delivery_tag": "t", "body_encoding": "base64"}}', b"[" * 100_000],
+    ids=["empty", "truncated", "not-utf8", "not-an-object", "no-delivery-tag", "bad-base64", "too-deep"],
 )  # fmt: skip
 def test_an_undecodable_message_is_set_aside_counted_and_the_next_one_delivered(tmp_path, caplog, content):
     with connect(tmp_path) as connection:
