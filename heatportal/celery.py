@@ -31,8 +31,8 @@ def _die_with_the_main_process(**_kwargs) -> None:
     supervisor's reach (the restarted worker is another process group), and survives the
     portal's stop. Dead at once instead, its scenario stops beating and the sweep re-queues it.
     """
-    if not sys.platform.startswith("linux"):
-        return
+    if os.getpid() == _MAIN_PID or not sys.platform.startswith("linux"):
+        return  # the solo pool sends this signal too, from the main process itself
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != _MAIN_PID:  # the main process died before prctl took effect
