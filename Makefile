@@ -32,7 +32,7 @@ run: migrate
 	@echo "  Admin      http://127.0.0.1:$(PORT)/admin/"
 	@echo "  Health     http://127.0.0.1:$(PORT)/health/"
 	@echo
-	$(BIN)/honcho start -f Procfile
+	HEAT_DATA_DIR="$${HEAT_DATA_DIR:-$(CURDIR)/data}" exec $(BIN)/supervisord -c supervisord.conf
 
 # The browser tests drive Debian's Chromium; install it when it is missing (needs root).
 browser:

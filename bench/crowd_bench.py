@@ -6,7 +6,7 @@ Uses DATABASE_URL / REDIS_URL when set (PostgreSQL / Redis pub/sub), else the em
 (SQLite + filesystem broker + the shared wake poller), with data under HEAT_DATA_DIR
 (default /tmp/crowd-data). Starts its own uvicorn server process (PORT, default 8006) and,
 for the webhook part, one Celery worker process (``--worker-args``, default a thread pool of
-8 on both queues, as the Procfile's ``webhooks`` worker runs deliveries).
+8 on both queues, as the ``webhooks`` worker of supervisord.conf runs deliveries).
 
 1. Blocking: N requests are created; N clients each hold ``GET /v1/requests/{id}?block=30``
    open on ONE server process. While they all wait we sample the server's RSS growth and the

@@ -123,6 +123,9 @@ class CrowdRequest(models.Model):
     webhook_state = models.CharField(max_length=10, choices=WebhookState.choices, default=WebhookState.NONE)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Staging: when the simulated crunchers' message was last sent again by the sweep
+    # (crowd_app.services.staging_sweep); null while the first one has not been found overdue.
+    staging_resent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -183,9 +186,18 @@ class TaskLease(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """One attempt to POST a completed request to its ``hook_url``."""
+    """One attempt to POST a completed request to its ``hook_url``: the database's record of
+    what is due, in flight and done, from which a sweep re-sends what a lost message or a dead
+    worker left behind (``crowd_app.services.webhooks_sweep``).
+
+    ``pending`` (due at ``next_attempt_at``) → ``sending`` (claimed by one worker at
+    ``started_at``) → ``succeeded`` | ``retrying`` (the next attempt's row is ``pending``) |
+    ``failed``.
+    """
 
     class Outcome(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
         SUCCEEDED = "succeeded"
         RETRYING = "retrying"
         FAILED = "failed"
@@ -198,13 +210,23 @@ class WebhookDelivery(models.Model):
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
+    # pending: when this attempt is due; retrying: when the next one is.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["message_id", "attempt"], name="crowd_delivery_attempt_once")
+        ]
+        indexes = [
+            # The sweep's "what is overdue or stuck" (only the unfinished rows).
+            models.Index(
+                fields=["outcome", "next_attempt_at"],
+                name="crowd_delivery_open",
+                condition=Q(outcome__in=["pending", "sending"]),
+            )
         ]
 
     def __str__(self) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from crowd_app import webhooks
@@ -19,6 +21,7 @@ from crowd_app.models import (
     Cruncher,
     RequestType,
     TaskLease,
+    WebhookDelivery,
 )
 from crowd_app.notify import request_done_publish
 from crowd_app.validation import InvalidParams, answer_clean, answer_key, request_params_clean
@@ -101,13 +104,38 @@ def request_create(*, api_key: CrowdApiKey, request_type: str, body: Any) -> Cro
             hook_url=params.get("hook_url", ""),
         )
         if crowd_request.staging:
-            from crowd_app.tasks import staging_answer
-
-            request_id = str(crowd_request.pk)
-            transaction.on_commit(
-                lambda: staging_answer.apply_async(args=[request_id], countdown=settings.CROWD_STAGING_DELAY)
-            )
+            _staging_send_on_commit(str(crowd_request.pk), countdown=settings.CROWD_STAGING_DELAY)
     return crowd_request
+
+
+def _staging_send_on_commit(request_id: str, *, countdown: float = 0) -> None:
+    from crowd_app.tasks import staging_answer
+
+    transaction.on_commit(lambda: staging_answer.apply_async(args=[request_id], countdown=countdown))
+
+
+def staging_sweep(*, now=None) -> int:
+    """Send the simulated crunchers' message again for staging requests still pending
+    ``CROWD_STAGING_RESEND_AFTER`` seconds after it was due (the message was lost, or the worker
+    holding it died). Each request is re-sent at most once per that period; the task answers
+    only pending requests and every cruncher answers once, so a duplicate does no harm.
+    Returns how many were re-sent."""
+    now = now or timezone.now()
+    overdue = now - timedelta(seconds=settings.CROWD_STAGING_DELAY + settings.CROWD_STAGING_RESEND_AFTER)
+    resend_before = now - timedelta(seconds=settings.CROWD_STAGING_RESEND_AFTER)
+    with transaction.atomic():
+        # Rows another sweep holds are skipped (PostgreSQL); it re-sends those.
+        ids = list(
+            CrowdRequest.objects.select_for_update(skip_locked=True)
+            .filter(status=CrowdRequest.Status.PENDING, staging=True, created_at__lt=overdue)
+            .filter(Q(staging_resent_at__isnull=True) | Q(staging_resent_at__lt=resend_before))
+            .order_by("created_at")
+            .values_list("pk", flat=True)[: settings.CROWD_SWEEP_BATCH]
+        )
+        CrowdRequest.objects.filter(pk__in=ids).update(staging_resent_at=now)
+        for request_id in ids:
+            _staging_send_on_commit(str(request_id))
+    return len(ids)
 
 
 @transaction.atomic
@@ -237,14 +265,158 @@ def _complete(crowd_request: CrowdRequest, response: Any) -> None:
 
 
 def webhook_enqueue(*, crowd_request: CrowdRequest) -> str:
-    """Queue a delivery of the request's JSON to its hook_url, after the current transaction
-    commits. Returns the webhook-id of the new message."""
+    """Queue a delivery of the request's JSON to its hook_url: its first attempt's row, due now,
+    and the message, sent after the current transaction commits. Returns the webhook-id."""
+    message_id = f"msg_{uuid.uuid4().hex}"
+    WebhookDelivery.objects.create(
+        request=crowd_request,
+        message_id=message_id,
+        attempt=1,
+        url=crowd_request.hook_url,
+        outcome=WebhookDelivery.Outcome.PENDING,
+        next_attempt_at=timezone.now(),
+    )
+    _delivery_send_on_commit(str(crowd_request.pk), message_id, 1)
+    return message_id
+
+
+def _delivery_send_on_commit(request_id: str, message_id: str, attempt: int, *, countdown: float = 0) -> None:
     from crowd_app.tasks import deliver_webhook
 
-    message_id = f"msg_{uuid.uuid4().hex}"
-    request_id = str(crowd_request.pk)
-    transaction.on_commit(lambda: deliver_webhook.delay(request_id, message_id, 1))
-    return message_id
+    transaction.on_commit(
+        lambda: deliver_webhook.apply_async(args=[request_id, message_id, attempt], countdown=countdown)
+    )
+
+
+def webhook_attempt_claim(*, request_id: str, message_id: str, attempt: int) -> CrowdRequest | None:
+    """Take attempt ``attempt`` of the message for this worker: pending → sending. Returns the
+    request to deliver, or None when there is nothing to send (the request is gone or not
+    complete, or the attempt ran or runs elsewhere: the message was delivered twice or
+    re-sent by the sweep). One atomic UPDATE (or INSERT, for an attempt without a row), so
+    two workers never both send one attempt."""
+    answers = Prefetch("answers", queryset=CrowdAnswer.objects.select_related("cruncher"))
+    crowd_request = (
+        CrowdRequest.objects.select_related("account").prefetch_related(answers).filter(pk=request_id).first()
+    )
+    complete = crowd_request is not None and crowd_request.status == CrowdRequest.Status.COMPLETE
+    if not complete or not crowd_request.hook_url:
+        return None
+    now = timezone.now()
+    claimed = WebhookDelivery.objects.filter(
+        request_id=request_id, message_id=message_id, attempt=attempt, outcome=WebhookDelivery.Outcome.PENDING
+    ).update(outcome=WebhookDelivery.Outcome.SENDING, started_at=now)
+    if not claimed:
+        try:
+            with transaction.atomic():
+                WebhookDelivery.objects.create(
+                    request=crowd_request,
+                    message_id=message_id,
+                    attempt=attempt,
+                    url=crowd_request.hook_url,
+                    outcome=WebhookDelivery.Outcome.SENDING,
+                    started_at=now,
+                )
+        except IntegrityError:
+            return None
+    return crowd_request
+
+
+def webhook_backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with full-range jitter (0.5x to 1.5x) after failed ``attempt``."""
+    base = min(settings.WEBHOOK_BACKOFF_MAX, settings.WEBHOOK_BACKOFF_BASE * 2 ** (attempt - 1))
+    return base * random.uniform(0.5, 1.5)
+
+
+def webhook_attempt_record(
+    *,
+    request_id: str,
+    message_id: str,
+    attempt: int,
+    status_code: int | None = None,
+    error: str = "",
+    retry: bool = False,
+    duration_ms: int = 0,
+) -> bool:
+    """Record how a sending attempt ended; queue the next one (its row pending, due after the
+    backoff) when it may be retried, or settle the request's ``webhook_state``. Returns False
+    when the attempt was no longer this worker's (the sweep declared it lost)."""
+    Outcome = WebhookDelivery.Outcome
+    will_retry = bool(error) and retry and attempt < settings.WEBHOOK_MAX_ATTEMPTS
+    due = timezone.now() + timedelta(seconds=webhook_backoff_seconds(attempt)) if will_retry else None
+    outcome = Outcome.SUCCEEDED if not error else Outcome.RETRYING if will_retry else Outcome.FAILED
+    # Autocommitted statements, not one transaction: at one delivery per task the round trips
+    # of BEGIN/COMMIT are a good part of its cost. Each step is guarded by the row's state,
+    # and the next attempt's row exists before its message is sent.
+    recorded = WebhookDelivery.objects.filter(
+        request_id=request_id, message_id=message_id, attempt=attempt, outcome=Outcome.SENDING
+    ).update(
+        outcome=outcome,
+        status_code=status_code,
+        error=error[:500],
+        duration_ms=duration_ms,
+        next_attempt_at=due,
+    )
+    if not recorded:
+        return False
+    if will_retry:
+        try:
+            with transaction.atomic():
+                WebhookDelivery.objects.create(
+                    request_id=request_id,
+                    message_id=message_id,
+                    attempt=attempt + 1,
+                    url=WebhookDelivery.objects.get(message_id=message_id, attempt=attempt).url,
+                    outcome=Outcome.PENDING,
+                    next_attempt_at=due,
+                )
+        except IntegrityError:
+            return True  # the next attempt exists already
+        _delivery_send_on_commit(
+            request_id, message_id, attempt + 1, countdown=(due - timezone.now()).total_seconds()
+        )
+    else:
+        state = CrowdRequest.WebhookState.DELIVERED if not error else CrowdRequest.WebhookState.FAILED
+        CrowdRequest.objects.filter(pk=request_id).update(webhook_state=state)
+    return True
+
+
+def webhooks_sweep(*, now=None) -> dict[str, int]:
+    """Recover deliveries whose message was lost or whose worker died, from their rows:
+
+    - a ``pending`` attempt overdue by ``WEBHOOK_RESEND_AFTER`` seconds is sent again (at most
+      once per that period; the claim makes a duplicate a no-op);
+    - a ``sending`` attempt older than ``WEBHOOK_SENDING_TIMEOUT`` seconds lost its worker: it is
+      recorded as an error and retried like one (the receiver may then see its webhook-id twice,
+      as Standard Webhooks allows: at-least-once).
+    """
+    now = now or timezone.now()
+    Outcome = WebhookDelivery.Outcome
+    with transaction.atomic():
+        overdue = list(
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(
+                outcome=Outcome.PENDING,
+                next_attempt_at__lt=now - timedelta(seconds=settings.WEBHOOK_RESEND_AFTER),
+            )
+            .order_by("next_attempt_at")
+            .values_list("pk", "request_id", "message_id", "attempt")[: settings.CROWD_SWEEP_BATCH]
+        )
+        WebhookDelivery.objects.filter(pk__in=[row[0] for row in overdue]).update(next_attempt_at=now)
+        for _pk, request_id, message_id, attempt in overdue:
+            _delivery_send_on_commit(str(request_id), message_id, attempt)
+    lost = 0
+    stuck = WebhookDelivery.objects.filter(
+        outcome=Outcome.SENDING, started_at__lt=now - timedelta(seconds=settings.WEBHOOK_SENDING_TIMEOUT)
+    ).values_list("request_id", "message_id", "attempt", "started_at")
+    for request_id, message_id, attempt, started_at in list(stuck[: settings.CROWD_SWEEP_BATCH]):
+        lost += webhook_attempt_record(
+            request_id=str(request_id),
+            message_id=message_id,
+            attempt=attempt,
+            error=f"The worker stopped during this attempt (started {started_at:%H:%M:%S}); presumed dead.",
+            retry=True,
+        )
+    return {"resent": len(overdue), "lost": lost}
 
 
 @transaction.atomic

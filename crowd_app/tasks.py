@@ -1,4 +1,4 @@
-"""Celery tasks of crowd_app: the staging robots, webhook deliveries, the lease sweeper.
+"""Celery tasks of crowd_app: the staging robots, webhook deliveries and the sweeps.
 
 Tasks take ids, re-read their rows and check state first, so running one twice is harmless.
 """
@@ -7,20 +7,24 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
-from datetime import timedelta
 
 import httpx
 from celery import shared_task
 from django.conf import settings
-from django.db.models import Prefetch
 from django.utils import timezone
 
-from crowd_app import webhooks
-from crowd_app.models import CrowdAnswer, CrowdRequest, TaskLease, WebhookDelivery
+from crowd_app import services, webhooks
+from crowd_app.models import CrowdRequest, TaskLease
 from crowd_app.selectors import request_json
-from crowd_app.services import ServiceError, answer_submit, cruncher_simulated, webhook_secret_get
+from crowd_app.services import (
+    ServiceError,
+    answer_submit,
+    cruncher_simulated,
+    webhook_attempt_claim,
+    webhook_attempt_record,
+    webhook_secret_get,
+)
 from crowd_app.staging import simulated_answers
 
 logger = logging.getLogger(__name__)
@@ -68,28 +72,15 @@ def _http() -> httpx.Client:
     return _client
 
 
-def backoff_seconds(attempt: int) -> float:
-    """Exponential backoff with full-range jitter (0.5x to 1.5x) after failed ``attempt``."""
-    base = min(settings.WEBHOOK_BACKOFF_MAX, settings.WEBHOOK_BACKOFF_BASE * 2 ** (attempt - 1))
-    return base * random.uniform(0.5, 1.5)
-
-
 @shared_task
 def deliver_webhook(request_id: str, message_id: str, attempt: int) -> None:
     """POST the completed request to its hook_url, signed (Standard Webhooks); retry on
-    timeouts, connection errors, 5xx, 408 and 429; record every attempt."""
-    answers = Prefetch("answers", queryset=CrowdAnswer.objects.select_related("cruncher"))
-    crowd_request = (
-        CrowdRequest.objects.select_related("account").prefetch_related(answers).filter(pk=request_id).first()
-    )
-    if (
-        crowd_request is None
-        or crowd_request.status != CrowdRequest.Status.COMPLETE
-        or not crowd_request.hook_url
-    ):
+    timeouts, connection errors, 5xx, 408 and 429; record every attempt. The attempt's row
+    decides who sends it (``webhook_attempt_claim``), so a message delivered twice, or sent
+    again by the sweep, is sent to the receiver once."""
+    crowd_request = webhook_attempt_claim(request_id=request_id, message_id=message_id, attempt=attempt)
+    if crowd_request is None:
         return
-    if WebhookDelivery.objects.filter(message_id=message_id, attempt=attempt).exists():
-        return  # this attempt already ran (task delivered twice)
     url = crowd_request.hook_url
     body = json.dumps(request_json(crowd_request)).encode()
     started = time.monotonic()
@@ -116,41 +107,31 @@ def deliver_webhook(request_id: str, message_id: str, attempt: int) -> None:
             error = f"HTTP {status_code}"
             retry = status_code >= 500 or status_code in (408, 429)
     except webhooks.UnsafeURL as refused:
-        error = str(refused)[:500]
+        error = str(refused)
     except httpx.HTTPError as failure:
-        error = f"{type(failure).__name__}: {failure}"[:500]
+        error = f"{type(failure).__name__}: {failure}"
         retry = True
-    duration_ms = int((time.monotonic() - started) * 1000)
-
-    succeeded = not error
-    will_retry = retry and attempt < settings.WEBHOOK_MAX_ATTEMPTS
-    delay = backoff_seconds(attempt) if will_retry else None
-    outcome = (
-        WebhookDelivery.Outcome.SUCCEEDED
-        if succeeded
-        else WebhookDelivery.Outcome.RETRYING
-        if will_retry
-        else WebhookDelivery.Outcome.FAILED
-    )
-    # Autocommitted statements, not one transaction: at one delivery per task the round trips
-    # of BEGIN/COMMIT are a good part of its cost. The delivery row goes first; the state update
-    # after it is idempotent, and a retry is enqueued only once the row exists.
-    WebhookDelivery.objects.create(
-        request=crowd_request,
+    webhook_attempt_record(
+        request_id=request_id,
         message_id=message_id,
         attempt=attempt,
-        url=url,
-        outcome=outcome,
         status_code=status_code,
         error=error,
-        duration_ms=duration_ms,
-        next_attempt_at=timezone.now() + timedelta(seconds=delay) if delay is not None else None,
+        retry=retry,
+        duration_ms=int((time.monotonic() - started) * 1000),
     )
-    if will_retry:
-        deliver_webhook.apply_async(args=[request_id, message_id, attempt + 1], countdown=delay)
-    else:
-        state = CrowdRequest.WebhookState.DELIVERED if succeeded else CrowdRequest.WebhookState.FAILED
-        CrowdRequest.objects.filter(pk=request_id).update(webhook_state=state)
+
+
+@shared_task
+def staging_sweep() -> int:
+    """Re-send the staging robots' message of overdue staging requests (Celery beat)."""
+    return services.staging_sweep()
+
+
+@shared_task
+def webhooks_sweep() -> dict:
+    """Re-send lost webhook deliveries and retry those whose worker died (Celery beat)."""
+    return services.webhooks_sweep()
 
 
 @shared_task

@@ -1,11 +1,39 @@
 """The Celery application. Its configuration is the ``CELERY_*`` block of the settings."""
 
+import ctypes
+import ctypes.util
 import os
+import signal
+import sys
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "heatportal.settings.base")
 
 app = Celery("heatportal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# The pid of the process that imported this module first: in a prefork worker, the main
+# process, whose pool children inherit the value.
+_MAIN_PID = os.getpid()
+_PR_SET_PDEATHSIG = 1
+
+
+@worker_process_init.connect
+def _die_with_the_main_process(**_kwargs) -> None:
+    """A pool child is killed when its worker's main process dies (Linux PR_SET_PDEATHSIG).
+
+    Without it, a ``kill -9`` of the main process leaves its pool children running their tasks
+    as orphans: billiard's children notice a dead parent only when they next read their job
+    pipe, so a child in a 10-minute scenario run keeps running, beating for it, outside the
+    supervisor's reach (the restarted worker is another process group), and survives the
+    portal's stop. Dead at once instead, its scenario stops beating and the sweep re-queues it.
+    """
+    if os.getpid() == _MAIN_PID or not sys.platform.startswith("linux"):
+        return  # the solo pool sends this signal too, from the main process itself
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != _MAIN_PID:  # the main process died before prctl took effect
+        os._exit(1)

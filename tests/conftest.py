@@ -77,14 +77,23 @@ class CeleryWorkers:
         self.processes: dict[str, subprocess.Popen] = {}
         self.default: str | None = None
 
-    def start(self, *, concurrency: int = 1, timeout: float = 60) -> str:
+    def start(
+        self,
+        *,
+        concurrency: int = 1,
+        queues: str = "celery,webhooks,sweeps",
+        pool: str = "prefork",
+        timeout: float = 60,
+    ) -> str:
+        """A worker on ``queues`` (by default all of them: the sweeps too, which ``make run``
+        gives a worker of their own); ``pool="solo"`` is how that sweeps worker runs."""
         hostname = f"test-{uuid.uuid4().hex[:8]}@localhost"
         log = open(self.log_dir / f"{hostname}.log", "wb")  # noqa: SIM115 (closed with the process)
         self.processes[hostname] = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "heatportal", "worker",
-                "--hostname", hostname, "--concurrency", str(concurrency), "--queues", "celery,webhooks",
-                "--loglevel", "INFO", "--without-mingle", "--without-gossip",
+                "--hostname", hostname, "--concurrency", str(concurrency), "--queues", queues,
+                "--pool", pool, "--loglevel", "INFO", "--without-mingle", "--without-gossip",
             ],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -169,7 +169,8 @@ SCENARIOS_TITLE = env("SCENARIOS_TITLE", default="HEAT Scenario Runner")
 # A processing scenario whose worker has not written for this long is presumed dead (seconds).
 SCENARIOS_HEARTBEAT_INTERVAL = env.float("SCENARIOS_HEARTBEAT_INTERVAL", default=2.0)
 SCENARIOS_HEARTBEAT_TIMEOUT = env.float("SCENARIOS_HEARTBEAT_TIMEOUT", default=30.0)
-SCENARIOS_SWEEP_INTERVAL = env.float("SCENARIOS_SWEEP_INTERVAL", default=15.0)
+# A dead run is re-queued or failed within timeout + interval (40 s) of its last heartbeat.
+SCENARIOS_SWEEP_INTERVAL = env.float("SCENARIOS_SWEEP_INTERVAL", default=10.0)
 # Runs a scenario gets (a re-queue after a dead worker is a second run); then it fails.
 SCENARIOS_MAX_ATTEMPTS = env.int("SCENARIOS_MAX_ATTEMPTS", default=2)
 # Workers write progress at most this often (seconds).
@@ -191,6 +192,11 @@ CROWD_MAX_UPLOAD_BYTES = env.int("CROWD_MAX_UPLOAD_BYTES", default=50 * 1024**2)
 CROWD_LEASE_SECONDS = env.int("CROWD_LEASE_SECONDS", default=600)
 # Seconds before the simulated crunchers answer a staging request.
 CROWD_STAGING_DELAY = env.float("CROWD_STAGING_DELAY", default=1.0)
+# Sweeps of crowd_app (queue `sweeps`): a staging request still pending this long after its
+# answer was due has its message sent again; at most this many rows per sweep and kind.
+CROWD_SWEEP_INTERVAL = env.float("CROWD_SWEEP_INTERVAL", default=15.0)
+CROWD_STAGING_RESEND_AFTER = env.float("CROWD_STAGING_RESEND_AFTER", default=30.0)
+CROWD_SWEEP_BATCH = env.int("CROWD_SWEEP_BATCH", default=500)
 # Absolute base of the URLs of uploaded and staging media answers.
 CROWD_PUBLIC_URL = env("CROWD_PUBLIC_URL", default=f"http://127.0.0.1:{env('PORT', default='8000')}")
 # Embedded default (no Redis): how often the one shared poller of a process looks at the
@@ -203,9 +209,25 @@ WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_BACKOFF_BASE = env.float("WEBHOOK_BACKOFF_BASE", default=5.0)  # seconds, doubled per attempt
 WEBHOOK_BACKOFF_MAX = env.float("WEBHOOK_BACKOFF_MAX", default=3600.0)
+# The webhooks sweep sends a delivery attempt again when it is this overdue (its message was
+# lost), and retries an attempt still `sending` after this long (its worker died).
+WEBHOOK_RESEND_AFTER = env.float("WEBHOOK_RESEND_AFTER", default=30.0)
+WEBHOOK_SENDING_TIMEOUT = env.float("WEBHOOK_SENDING_TIMEOUT", default=120.0)
 # Deliveries wait on the network, not the CPU: they have a queue of their own, served by a
-# thread-pool worker (Procfile `webhooks`), so that slow receivers never hold up scenario runs.
-CELERY_TASK_ROUTES = {"crowd_app.tasks.deliver_webhook": {"queue": "webhooks"}}
+# thread-pool worker (supervisord.conf `webhooks`), so that slow receivers never hold up
+# scenario runs. Every periodic sweep goes to `sweeps`, served by a worker of its own
+# (`sweeps`), so that busy workers cannot make recovery late (docs/operations.md).
+SWEEP_TASKS = (
+    "heatportal.accounts.tasks.purge_stale_tokens",
+    "scenarios_app.tasks.scenarios_sweep",
+    "crowd_app.tasks.expire_leases",
+    "crowd_app.tasks.staging_sweep",
+    "crowd_app.tasks.webhooks_sweep",
+)
+CELERY_TASK_ROUTES = {
+    "crowd_app.tasks.deliver_webhook": {"queue": "webhooks"},
+    **{name: {"queue": "sweeps"} for name in SWEEP_TASKS},
+}
 
 # --- Internationalisation ---------------------------------------------------------------------
 
@@ -297,11 +319,22 @@ CELERY_BEAT_SCHEDULE = {
     "scenarios-sweep": {
         "task": "scenarios_app.tasks.scenarios_sweep",
         "schedule": timedelta(seconds=SCENARIOS_SWEEP_INTERVAL),
+        "options": {"expires": SCENARIOS_SWEEP_INTERVAL},  # a late sweep is replaced by the next one
     },
     # crowd_app
     "crowd-expire-leases": {
         "task": "crowd_app.tasks.expire_leases",
         "schedule": timedelta(minutes=5),
+    },
+    "crowd-staging-sweep": {
+        "task": "crowd_app.tasks.staging_sweep",
+        "schedule": timedelta(seconds=CROWD_SWEEP_INTERVAL),
+        "options": {"expires": CROWD_SWEEP_INTERVAL},  # a late sweep is replaced by the next one
+    },
+    "crowd-webhooks-sweep": {
+        "task": "crowd_app.tasks.webhooks_sweep",
+        "schedule": timedelta(seconds=CROWD_SWEEP_INTERVAL),
+        "options": {"expires": CROWD_SWEEP_INTERVAL},  # a late sweep is replaced by the next one
     },
 }
 
