@@ -118,7 +118,9 @@ def tokens_refresh(*, refresh_token: str, client_ip: str) -> IssuedTokens:
     CredentialThrottled when ``client_ip`` presented too many invalid refresh tokens."""
     try:
         current = credential_authenticate(
-            RefreshToken.objects.select_for_update().select_related("user"), refresh_token, client_address=client_ip
+            RefreshToken.objects.select_for_update().select_related("user"),
+            refresh_token,
+            client_address=client_ip,
         )
     except InvalidCredential as error:
         raise AuthenticationFailed from error

@@ -52,7 +52,9 @@ class _BearerCredentialAuthentication(BaseAuthentication):
         if not any(kind.parse(value) for kind in self.model.KINDS):
             raise AuthenticationFailed(self.malformed)
         try:
-            credential = credential_authenticate(self.queryset(), value, client_address=client_address(request))
+            credential = credential_authenticate(
+                self.queryset(), value, client_address=client_address(request)
+            )
         except CredentialThrottled as throttled:
             raise Throttled(wait=throttled.retry_after, detail=str(throttled)) from None
         except InvalidCredential as error:

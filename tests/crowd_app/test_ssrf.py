@@ -196,9 +196,17 @@ def dns(monkeypatch):
 
 @pytest.mark.parametrize(
     "addresses",
-    [["10.1.2.3"], ["169.254.169.254"], ["100.100.100.200"], ["fd00:ec2::254"], ["93.184.215.14", "127.0.0.1"]],
+    [
+        ["10.1.2.3"],
+        ["169.254.169.254"],
+        ["100.100.100.200"],
+        ["fd00:ec2::254"],
+        ["93.184.215.14", "127.0.0.1"],
+    ],
 )
-def test_a_name_resolving_to_any_non_global_address_is_refused_at_creation(live_api, settings, dns, addresses):
+def test_a_name_resolving_to_any_non_global_address_is_refused_at_creation(
+    live_api, settings, dns, addresses
+):
     settings.WEBHOOK_ALLOW_PRIVATE = False
     dns["hooks.example.test"] = addresses
 

@@ -247,9 +247,11 @@ FAMILIES = [
         crowd_call,
         crowd_key,
         404,  # authenticated; the request does not exist
-        lambda body: body["status"] == "error"
-        and body["code"] == 429
-        and message_is_about_the_address(body["message"]),
+        lambda body: (
+            body["status"] == "error"
+            and body["code"] == 429
+            and message_is_about_the_address(body["message"])
+        ),
     ),
     Family(
         "v2 bearer token",
