@@ -180,15 +180,14 @@ def credential_authenticate(
 
     Every API authenticator passes ``client_address``: failures are then counted per address
     and credential model, and an address with ``CREDENTIAL_MAX_FAILURES_PER_ADDRESS`` failures
-    in the current window of ``CREDENTIAL_FAILURE_WINDOW`` seconds gets CredentialThrottled
+    in a window of ``CREDENTIAL_FAILURE_WINDOW`` seconds gets CredentialThrottled
     before its value is even looked at (valid credentials from other addresses are unaffected).
     """
     model = queryset.model
     scope = f"credential:{model._meta.label_lower}"
-    window = settings.CREDENTIAL_FAILURE_WINDOW
     if client_address is not None:
         limit = settings.CREDENTIAL_MAX_FAILURES_PER_ADDRESS
-        retry_after = failures_retry_after(scope, client_address, limit=limit, window=window)
+        retry_after = failures_retry_after(scope, client_address, limit=limit)
         if retry_after is not None:
             raise CredentialThrottled(retry_after)
     parsed = next((p for kind in model.KINDS if (p := kind.parse(value or ""))), None)
@@ -199,7 +198,7 @@ def credential_authenticate(
     now = timezone.now()
     if credential is None or not matches or not credential.is_active(now):
         if client_address is not None and value:
-            failure_record(scope, client_address, window=window)
+            failure_record(scope, client_address, window=settings.CREDENTIAL_FAILURE_WINDOW)
         raise InvalidCredential
     credential_touch(credential, now=now)
     return credential

@@ -1,6 +1,6 @@
-"""Fixed-window counters in the shared cache (Redis in production), so that every server
-process counts the same requests: rate limits per credential, and failed authentications
-(passwords per user name and per client address, API keys and tokens per client address)."""
+"""Counters in the shared cache (Redis in production), so that every server process counts the
+same requests: fixed-window rate limits per credential, and failed authentications (passwords
+per user name and per client address, API keys and tokens per client address)."""
 
 from __future__ import annotations
 
@@ -46,61 +46,74 @@ def _count_request(key: str, *, timeout: int) -> int:
         return 1 if cache.add(key, 1, timeout=timeout) else cache.incr(key)
 
 
-def _read_count(key: str) -> int:
-    location = _redis_location()
-    if location is not None:
-        return int(_redis_client(location).get(cache.make_and_validate_key(key)) or 0)
-    return int(cache.get(key) or 0)
-
-
-def _window(window: int) -> tuple[int, int]:
-    """The start of the current window and the whole seconds left in it."""
-    now = time.time()
-    start = int(now // window) * window
-    return start, max(1, int(start + window - now + 0.999))
-
-
 def rate_limit_hit(scope: str, identity: object, *, limit: int, window: int) -> int | None:
     """Count one request of ``identity`` in ``scope``'s current window of ``window`` seconds;
     None while within ``limit``, else the whole seconds to wait (for ``Retry-After``).
     A limit of 0 or less means no limit."""
     if limit <= 0:
         return None
-    window_start, left = _window(window)
+    now = time.time()
+    window_start = int(now // window) * window
     count = _count_request(f"rl:{scope}:{identity}:{window_start}", timeout=window + 1)
-    return None if count <= limit else left
+    if count <= limit:
+        return None
+    return max(1, int(window_start + window - now + 0.999))
 
 
 # --- Failed authentications -------------------------------------------------------------------
-# A fixed window, like the rate limits: ``limit`` failures of one identity in a window lock it
-# until the window ends (so at most 2 x limit failures fit in a short time astride a window
-# boundary), and ``Retry-After`` is exact.
+# A window that opens at an identity's first failure and lasts ``window`` seconds: ``limit``
+# failures in it lock the identity until it closes, so no more than ``limit`` failures ever fit
+# in ``window`` seconds, and ``Retry-After`` is the time the window has left.
 
 
-def _failure_key(scope: str, identity: object, window_start: int) -> str:
-    return f"authfail:{scope}:{identity}:{window_start}"
+def _failure_key(scope: str, identity: object) -> str:
+    return f"authfail:{scope}:{identity}"
 
 
-def failures_retry_after(scope: str, identity: object, *, limit: int, window: int) -> int | None:
+def _failures(key: str) -> tuple[int, int]:
+    """The failures counted under ``key`` and the whole seconds its window has left."""
+    location = _redis_location()
+    if location is not None:
+        pipe = _redis_client(location).pipeline(transaction=False)
+        full_key = cache.make_and_validate_key(key)
+        count, ttl = pipe.get(full_key).ttl(full_key).execute()
+        return (int(count), max(1, ttl)) if count is not None else (0, 0)
+    count, closes_at = cache.get(key) or (0, 0.0)
+    left = closes_at - time.time()
+    return (count, max(1, int(left + 0.999))) if left > 0 else (0, 0)
+
+
+def failures_retry_after(scope: str, identity: object, *, limit: int) -> int | None:
     """None while ``identity`` has fewer than ``limit`` failures in ``scope``'s current window;
-    else the whole seconds until the window ends. Counts nothing. A limit of 0 or less means
+    else the whole seconds until the window closes. Counts nothing. A limit of 0 or less means
     no limit."""
     if limit <= 0:
         return None
-    window_start, left = _window(window)
-    return left if _read_count(_failure_key(scope, identity, window_start)) >= limit else None
+    count, left = _failures(_failure_key(scope, identity))
+    return left if count >= limit else None
 
 
 def failure_record(scope: str, identity: object, *, window: int) -> None:
-    """Count one failed authentication of ``identity`` in the current window."""
-    window_start, _left = _window(window)
-    _count_request(_failure_key(scope, identity, window_start), timeout=window + 1)
+    """Count one failed authentication of ``identity``; the first one opens its window."""
+    key = _failure_key(scope, identity)
+    location = _redis_location()
+    if location is not None:
+        full_key = cache.make_and_validate_key(key)
+        pipe = _redis_client(location).pipeline(transaction=True)  # MULTI: the key cannot expire between
+        pipe.set(full_key, 0, ex=window, nx=True).incr(full_key).execute()
+        return
+    # The embedded default (file cache): read-modify-write, so two processes failing at the
+    # same instant may count one failure instead of two.
+    now = time.time()
+    count, closes_at = cache.get(key) or (0, 0.0)
+    if closes_at <= now:
+        count, closes_at = 0, now + window
+    cache.set(key, (count + 1, closes_at), timeout=int(closes_at - now) + 1)
 
 
-def failures_clear(scope: str, identity: object, *, window: int) -> None:
-    """Forget the current window's failures of ``identity`` (after a successful sign-in)."""
-    window_start, _left = _window(window)
-    cache.delete(_failure_key(scope, identity, window_start))
+def failures_clear(scope: str, identity: object) -> None:
+    """Forget the failures of ``identity`` (after a successful sign-in)."""
+    cache.delete(_failure_key(scope, identity))
 
 
 def client_address(request) -> str:

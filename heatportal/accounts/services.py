@@ -79,7 +79,7 @@ def password_authenticate(*, request: Any, username: str, password: str, client_
     window = settings.HEAT_AUTH_FAILURE_WINDOW
     counters = _failure_counters(username, client_ip)
     for scope, identity, limit in counters:
-        retry_after = failures_retry_after(scope, identity, limit=limit, window=window)
+        retry_after = failures_retry_after(scope, identity, limit=limit)
         if retry_after is not None:
             raise LoginThrottled(retry_after=retry_after)
     user = authenticate(request, username=username, password=password)
@@ -88,7 +88,7 @@ def password_authenticate(*, request: Any, username: str, password: str, client_
             failure_record(scope, identity, window=window)
         raise AuthenticationFailed
     scope, identity, _limit = counters[0]
-    failures_clear(scope, identity, window=window)
+    failures_clear(scope, identity)
     return user
 
 

@@ -138,7 +138,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # Credentials (heatportal/credentials.py): how often last_used_at may be written per credential.
 CREDENTIAL_LAST_USED_INTERVAL = timedelta(seconds=env.int("CREDENTIAL_LAST_USED_INTERVAL", default=60))
 # Invalid API keys, device tokens and bearer tokens presented by one client address (per kind
-# of credential) in a fixed window, before that address gets 429 for the rest of the window.
+# of credential) in a window opened by the first failure, before that address gets 429 until it closes.
 CREDENTIAL_MAX_FAILURES_PER_ADDRESS = env.int("CREDENTIAL_MAX_FAILURES_PER_ADDRESS", default=20)
 CREDENTIAL_FAILURE_WINDOW = env.int("CREDENTIAL_FAILURE_WINDOW", default=300)  # seconds
 

@@ -164,6 +164,23 @@ def test_the_sign_in_page_says_why_in_a_browser(page, settings):
     assert page.url.endswith("/login/")
 
 
+def test_the_lock_lasts_one_window_from_the_first_failure():
+    import time
+
+    from heatportal.ratelimit import failure_record, failures_retry_after
+
+    failure_record("test", "ada", window=3)
+    time.sleep(1.2)
+    assert failures_retry_after("test", "ada", limit=2) is None
+    failure_record("test", "ada", window=3)  # the second failure does not move the window
+
+    assert failures_retry_after("test", "ada", limit=2) in (1, 2)
+    time.sleep(2)
+    assert failures_retry_after("test", "ada", limit=2) is None
+    failure_record("test", "ada", window=3)  # a new window, counted from one
+    assert failures_retry_after("test", "ada", limit=2) is None
+
+
 # --- API keys, device tokens, bearer tokens ----------------------------------------------------
 
 
