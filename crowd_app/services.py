@@ -86,7 +86,7 @@ def request_create(*, api_key: CrowdApiKey, request_type: str, body: Any) -> Cro
     try:
         params = request_params_clean(request_type, body)
         if params.get("hook_url"):
-            webhooks.check_literal_host(params["hook_url"])
+            webhooks.hook_url_check(params["hook_url"])
     except InvalidParams as error:
         raise ServiceError(error.message) from error
     except webhooks.UnsafeURL as error:

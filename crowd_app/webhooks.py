@@ -14,7 +14,7 @@ import ipaddress
 import secrets
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet
 from django.conf import settings
@@ -59,36 +59,120 @@ def verify(*, secret: str, headers: dict[str, str], body: bytes) -> bool:
 
 
 class UnsafeURL(Exception):
-    pass
+    """A hook URL that may not be called; the message starts with ``hook_url: ``."""
 
 
-def _is_private(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
+# Addresses a webhook may never reach (IANA special-purpose registries, checked explicitly so
+# that the answer does not depend on the Python version's ``is_global`` table). The 6to4 and
+# NAT64 prefixes are not here: they are refused when the IPv4 address they embed is.
+_REFUSED_NETWORKS: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str], ...] = tuple(
+    (ipaddress.ip_network(network), label)
+    for network, label in (
+        ("0.0.0.0/8", "unspecified"),
+        ("10.0.0.0/8", "private"),
+        ("100.64.0.0/10", "shared (CGNAT, cloud metadata)"),
+        ("127.0.0.0/8", "loopback"),
+        ("169.254.0.0/16", "link-local (cloud metadata)"),
+        ("172.16.0.0/12", "private"),
+        ("192.0.0.0/24", "IETF protocol assignments"),
+        ("192.0.2.0/24", "documentation"),
+        ("192.88.99.0/24", "6to4 relay anycast"),
+        ("192.168.0.0/16", "private"),
+        ("198.18.0.0/15", "benchmarking"),
+        ("198.51.100.0/24", "documentation"),
+        ("203.0.113.0/24", "documentation"),
+        ("224.0.0.0/4", "multicast"),
+        ("240.0.0.0/4", "reserved"),
+        ("::/128", "unspecified"),
+        ("::1/128", "loopback"),
+        ("::/96", "IPv4-compatible (deprecated)"),
+        ("64:ff9b:1::/48", "local-use NAT64"),
+        ("100::/64", "discard-only"),
+        ("2001::/23", "IETF protocol assignments (Teredo included)"),
+        ("2001:db8::/32", "documentation"),
+        ("3fff::/20", "documentation"),
+        ("5f00::/16", "segment routing"),
+        ("fc00::/7", "unique local (cloud metadata)"),
+        ("fe80::/10", "link-local"),
+        ("fec0::/10", "site-local (deprecated)"),
+        ("ff00::/8", "multicast"),
     )
+)
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_GLOBAL_UNICAST_V6 = ipaddress.IPv6Network("2000::/3")
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-def check_literal_host(url: str) -> None:
-    """At request creation: refuse an IP literal or ``localhost`` that is private."""
-    if settings.WEBHOOK_ALLOW_PRIVATE:
-        return
-    host = (urlsplit(url).hostname or "").strip("[]")
-    if host == "localhost" or host.endswith(".localhost"):
-        raise UnsafeURL("hook_url: private, loopback and link-local addresses are not allowed")
+def address_refusal(ip: IPAddress, *, allow_loopback: bool = False) -> str | None:
+    """Why ``ip`` may not be the target of a webhook (a short description of its range), or
+    None when it is globally routable. ``allow_loopback`` lets 127.0.0.0/8 and ::1 through,
+    nothing else (``WEBHOOK_ALLOW_PRIVATE``, for tests)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is a.b.c.d on a dual-stack socket
+            return address_refusal(ip.ipv4_mapped, allow_loopback=allow_loopback)
+        ip = ipaddress.IPv6Address(ip.compressed.split("%")[0])  # without a zone id
+    if allow_loopback and ip.is_loopback:
+        return None
+    for network, label in _REFUSED_NETWORKS:
+        if ip.version == network.version and ip in network:
+            return label
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else ip.sixtofour
+        if embedded is not None:
+            inner = address_refusal(embedded)
+            kind = "NAT64" if ip in _NAT64 else "6to4"
+            return f"{kind} address of {embedded}, which is {inner}" if inner else None
+        if ip not in _GLOBAL_UNICAST_V6:
+            return "reserved"
+    if not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified:
+        return "not globally routable"
+    return None
+
+
+@dataclass(frozen=True)
+class _Checked:
+    parts: SplitResult
+    host: str
+    port: int | None
+    addresses: list[str]
+
+
+def _resolve_checked(url: str) -> _Checked:
+    """Resolve the URL's host the way the HTTP client would (``getaddrinfo``: numeric forms
+    such as ``2130706433``, ``0x7f000001``, ``0177.0.0.1`` and ``127.1`` are read as the C
+    resolver reads them, names through DNS) and refuse it unless every address is global."""
     try:
-        private = _is_private(host)
-    except ValueError:
-        return  # a name; resolved and checked at delivery time
-    if private:
-        raise UnsafeURL("hook_url: private, loopback and link-local addresses are not allowed")
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise UnsafeURL(f"hook_url: must be an http(s) URL ({error})") from error
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise UnsafeURL("hook_url: must be an http(s) URL")
+    try:
+        infos = socket.getaddrinfo(
+            host, port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
+        )
+    except (socket.gaierror, UnicodeError) as error:
+        raise UnsafeURL(f"hook_url: cannot resolve {host!r} ({error})") from error
+    addresses = [info[4][0] for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
+    if not addresses:
+        raise UnsafeURL(f"hook_url: cannot resolve {host!r}")
+    allow_loopback = settings.WEBHOOK_ALLOW_PRIVATE
+    for address in addresses:
+        refusal = address_refusal(ipaddress.ip_address(address), allow_loopback=allow_loopback)
+        if refusal:
+            shown = host if host == address else f"{host} ({address})"
+            raise UnsafeURL(f"hook_url: {shown} is not a globally routable address: {refusal}")
+    return _Checked(parts, host, port, addresses)
+
+
+def hook_url_check(url: str) -> None:
+    """At request creation: the same check as at delivery, so that a hook URL that could
+    never be delivered is a 400 now rather than a failed delivery later. A name that does not
+    resolve is refused too (it could not be delivered either)."""
+    _resolve_checked(url)
 
 
 @dataclass(frozen=True)
@@ -103,22 +187,13 @@ class Target:
 
 
 def resolve_safe(url: str) -> Target:
-    """At delivery: every address the host resolves to must be public; connect to the first."""
-    if settings.WEBHOOK_ALLOW_PRIVATE:
-        return Target(url)
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
-    except socket.gaierror as error:
-        raise UnsafeURL(f"cannot resolve {host}: {error}") from error
-    for info in infos:
-        if _is_private(info[4][0]):
-            raise UnsafeURL(f"{host} resolves to a private address ({info[4][0]}); refused")
-    address = infos[0][4][0]
+    """At delivery: every address the host resolves to must be global; connect to the first."""
+    checked = _resolve_checked(url)
+    parts, host, port = checked.parts, checked.host, checked.port
+    address = checked.addresses[0]
     literal = f"[{address}]" if ":" in address else address
-    netloc = literal + (f":{parts.port}" if parts.port else "")
-    host_header = host + (f":{parts.port}" if parts.port else "")
+    netloc = literal + (f":{port}" if port else "")
+    host_header = (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
     return Target(
         url=urlunsplit(parts._replace(netloc=netloc)),
         host_header=host_header,

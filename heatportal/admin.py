@@ -1,5 +1,18 @@
 from django.contrib import admin
 
+from heatportal.accounts.forms import AdminLoginForm
+from heatportal.accounts.views import login_throttled_response
+
+
+class HeatAdminSite(admin.AdminSite):
+    """The default admin site (``heatportal.apps.HeatAdminConfig``), with a sign-in that shares
+    the failure counters of the portal's sign-in and HEAT Auth."""
+
+    login_form = AdminLoginForm
+
+    def login(self, request, extra_context=None):
+        return login_throttled_response(super().login(request, extra_context))
+
 
 class CredentialAdmin(admin.ModelAdmin):
     """Credentials are issued by services (the full value is shown once), never typed in."""

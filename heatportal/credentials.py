@@ -27,12 +27,24 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from heatportal.ratelimit import failure_record, failures_retry_after
+
 ALPHANUMERIC = string.ascii_letters + string.digits
 LOWER_HEX = "0123456789abcdef"
 
 
 class InvalidCredential(Exception):
     """The presented value is not a usable credential (whatever the reason)."""
+
+
+class CredentialThrottled(Exception):
+    """The client's address presented too many invalid credentials of this kind lately."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(
+            f"Too many failed authentications from your address: retry after {retry_after} seconds."
+        )
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -158,13 +170,26 @@ def credential_issue(
     raise RuntimeError(f"could not draw a free lookup id for {kind.name}")
 
 
-def credential_authenticate(queryset: models.QuerySet[CredentialT], value: str) -> CredentialT:
+def credential_authenticate(
+    queryset: models.QuerySet[CredentialT], value: str, *, client_address: str | None = None
+) -> CredentialT:
     """The active credential of ``queryset`` that ``value`` names, or InvalidCredential.
 
     Records the use in ``last_used_at``, written at most once per
     ``CREDENTIAL_LAST_USED_INTERVAL`` per credential.
+
+    Every API authenticator passes ``client_address``: failures are then counted per address
+    and credential model, and an address with ``CREDENTIAL_MAX_FAILURES_PER_ADDRESS`` failures
+    in a window of ``CREDENTIAL_FAILURE_WINDOW`` seconds gets CredentialThrottled
+    before its value is even looked at (valid credentials from other addresses are unaffected).
     """
     model = queryset.model
+    scope = f"credential:{model._meta.label_lower}"
+    if client_address is not None:
+        limit = settings.CREDENTIAL_MAX_FAILURES_PER_ADDRESS
+        retry_after = failures_retry_after(scope, client_address, limit=limit)
+        if retry_after is not None:
+            raise CredentialThrottled(retry_after)
     parsed = next((p for kind in model.KINDS if (p := kind.parse(value or ""))), None)
     lookup_id, secret = parsed or ("", "")
     credential = queryset.filter(lookup_id=lookup_id).first() if parsed else None
@@ -172,6 +197,8 @@ def credential_authenticate(queryset: models.QuerySet[CredentialT], value: str) 
     matches = hmac.compare_digest(stored_hash, hash_secret(secret))
     now = timezone.now()
     if credential is None or not matches or not credential.is_active(now):
+        if client_address is not None and value:
+            failure_record(scope, client_address, window=settings.CREDENTIAL_FAILURE_WINDOW)
         raise InvalidCredential
     credential_touch(credential, now=now)
     return credential

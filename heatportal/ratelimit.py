@@ -1,5 +1,6 @@
-"""Fixed-window rate limits per credential, counted in the shared cache (Redis in production),
-so that every server process counts the same requests."""
+"""Counters in the shared cache (Redis in production), so that every server process counts the
+same requests: fixed-window rate limits per credential, and failed authentications (passwords
+per user name and per client address, API keys and tokens per client address)."""
 
 from __future__ import annotations
 
@@ -22,12 +23,18 @@ def _redis_client(location: str) -> redis.Redis:
     return client
 
 
+def _redis_location() -> str | None:
+    config = settings.CACHES["default"]
+    if config["BACKEND"] != "django.core.cache.backends.redis.RedisCache":
+        return None
+    location = config["LOCATION"]
+    return location[0] if isinstance(location, (list, tuple)) else location.split(",")[0]
+
+
 def _count_request(key: str, *, timeout: int) -> int:
     """Add one to a counter in the shared cache and return it."""
-    config = settings.CACHES["default"]
-    if config["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-        location = config["LOCATION"]
-        location = location[0] if isinstance(location, (list, tuple)) else location.split(",")[0]
+    location = _redis_location()
+    if location is not None:
         full_key = cache.make_and_validate_key(key)
         pipe = _redis_client(location).pipeline(transaction=False)
         pipe.incr(full_key)
@@ -51,3 +58,66 @@ def rate_limit_hit(scope: str, identity: object, *, limit: int, window: int) -> 
     if count <= limit:
         return None
     return max(1, int(window_start + window - now + 0.999))
+
+
+# --- Failed authentications -------------------------------------------------------------------
+# A window that opens at an identity's first failure and lasts ``window`` seconds: ``limit``
+# failures in it lock the identity until it closes, so no more than ``limit`` failures ever fit
+# in ``window`` seconds, and ``Retry-After`` is the time the window has left.
+
+
+def _failure_key(scope: str, identity: object) -> str:
+    return f"authfail:{scope}:{identity}"
+
+
+def _failures(key: str) -> tuple[int, int]:
+    """The failures counted under ``key`` and the whole seconds its window has left."""
+    location = _redis_location()
+    if location is not None:
+        pipe = _redis_client(location).pipeline(transaction=False)
+        full_key = cache.make_and_validate_key(key)
+        count, ttl = pipe.get(full_key).ttl(full_key).execute()
+        return (int(count), max(1, ttl)) if count is not None else (0, 0)
+    count, closes_at = cache.get(key) or (0, 0.0)
+    left = closes_at - time.time()
+    return (count, max(1, int(left + 0.999))) if left > 0 else (0, 0)
+
+
+def failures_retry_after(scope: str, identity: object, *, limit: int) -> int | None:
+    """None while ``identity`` has fewer than ``limit`` failures in ``scope``'s current window;
+    else the whole seconds until the window closes. Counts nothing. A limit of 0 or less means
+    no limit."""
+    if limit <= 0:
+        return None
+    count, left = _failures(_failure_key(scope, identity))
+    return left if count >= limit else None
+
+
+def failure_record(scope: str, identity: object, *, window: int) -> None:
+    """Count one failed authentication of ``identity``; the first one opens its window."""
+    key = _failure_key(scope, identity)
+    location = _redis_location()
+    if location is not None:
+        full_key = cache.make_and_validate_key(key)
+        pipe = _redis_client(location).pipeline(transaction=True)  # MULTI: the key cannot expire between
+        pipe.set(full_key, 0, ex=window, nx=True).incr(full_key).execute()
+        return
+    # The embedded default (file cache): read-modify-write, so two processes failing at the
+    # same instant may count one failure instead of two.
+    now = time.time()
+    count, closes_at = cache.get(key) or (0, 0.0)
+    if closes_at <= now:
+        count, closes_at = 0, now + window
+    cache.set(key, (count + 1, closes_at), timeout=int(closes_at - now) + 1)
+
+
+def failures_clear(scope: str, identity: object) -> None:
+    """Forget the failures of ``identity`` (after a successful sign-in)."""
+    cache.delete(_failure_key(scope, identity))
+
+
+def client_address(request) -> str:
+    """The client's address as the server saw it: ``REMOTE_ADDR``. Behind a reverse proxy the
+    ASGI server must set it from the forwarding headers (uvicorn ``--proxy-headers
+    --forwarded-allow-ips=<proxy address>``), or every client counts as the proxy."""
+    return (request.META.get("REMOTE_ADDR") or "") if request is not None else ""

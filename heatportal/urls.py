@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from heatportal import views
+from heatportal.accounts import views as account_views
 
 handler400 = "heatportal.views.handler400"
 handler404 = "heatportal.views.handler404"
@@ -14,7 +15,7 @@ urlpatterns = [
     # Portal pages
     path("", views.dashboard, name="dashboard"),
     path("health/", views.health, name="health"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("sessions/", include("sessions_app.urls")),
     path("sites/", include("sites_app.urls")),

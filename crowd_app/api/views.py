@@ -28,7 +28,8 @@ from crowd_app.notify import db_call
 from crowd_app.selectors import request_json, request_visible_to_key
 from crowd_app.services import ServiceError, rate_limit_retry_after, request_abort, request_create
 from heatportal.api.errors import CROWD, ApiError, error_response
-from heatportal.credentials import InvalidCredential, credential_authenticate
+from heatportal.credentials import CredentialThrottled, InvalidCredential, credential_authenticate
+from heatportal.ratelimit import client_address
 
 
 class Failure(Exception):
@@ -55,9 +56,24 @@ def presented_key(request: HttpRequest) -> str:
     return ""
 
 
-def _authenticate(value: str) -> CrowdApiKey:
+@dataclass(frozen=True)
+class Presented:
+    """What a call presents to authenticate: the key, and the address it comes from."""
+
+    key: str
+    address: str
+
+    @classmethod
+    def of(cls, request: HttpRequest) -> Presented:
+        return cls(presented_key(request), client_address(request))
+
+
+def _authenticate(presented: Presented) -> CrowdApiKey:
+    keys = CrowdApiKey.objects.select_related("account")
     try:
-        api_key = credential_authenticate(CrowdApiKey.objects.select_related("account"), value)
+        api_key = credential_authenticate(keys, presented.key, client_address=presented.address)
+    except CredentialThrottled as throttled:
+        raise Failure(429, str(throttled), **{"Retry-After": str(throttled.retry_after)}) from None
     except InvalidCredential:
         raise Failure(
             401, "Unauthorized: no valid API key provided", **{"WWW-Authenticate": 'Basic realm="heat"'}
@@ -90,8 +106,8 @@ class Snapshot:
 
 
 @db_call
-def _create(key_value: str, request_type: str, body: Any) -> Snapshot:
-    api_key = _authenticate(key_value)
+def _create(presented: Presented, request_type: str, body: Any) -> Snapshot:
+    api_key = _authenticate(presented)
     try:
         crowd_request = request_create(api_key=api_key, request_type=request_type, body=body)
     except ServiceError as error:
@@ -100,8 +116,8 @@ def _create(key_value: str, request_type: str, body: Any) -> Snapshot:
 
 
 @db_call
-def _retrieve(key_value: str, request_id: str) -> Snapshot:
-    api_key = _authenticate(key_value)
+def _retrieve(presented: Presented, request_id: str) -> Snapshot:
+    api_key = _authenticate(presented)
     crowd_request = request_visible_to_key(api_key=api_key, request_id=request_id)
     if crowd_request is None:
         raise Failure(404, "Request not found")
@@ -120,8 +136,8 @@ def _is_pending(request_id: str) -> bool:
 
 
 @db_call
-def _abort(key_value: str, request_id: str) -> dict:
-    api_key = _authenticate(key_value)
+def _abort(presented: Presented, request_id: str) -> dict:
+    api_key = _authenticate(presented)
     crowd_request = request_visible_to_key(api_key=api_key, request_id=request_id)
     if crowd_request is None:
         raise Failure(404, "Request not found")
@@ -170,13 +186,13 @@ async def requests_endpoint(request: HttpRequest, segment: str) -> JsonResponse:
         block = _block_seconds(request)
         if request.method == "POST":
             body = _parse_json(request)
-            snapshot = await _create(presented_key(request), segment, body)
+            snapshot = await _create(Presented.of(request), segment, body)
         elif request.method == "GET":
             try:
                 request_id = str(uuid.UUID(segment))
             except ValueError:
                 raise Failure(404, "Request not found") from None
-            snapshot = await _retrieve(presented_key(request), request_id)
+            snapshot = await _retrieve(Presented.of(request), request_id)
         else:
             raise Failure(405, "Method not allowed")
         if snapshot.pending and block > 0:
@@ -197,7 +213,7 @@ async def abort_endpoint(request: HttpRequest, segment: str) -> JsonResponse:
             request_id = str(uuid.UUID(segment))
         except ValueError:
             raise Failure(404, "Request not found") from None
-        result = await _abort(presented_key(request), request_id)
+        result = await _abort(Presented.of(request), request_id)
         return JsonResponse(result, status=200 if result["success"] else 400)
     except Failure as failure:
         return _fail(failure)

@@ -1,8 +1,9 @@
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 
 from heatportal.accounts.models import AccessToken
-from heatportal.credentials import InvalidCredential, credential_authenticate
+from heatportal.credentials import CredentialThrottled, InvalidCredential, credential_authenticate
+from heatportal.ratelimit import client_address
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -14,7 +15,9 @@ class BearerTokenAuthentication(BaseAuthentication):
             return None
         tokens = AccessToken.objects.select_related("user").filter(user__is_active=True)
         try:
-            token = credential_authenticate(tokens, value.strip())
+            token = credential_authenticate(tokens, value.strip(), client_address=client_address(request))
+        except CredentialThrottled as throttled:
+            raise Throttled(wait=throttled.retry_after, detail=str(throttled)) from None
         except InvalidCredential as error:
             raise AuthenticationFailed("Unauthorized") from error
         return token.user, token

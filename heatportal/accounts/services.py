@@ -1,8 +1,9 @@
+import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,6 +14,7 @@ from heatportal.credentials import (
     credential_issue,
     credential_revoke,
 )
+from heatportal.ratelimit import failure_record, failures_clear, failures_retry_after
 
 
 @transaction.atomic
@@ -57,28 +59,37 @@ class IssuedTokens:
     expires_in: int
 
 
-def _failure_keys(username: str, client_ip: str) -> list[tuple[str, int]]:
+# Failed password sign-ins are counted per user name and per client address, in one place for
+# HEAT Auth (``POST /auth/login``), the sign-in page and the admin's sign-in page.
+
+
+def _failure_counters(username: str, client_ip: str) -> list[tuple[str, str, int]]:
+    """(scope, identity, limit) of each counter a failed sign-in adds to."""
+    user_identity = hashlib.sha256(username.lower().encode()).hexdigest()[:32]  # any text: a safe key
     return [
-        (f"heat-auth:fail:user:{username.lower()}", settings.HEAT_AUTH_MAX_FAILURES_PER_USER),
-        (f"heat-auth:fail:ip:{client_ip}", settings.HEAT_AUTH_MAX_FAILURES_PER_IP),
+        ("login:user", user_identity, settings.HEAT_AUTH_MAX_FAILURES_PER_USER),
+        ("login:ip", client_ip, settings.HEAT_AUTH_MAX_FAILURES_PER_IP),
     ]
 
 
-def _check_login_throttle(username: str, client_ip: str) -> None:
+def password_authenticate(*, request: Any, username: str, password: str, client_ip: str) -> User:
+    """The active user that ``username`` and ``password`` name. Raises LoginThrottled, before
+    checking the password, when the user name or the address has used up its failures in the
+    current window (``HEAT_AUTH_*``), and AuthenticationFailed (counted) when they are wrong."""
     window = settings.HEAT_AUTH_FAILURE_WINDOW
-    for key, limit in _failure_keys(username, client_ip):
-        if cache.get(key, 0) >= limit:
-            raise LoginThrottled(retry_after=window)
-
-
-def _record_login_failure(username: str, client_ip: str) -> None:
-    window = settings.HEAT_AUTH_FAILURE_WINDOW
-    for key, _limit in _failure_keys(username, client_ip):
-        cache.add(key, 0, timeout=window)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=window)
+    counters = _failure_counters(username, client_ip)
+    for scope, identity, limit in counters:
+        retry_after = failures_retry_after(scope, identity, limit=limit)
+        if retry_after is not None:
+            raise LoginThrottled(retry_after=retry_after)
+    user = authenticate(request, username=username, password=password)
+    if user is None or not user.is_active:
+        for scope, identity, _limit in counters:
+            failure_record(scope, identity, window=window)
+        raise AuthenticationFailed
+    scope, identity, _limit = counters[0]
+    failures_clear(scope, identity)
+    return user
 
 
 def tokens_issue(*, user: User, remember_me: bool) -> IssuedTokens:
@@ -96,22 +107,20 @@ def tokens_issue(*, user: User, remember_me: bool) -> IssuedTokens:
 @transaction.atomic
 def login(*, username: str, password: str, remember_me: bool, client_ip: str) -> IssuedTokens:
     """HEAT Auth sign-in. Failures are counted per user name and per client address."""
-    _check_login_throttle(username, client_ip)
-    user = authenticate(username=username, password=password)
-    if user is None or not user.is_active:
-        _record_login_failure(username, client_ip)
-        raise AuthenticationFailed
-    cache.delete(_failure_keys(username, client_ip)[0][0])
+    user = password_authenticate(request=None, username=username, password=password, client_ip=client_ip)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     return tokens_issue(user=user, remember_me=remember_me)
 
 
 @transaction.atomic
-def tokens_refresh(*, refresh_token: str) -> IssuedTokens:
-    """Exchange a refresh token for a new pair; the old one is revoked (rotation)."""
+def tokens_refresh(*, refresh_token: str, client_ip: str) -> IssuedTokens:
+    """Exchange a refresh token for a new pair; the old one is revoked (rotation). Raises
+    CredentialThrottled when ``client_ip`` presented too many invalid refresh tokens."""
     try:
         current = credential_authenticate(
-            RefreshToken.objects.select_for_update().select_related("user"), refresh_token
+            RefreshToken.objects.select_for_update().select_related("user"),
+            refresh_token,
+            client_address=client_ip,
         )
     except InvalidCredential as error:
         raise AuthenticationFailed from error

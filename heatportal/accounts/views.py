@@ -1,6 +1,7 @@
-"""The signed-in user's offline tokens: list, create (value shown once), revoke."""
+"""Sign-in, and the signed-in user's offline tokens: list, create (value shown once), revoke."""
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,7 +9,25 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from heatportal.accounts import selectors, services
-from heatportal.accounts.forms import OfflineTokenForm
+from heatportal.accounts.forms import LoginForm, OfflineTokenForm
+
+
+def login_throttled_response(response: HttpResponse) -> HttpResponse:
+    """A sign-in page refused for too many failures answers 429 with ``Retry-After`` (the
+    page itself says so); used by the portal's and the admin's sign-in pages."""
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    retry_after = getattr(form, "retry_after", None)
+    if retry_after is not None:
+        response.status_code = 429
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+
+    def form_invalid(self, form):
+        return login_throttled_response(super().form_invalid(form))
 
 
 @never_cache  # the POST response holds a secret: no cache may keep it

@@ -34,7 +34,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "heatportal.apps.HeatAdminConfig",  # django.contrib.admin, with the portal's admin site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -137,6 +137,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Credentials (heatportal/credentials.py): how often last_used_at may be written per credential.
 CREDENTIAL_LAST_USED_INTERVAL = timedelta(seconds=env.int("CREDENTIAL_LAST_USED_INTERVAL", default=60))
+# Invalid API keys, device tokens and bearer tokens presented by one client address (per kind
+# of credential) in a window opened by the first failure, before that address gets 429 until it closes.
+CREDENTIAL_MAX_FAILURES_PER_ADDRESS = env.int("CREDENTIAL_MAX_FAILURES_PER_ADDRESS", default=20)
+CREDENTIAL_FAILURE_WINDOW = env.int("CREDENTIAL_FAILURE_WINDOW", default=300)  # seconds
 
 # HEAT Auth
 HEAT_ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.int("HEAT_ACCESS_TOKEN_LIFETIME", default=3600))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.throttling import BaseThrottle
 
-from heatportal.credentials import InvalidCredential, credential_authenticate
-from heatportal.ratelimit import rate_limit_hit
+from heatportal.credentials import CredentialThrottled, InvalidCredential, credential_authenticate
+from heatportal.ratelimit import client_address, rate_limit_hit
 from sites_app.models import SiteApiKey, SiteDeviceToken
 
 MISSING_KEY = "Missing API key. Send it as: Authorization: Bearer agk_<id>.ags_<secret>"
@@ -52,7 +52,11 @@ class _BearerCredentialAuthentication(BaseAuthentication):
         if not any(kind.parse(value) for kind in self.model.KINDS):
             raise AuthenticationFailed(self.malformed)
         try:
-            credential = credential_authenticate(self.queryset(), value)
+            credential = credential_authenticate(
+                self.queryset(), value, client_address=client_address(request)
+            )
+        except CredentialThrottled as throttled:
+            raise Throttled(wait=throttled.retry_after, detail=str(throttled)) from None
         except InvalidCredential as error:
             raise AuthenticationFailed(self.invalid) from error
         return Principal(credential), credential

@@ -9,6 +9,8 @@ from heatportal.accounts.api.serializers import LoginInput, RefreshInput, Tokens
 from heatportal.accounts.authentication import BearerTokenAuthentication
 from heatportal.api.errors import HEAT, FamilyAPIView, RequestError
 from heatportal.api.fields import snake_keys
+from heatportal.credentials import CredentialThrottled
+from heatportal.ratelimit import client_address
 
 
 class AuthView(FamilyAPIView):
@@ -33,7 +35,7 @@ class LoginView(AuthView):
                 username=data["username"],
                 password=data["password"],
                 remember_me=data["remember_me"],
-                client_ip=request.META.get("REMOTE_ADDR", ""),
+                client_ip=client_address(request),
             )
         except services.LoginThrottled as throttled:
             raise exceptions.Throttled(wait=throttled.retry_after) from throttled
@@ -47,7 +49,11 @@ class RefreshView(AuthView):
     def post(self, request):
         data = self.parse(RefreshInput, request)
         try:
-            tokens = services.tokens_refresh(refresh_token=data["refresh_token"])
+            tokens = services.tokens_refresh(
+                refresh_token=data["refresh_token"], client_ip=client_address(request)
+            )
+        except CredentialThrottled as throttled:
+            raise exceptions.Throttled(wait=throttled.retry_after, detail=str(throttled)) from throttled
         except services.AuthenticationFailed as error:
             raise exceptions.AuthenticationFailed("Unauthorized") from error
         return Response(TokensOutput(tokens).data)
