@@ -138,6 +138,15 @@ def _lock_shared_session_key(project: Project, simulation_name: str, template: S
 
 
 @transaction.atomic
+def _shifted(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta``, held at the first or last representable time (a start of 0001-01-01
+    or 9999-12-31 is valid; its window just ends there)."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return (datetime.min if delta < timedelta(0) else datetime.max).replace(tzinfo=moment.tzinfo)
+
+
 def shared_session_create_or_join(
     *,
     user: User,
@@ -161,8 +170,8 @@ def shared_session_create_or_join(
         session_template=session_template,
         simulation_name=simulation_name,
         machine_group=machine_group,
-        start_time_utc__gte=start_time_utc - window,
-        start_time_utc__lte=start_time_utc + window,
+        start_time_utc__gte=_shifted(start_time_utc, -window),
+        start_time_utc__lte=_shifted(start_time_utc, window),
     ).order_by("start_time_utc", "created_at")
     existing = candidates.first()
     if existing is not None:
