@@ -18,7 +18,9 @@ class HeatportalConfig(AppConfig):
             if _is_project_app(app_config):
                 for model in app_config.get_models():
                     pre_save.connect(
-                        check_columns_before_save, sender=model, dispatch_uid=f"check-columns-{model._meta.label}"
+                        check_columns_before_save,
+                        sender=model,
+                        dispatch_uid=f"check-columns-{model._meta.label}",
                     )
 
 

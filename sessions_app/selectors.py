@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Count, Prefetch, QuerySet
 
 from heatportal.accounts.models import User
+from heatportal.services import ServiceError
 from sessions_app.models import (
     NodeInstance,
     NodeOutput,
@@ -20,7 +21,6 @@ from sessions_app.models import (
     Session,
     SessionTemplate,
 )
-from heatportal.services import ServiceError
 from sessions_app.services import config_value
 
 logger = logging.getLogger(__name__)
@@ -83,11 +83,7 @@ def config_by_prefix(*, user: User, prefix: str) -> dict[str, Any]:
     """``{name: typed value}`` of the names equal to or starting with ``prefix`` that ``user``
     may read."""
     rows = PlatformConfiguration.objects.filter(name__startswith=prefix).order_by("name")
-    return {
-        row.name: config_value_as_read(row)
-        for row in rows
-        if config_readable_by(user, row.name)
-    }
+    return {row.name: config_value_as_read(row) for row in rows if config_readable_by(user, row.name)}
 
 
 def config_all_grouped() -> dict[str, dict[str, Any]]:

@@ -119,7 +119,9 @@ def check_json_value(value: Any, loc: tuple[str | int, ...] = ()) -> None:
             continue
         elif isinstance(item, int):
             if not INT64_MIN <= item <= INT64_MAX:
-                raise BadInput("integers must fit in 64 bits (-2^63 to 2^63-1)", loc=where, kind="int_parsing_size")
+                raise BadInput(
+                    "integers must fit in 64 bits (-2^63 to 2^63-1)", loc=where, kind="int_parsing_size"
+                )
         elif isinstance(item, float):
             if not math.isfinite(item):
                 raise BadInput("must be a finite number", loc=where, kind="finite_number")
@@ -150,7 +152,11 @@ _INTEGER_RANGES = BaseDatabaseOperations.integer_field_ranges
 def check_columns(instance: models.Model, update_fields: frozenset[str] | None = None) -> None:
     """BadInput naming the first field of ``instance`` whose value its column cannot hold."""
     for field in instance._meta.concrete_fields:
-        if update_fields is not None and field.name not in update_fields and field.attname not in update_fields:
+        if (
+            update_fields is not None
+            and field.name not in update_fields
+            and field.attname not in update_fields
+        ):
             continue
         value = getattr(instance, field.attname, None)
         if value is None:

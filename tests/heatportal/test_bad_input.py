@@ -46,7 +46,9 @@ def scenarios_shape(body: dict, status: int) -> bool:
 
 
 def crowd_shape(body: dict, status: int) -> bool:
-    return body.get("status") == "error" and body.get("code") == status and isinstance(body.get("message"), str)
+    return (
+        body.get("status") == "error" and body.get("code") == status and isinstance(body.get("message"), str)
+    )
 
 
 SHAPES = {"heat": heat_shape, "sites": sites_shape, "scenarios": scenarios_shape, "crowd": crowd_shape}
@@ -148,86 +150,183 @@ SHARED = {
 ENDPOINTS = [
     # HEAT Auth and v2
     Endpoint(
-        "auth-login", "heat", "post", "/auth/login", {"username": "u", "password": "p"}, ("username",), ok=(401,)
+        "auth-login",
+        "heat",
+        "post",
+        "/auth/login",
+        {"username": "u", "password": "p"},
+        ("username",),
+        ok=(401,),
     ),
-    Endpoint("auth-refresh", "heat", "post", "/auth/refresh", {"refreshToken": "r"}, ("refreshToken",), ok=(401,)),
+    Endpoint(
+        "auth-refresh", "heat", "post", "/auth/refresh", {"refreshToken": "r"}, ("refreshToken",), ok=(401,)
+    ),
     Endpoint("v2-projects", "heat", "post", "/api/v2/projects", {"title": "t"}, ("title",), ("ownerId",)),
     Endpoint("v2-project", "heat", "put", "/api/v2/projects/{project}", {"title": "t"}, ("title",)),
     Endpoint(
-        "v2-sessions", "heat", "post", "/api/v2/sessions",
-        lambda w: {"projectId": w.ids["project"], "name": "n"}, ("name",), ("projectId",),
-    ),  # fmt: skip
-    Endpoint("v2-project-sessions", "heat", "post", "/api/v2/projects/{project}/sessions", {"name": "n"}, ("name",)),
+        "v2-sessions",
+        "heat",
+        "post",
+        "/api/v2/sessions",
+        lambda w: {"projectId": w.ids["project"], "name": "n"},
+        ("name",),
+        ("projectId",),
+    ),
     Endpoint(
-        "v2-shared-session", "heat", "post", "/api/v2/projects/{project}/sessions/shared",
-        lambda w: {**SHARED, "sessionTemplateId": w.ids["template"]}, ("simulationName",), ("machineGroup",),
+        "v2-project-sessions", "heat", "post", "/api/v2/projects/{project}/sessions", {"name": "n"}, ("name",)
+    ),
+    Endpoint(
+        "v2-shared-session",
+        "heat",
+        "post",
+        "/api/v2/projects/{project}/sessions/shared",
+        lambda w: {**SHARED, "sessionTemplateId": w.ids["template"]},
+        ("simulationName",),
+        ("machineGroup",),
         dates=(("startTimeUtc",),),
-    ),  # fmt: skip
+    ),
     Endpoint("v2-session-patch", "heat", "patch", "/api/v2/sessions/{session}", {"name": "n"}, ("name",)),
     Endpoint(
-        "v2-session-close", "heat", "post", "/api/v2/sessions/{session}/close", {"reason": "r"}, ("reason",),
+        "v2-session-close",
+        "heat",
+        "post",
+        "/api/v2/sessions/{session}/close",
+        {"reason": "r"},
+        ("reason",),
         dates=(("closeAt",),),
-    ),  # fmt: skip
+    ),
     Endpoint(
-        "v2-scenario-instances", "heat", "post", "/api/v2/{session}/scenario_instances",
-        {"scenarioName": "s", "simulationId": "x"}, ("simulationId",), dates=(("from",), ("to",)),
-    ),  # fmt: skip
+        "v2-scenario-instances",
+        "heat",
+        "post",
+        "/api/v2/{session}/scenario_instances",
+        {"scenarioName": "s", "simulationId": "x"},
+        ("simulationId",),
+        dates=(("from",), ("to",)),
+    ),
     Endpoint(
-        "v2-config", "heat", "post", "/api/v2/config", {"name": "a:b", "valueType": 2, "value": "1"},
-        ("name",), ("valueType",),
-    ),  # fmt: skip
+        "v2-config",
+        "heat",
+        "post",
+        "/api/v2/config",
+        {"name": "a:b", "valueType": 2, "value": "1"},
+        ("name",),
+        ("valueType",),
+    ),
     Endpoint(
-        "v2-config-put", "heat", "put", "/api/v2/config/public_api_v1:Thing",
-        {"name": "public_api_v1:Thing", "valueType": 0, "value": "v"}, ("name",), ("valueType",),
-    ),  # fmt: skip
+        "v2-config-put",
+        "heat",
+        "put",
+        "/api/v2/config/public_api_v1:Thing",
+        {"name": "public_api_v1:Thing", "valueType": 0, "value": "v"},
+        ("name",),
+        ("valueType",),
+    ),
     # Energy sites
     Endpoint(
-        "sites-schedules", "sites", "post", "/api/v1/public/sites/{site}/schedules",
-        lambda w: {"schedules": doc_schedules()}, ("schedules", 0, "asset"), ("schedules", 0, "entries", 0, "value"),
+        "sites-schedules",
+        "sites",
+        "post",
+        "/api/v1/public/sites/{site}/schedules",
+        lambda w: {"schedules": doc_schedules()},
+        ("schedules", 0, "asset"),
+        ("schedules", 0, "entries", 0, "value"),
         dates=(("schedules", 0, "entries", 0, "startAt"), ("schedules", 1, "entries", 0, "endAt")),
-    ),  # fmt: skip
+    ),
     Endpoint(
-        "sites-schedules-v0", "sites", "post", "/api/v0/public/sites/{site}/schedules",
-        lambda w: {"schedules": doc_schedules()}, ("schedules", 0, "type"),
-    ),  # fmt: skip
+        "sites-schedules-v0",
+        "sites",
+        "post",
+        "/api/v0/public/sites/{site}/schedules",
+        lambda w: {"schedules": doc_schedules()},
+        ("schedules", 0, "type"),
+    ),
     Endpoint(
-        "gateway-telemetry", "sites", "post", "/api/v1/gateway/telemetry",
-        lambda w: {"reportedAt": _now(), "assets": {"grid": {"activePowerkW": 1}}}, ("reportedAt",),
+        "gateway-telemetry",
+        "sites",
+        "post",
+        "/api/v1/gateway/telemetry",
+        lambda w: {"reportedAt": _now(), "assets": {"grid": {"activePowerkW": 1}}},
+        ("reportedAt",),
         dates=(("reportedAt",),),
-    ),  # fmt: skip
+    ),
     # Scenario runner
-    Endpoint("runner-sessions", "scenarios", "post", "/api/v1/sessions", {"display_name": "d"}, ("display_name",), status=422),
     Endpoint(
-        "runner-copy", "scenarios", "post", "/api/v1/sessions/main/copy", {"new_display_name": "c"},
-        ("new_display_name",), status=422,
-    ),  # fmt: skip
+        "runner-sessions",
+        "scenarios",
+        "post",
+        "/api/v1/sessions",
+        {"display_name": "d"},
+        ("display_name",),
+        status=422,
+    ),
     Endpoint(
-        "runner-rename", "scenarios", "patch", "/api/v1/sessions/other", {"display_name": "r"},
-        ("display_name",), status=422,
-    ),  # fmt: skip
+        "runner-copy",
+        "scenarios",
+        "post",
+        "/api/v1/sessions/main/copy",
+        {"new_display_name": "c"},
+        ("new_display_name",),
+        status=422,
+    ),
     Endpoint(
-        "runner-scenarios", "scenarios", "post", "/api/v1/sessions/main/scenarios", SCENARIO, ("tag",),
-        ("algo_params", "duration"), status=422,
-    ),  # fmt: skip
+        "runner-rename",
+        "scenarios",
+        "patch",
+        "/api/v1/sessions/other",
+        {"display_name": "r"},
+        ("display_name",),
+        status=422,
+    ),
     Endpoint(
-        "runner-derive", "scenarios", "post", "/api/v1/sessions/main/data/Master%20data/derive",
-        {"new_key": "k"}, ("new_key",), status=422,
-    ),  # fmt: skip
+        "runner-scenarios",
+        "scenarios",
+        "post",
+        "/api/v1/sessions/main/scenarios",
+        SCENARIO,
+        ("tag",),
+        ("algo_params", "duration"),
+        status=422,
+    ),
     Endpoint(
-        "runner-from-json", "scenarios", "post", "/api/v1/sessions/main/data/from-json",
-        lambda w: w.bodies["dataset"], ("key",),
-    ),  # fmt: skip
+        "runner-derive",
+        "scenarios",
+        "post",
+        "/api/v1/sessions/main/data/Master%20data/derive",
+        {"new_key": "k"},
+        ("new_key",),
+        status=422,
+    ),
+    Endpoint(
+        "runner-from-json",
+        "scenarios",
+        "post",
+        "/api/v1/sessions/main/data/from-json",
+        lambda w: w.bodies["dataset"],
+        ("key",),
+    ),
     # Crowd requests
-    Endpoint("crowd-free-text", "crowd", "post", "/v1/requests/free-text", {"instruction": "i"}, ("instruction",)),
     Endpoint(
-        "crowd-multiple-choice", "crowd", "post", "/v1/requests/multiple-choice",
-        {"instruction": "i", "choices": ["a", "b"]}, ("choices", 0), ("min_answers",),
-    ),  # fmt: skip
+        "crowd-free-text", "crowd", "post", "/v1/requests/free-text", {"instruction": "i"}, ("instruction",)
+    ),
     Endpoint(
-        "crowd-annotations", "crowd", "post", "/v1/requests/annotations-with-rating",
+        "crowd-multiple-choice",
+        "crowd",
+        "post",
+        "/v1/requests/multiple-choice",
+        {"instruction": "i", "choices": ["a", "b"]},
+        ("choices", 0),
+        ("min_answers",),
+    ),
+    Endpoint(
+        "crowd-annotations",
+        "crowd",
+        "post",
+        "/v1/requests/annotations-with-rating",
         {"instruction": "i", "attachments": ["a"], "per_annotation": {"instruction": "p"}},
-        ("per_annotation", "instruction"), ("confidence", "max_crunchers"),
-    ),  # fmt: skip
+        ("per_annotation", "instruction"),
+        ("confidence", "max_crunchers"),
+    ),
 ]
 
 NUMBER = "__number__"
@@ -271,7 +370,10 @@ BAD_BODIES = {
 def send(world: World, endpoint: Endpoint, raw: str, **extra):
     client = world.client(endpoint.family, endpoint.path)
     return getattr(client, endpoint.method)(
-        endpoint.url(world), data=raw.encode("utf-8", "surrogatepass"), content_type="application/json", **extra
+        endpoint.url(world),
+        data=raw.encode("utf-8", "surrogatepass"),
+        content_type="application/json",
+        **extra,
     )
 
 
@@ -302,14 +404,20 @@ def bad_bodies(endpoint: Endpoint, world: World) -> dict[str, tuple[str, int | N
     """Every bad body for ``endpoint``: ``{name: (raw body, the status it must get; None for
     any 4xx, ANY for anything but a 5xx)}``."""
     cases = {
-        name: (make(endpoint, endpoint.make_body(world)), endpoint.status) for name, make in BAD_BODIES.items()
+        name: (make(endpoint, endpoint.make_body(world)), endpoint.status)
+        for name, make in BAD_BODIES.items()
     }
     cases["string-too-long"] = (_raw(_put(endpoint.make_body(world), endpoint.text, "x" * 100_000)), None)
     if endpoint.integer:
         for value in (2**31, -(2**31) - 1, 2**63 - 1):
             cases[f"integer-{value}"] = (_raw(_put(endpoint.make_body(world), endpoint.integer, value)), None)
     for where in endpoint.dates:
-        edges = ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-14:00")
+        edges = (
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-14:00",
+        )
         for value in (*edges, "2030-02-30T00:00:00Z"):
             cases[f"date-{value}-in-{where}"] = (_raw(_put(endpoint.make_body(world), where, value)), ANY)
     return cases
@@ -349,11 +457,15 @@ def test_machine_group_beyond_32_bits_names_the_field():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("value_type", "value"), [(3, "1e400"), (3, "nan"), (3, "-inf"), (4, "NaN"), (4, "[1e999]")])
+@pytest.mark.parametrize(
+    ("value_type", "value"), [(3, "1e400"), (3, "nan"), (3, "-inf"), (4, "NaN"), (4, "[1e999]")]
+)
 def test_non_finite_configuration_values_are_refused(value_type, value):
     world = build_world()
     response = world.heat.post(
-        "/api/v2/config", {"name": "a:b", "valueType": value_type, "value": value}, content_type="application/json"
+        "/api/v2/config",
+        {"name": "a:b", "valueType": value_type, "value": value},
+        content_type="application/json",
     )
     assert response.status_code == 400, response.content
     assert response.json()["status"] == "error"

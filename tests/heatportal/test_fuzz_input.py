@@ -37,9 +37,13 @@ TEXTS = st.sampled_from(
         "00000000-0000-0000-0000-000000000000",
     ]
 ) | st.text(max_size=30)
-NUMBERS = st.sampled_from(
-    [0, -1, 2**31, -(2**31) - 1, 2**63 - 1, -(2**63), 2**63, 2**64, 1e308, -1e308, 5e-324, 0.5, True]
-) | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+NUMBERS = (
+    st.sampled_from(
+        [0, -1, 2**31, -(2**31) - 1, 2**63 - 1, -(2**63), 2**63, 2**64, 1e308, -1e308, 5e-324, 0.5, True]
+    )
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+)
 VALUES = st.recursive(
     st.none() | NUMBERS | TEXTS,
     lambda children: st.lists(children, max_size=3) | st.dictionaries(TEXTS, children, max_size=3),
