@@ -63,6 +63,8 @@ def _string(body: dict, field: str, *, required: bool = False, prefix: str = "")
         raise InvalidParams(prefix + field, "must be a string")
     if required and not value.strip():
         raise InvalidParams(prefix + field, "may not be blank")
+    if len(value) > settings.CROWD_MAX_TEXT_LENGTH:
+        raise InvalidParams(prefix + field, f"must be at most {settings.CROWD_MAX_TEXT_LENGTH} characters")
     return value
 
 

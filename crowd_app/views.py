@@ -17,6 +17,7 @@ from crowd_app import selectors, services
 from crowd_app.forms import AccountForm, ApiKeyForm, RequestFilterForm
 from crowd_app.models import CrowdApiKey, CrowdRequest, RequestType
 from crowd_app.validation import ANNOTATION_KINDS, MEDIA_ANSWER_TYPES
+from heatportal.api.input import BadInput, parse_json
 from heatportal.files import stream_stored_file
 from heatportal.pages import AREAS
 
@@ -174,8 +175,8 @@ def _answer_from_post(request: HttpRequest, crowd_request: CrowdRequest):
     if crowd_request.type == RequestType.RATING:
         return request.POST.get("rating", "")
     try:
-        return json.loads(raw or "[]")
-    except ValueError:
+        return parse_json(raw or "[]")
+    except BadInput:
         raise services.ServiceError("response: the annotations could not be read") from None
 
 

@@ -1,10 +1,28 @@
-from django.apps import AppConfig
+from pathlib import Path
+
+from django.apps import AppConfig, apps
+from django.conf import settings
 from django.contrib.admin import apps as admin_apps
+from django.db.models.signals import pre_save
 
 
 class HeatportalConfig(AppConfig):
     name = "heatportal"
     verbose_name = "HEAT Portal"
+
+    def ready(self):
+        from heatportal.api.input import check_columns_before_save
+
+        # Every model of the project's own apps has its values checked against its columns
+        # before a save (heatportal/api/input.py); installed packages' models are left alone.
+        for app_config in apps.get_app_configs():
+            if _is_project_app(app_config):
+                for model in app_config.get_models():
+                    pre_save.connect(
+                        check_columns_before_save,
+                        sender=model,
+                        dispatch_uid=f"check-columns-{model._meta.label}",
+                    )
 
 
 class HeatAdminConfig(admin_apps.AdminConfig):
@@ -12,3 +30,8 @@ class HeatAdminConfig(admin_apps.AdminConfig):
 
     default = False  # named in INSTALLED_APPS by its path
     default_site = "heatportal.admin.HeatAdminSite"
+
+
+def _is_project_app(app_config: AppConfig) -> bool:
+    path = Path(app_config.path).resolve()
+    return path.is_relative_to(settings.BASE_DIR) and "site-packages" not in path.parts

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import json
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
+from heatportal.api.input import BadInput, parse_json
 from scenarios_app import datasets, selectors, services
 from scenarios_app.datasets import ERROR, Messages, TableGroup
 from scenarios_app.models import RunnerSession
@@ -91,7 +91,7 @@ def _read_json(upload: UploadedFile, group: TableGroup, messages: Messages):
         )
         return None, []
     upload.seek(0)
-    data: Any = json.load(upload)
+    data: Any = parse_json(upload.read())
     if isinstance(data, dict) and isinstance(data.get("rows"), list):
         return data.get("columns"), data["rows"]
     if isinstance(data, list) and all(isinstance(item, dict) for item in data):
@@ -165,7 +165,7 @@ def etl_run(
             tables[stem] = datasets.validate_table(group, header, rows, messages)
         except (UnicodeDecodeError, csv.Error) as error:
             messages.add(ERROR, f"'{upload.name}' is not a readable UTF-8 CSV file ({error})", table=stem)
-        except json.JSONDecodeError as error:
+        except BadInput as error:
             messages.add(ERROR, f"'{upload.name}' is not valid JSON ({error})", table=stem)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
             messages.add(ERROR, f"'{upload.name}' is not a readable .xlsx workbook ({error})", table=stem)

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from heatportal.api.input import BadInput, check_json_value
 from heatportal.services import Conflict, NotFound, ServiceError
 from scenarios_app import algorithms, datasets, kpis
 from scenarios_app.models import Dataset, RunnerSession, Scenario
@@ -401,6 +402,12 @@ def scenario_finish(*, scenario_id, token, result: dict | None = None, error: st
     if scenario is None:
         return False
     now = timezone.now()
+    if not error:
+        kpi_values = kpis.compute_kpis(scenario.session.kpis, result)
+        try:  # a NaN or infinity has no JSON form: the run fails with a reason instead of a crash
+            check_json_value({"result": result, "kpi_values": kpi_values})
+        except BadInput as bad:
+            error = f"The algorithm's result cannot be stored: {bad}"
     if error:
         scenario.status = Status.FAILED
         scenario.error = error[:4000]
@@ -411,7 +418,7 @@ def scenario_finish(*, scenario_id, token, result: dict | None = None, error: st
         scenario.error = ""
         scenario.progress = 1.0
         scenario.result = result
-        scenario.kpi_values = kpis.compute_kpis(scenario.session.kpis, result)
+        scenario.kpi_values = kpi_values
     scenario.finished_at = now
     scenario.heartbeat_at = now
     scenario.save()

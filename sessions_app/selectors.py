@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.db.models import Count, Prefetch, QuerySet
 
 from heatportal.accounts.models import User
+from heatportal.services import ServiceError
 from sessions_app.models import (
     NodeInstance,
     NodeOutput,
@@ -20,6 +22,8 @@ from sessions_app.models import (
     SessionTemplate,
 )
 from sessions_app.services import config_value
+
+logger = logging.getLogger(__name__)
 
 
 def session_templates() -> QuerySet[SessionTemplate]:
@@ -64,15 +68,22 @@ def config_readable_by(user: User, name: str) -> bool:
     return any(name == prefix or name.startswith(prefix + ":") for prefix in settings.PUBLIC_CONFIG_PREFIXES)
 
 
+def config_value_as_read(row: PlatformConfiguration) -> Any:
+    """The typed value of a stored configuration; its text as stored when that does not parse as
+    its type (a row written before the value check, or by hand), so that one bad row never
+    breaks the reading of all the others."""
+    try:
+        return config_value(row.value_type, row.value)
+    except (ServiceError, ValueError):
+        logger.warning("configuration %r: stored value is not of its type %s", row.name, row.value_type)
+        return row.value
+
+
 def config_by_prefix(*, user: User, prefix: str) -> dict[str, Any]:
     """``{name: typed value}`` of the names equal to or starting with ``prefix`` that ``user``
     may read."""
     rows = PlatformConfiguration.objects.filter(name__startswith=prefix).order_by("name")
-    return {
-        row.name: config_value(row.value_type, row.value)
-        for row in rows
-        if config_readable_by(user, row.name)
-    }
+    return {row.name: config_value_as_read(row) for row in rows if config_readable_by(user, row.name)}
 
 
 def config_all_grouped() -> dict[str, dict[str, Any]]:
@@ -80,7 +91,7 @@ def config_all_grouped() -> dict[str, dict[str, Any]]:
     grouped: dict[str, dict[str, Any]] = {}
     for row in PlatformConfiguration.objects.order_by("name"):
         head, _, rest = row.name.partition(":")
-        grouped.setdefault(head, {})[rest or head] = config_value(row.value_type, row.value)
+        grouped.setdefault(head, {})[rest or head] = config_value_as_read(row)
     return grouped
 
 

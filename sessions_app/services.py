@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from heatportal.accounts.models import User
+from heatportal.api.input import parse_json, text_problem
 from heatportal.services import Conflict, ServiceError, TooLarge
 from sessions_app.models import (
     DataSource,
@@ -136,6 +138,15 @@ def _lock_shared_session_key(project: Project, simulation_name: str, template: S
 
 
 @transaction.atomic
+def _shifted(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta``, held at the first or last representable time (a start of 0001-01-01
+    or 9999-12-31 is valid; its window just ends there)."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return (datetime.min if delta < timedelta(0) else datetime.max).replace(tzinfo=moment.tzinfo)
+
+
 def shared_session_create_or_join(
     *,
     user: User,
@@ -159,8 +170,8 @@ def shared_session_create_or_join(
         session_template=session_template,
         simulation_name=simulation_name,
         machine_group=machine_group,
-        start_time_utc__gte=start_time_utc - window,
-        start_time_utc__lte=start_time_utc + window,
+        start_time_utc__gte=_shifted(start_time_utc, -window),
+        start_time_utc__lte=_shifted(start_time_utc, window),
     ).order_by("start_time_utc", "created_at")
     existing = candidates.first()
     if existing is not None:
@@ -329,12 +340,19 @@ def _parse_bool(text: str) -> bool:
     raise ValueError(text)
 
 
+def _parse_finite(text: str) -> float:
+    value = float(text.strip())
+    if not math.isfinite(value):  # NaN and infinities have no JSON form: no client could read them
+        raise ValueError(text)
+    return value
+
+
 _PARSERS = {
     PlatformConfiguration.ValueType.STRING: _Parser("a string", str),
     PlatformConfiguration.ValueType.BOOLEAN: _Parser("a boolean", _parse_bool),
     PlatformConfiguration.ValueType.INTEGER: _Parser("an integer", lambda text: int(text.strip())),
-    PlatformConfiguration.ValueType.FLOAT: _Parser("a number", lambda text: float(text.strip())),
-    PlatformConfiguration.ValueType.JSON: _Parser("JSON", json.loads),
+    PlatformConfiguration.ValueType.FLOAT: _Parser("a finite number", _parse_finite),
+    PlatformConfiguration.ValueType.JSON: _Parser("JSON", parse_json),
 }
 
 
@@ -343,8 +361,9 @@ def config_value(value_type: int, text: str) -> Any:
     parser = _PARSERS[PlatformConfiguration.ValueType(value_type)]
     try:
         return parser.parse(text)
-    except (ValueError, TypeError) as error:
-        raise ServiceError(f"Invalid configuration value: '{text[:100]}' is not {parser.label}.") from error
+    except (ValueError, TypeError) as error:  # BadInput is a ValueError
+        shown = text[:100].encode("unicode_escape").decode("ascii") if text_problem(text) else text[:100]
+        raise ServiceError(f"Invalid configuration value: '{shown}' is not {parser.label}.") from error
 
 
 def config_text(value: Any) -> str:

@@ -169,7 +169,10 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
     if parsed is None or timezone.is_naive(parsed):
         return None
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it
+        return None
 
 
 def _overlaps(a: ParsedEntry, b: ParsedEntry) -> bool:

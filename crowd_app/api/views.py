@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from crowd_app.notify import db_call
 from crowd_app.selectors import request_json, request_visible_to_key
 from crowd_app.services import ServiceError, rate_limit_retry_after, request_abort, request_create
 from heatportal.api.errors import CROWD, ApiError, error_response
+from heatportal.api.input import BadInput, parse_json
 from heatportal.credentials import CredentialThrottled, InvalidCredential, credential_authenticate
 from heatportal.ratelimit import client_address
 
@@ -174,9 +174,9 @@ def _parse_json(request: HttpRequest) -> Any:
     if not raw.strip():
         raise Failure(400, "body: a JSON object is required")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise Failure(400, "body: invalid JSON") from None
+        return parse_json(raw)
+    except BadInput as error:
+        raise Failure(400, "body: invalid JSON" if error.kind == "json_invalid" else str(error)) from None
 
 
 @csrf_exempt

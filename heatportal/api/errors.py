@@ -18,6 +18,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
 
+from heatportal.api.input import BadInput
+
 GENERIC_MESSAGES = {
     400: "Bad request",
     401: "Unauthorized",
@@ -139,6 +141,13 @@ class RequestError(exceptions.APIException):
         )
 
 
+def bad_input_exception(error: BadInput) -> RequestError:
+    """A value refused by :mod:`heatportal.api.input` (a column it does not fit, say) as a 400."""
+    exc = RequestError(400, str(error))
+    exc.details = [{"field": error.field, "message": error.message}] if error.loc else None
+    return exc
+
+
 def api_error_from_exception(exc: exceptions.APIException) -> ApiError:
     if isinstance(exc, exceptions.ValidationError):
         messages = _flatten(exc.detail)
@@ -169,6 +178,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, BadInput):
+        exc = bad_input_exception(exc)
     if not isinstance(exc, exceptions.APIException):
         return None  # a crash: Django's handler500 answers, in the family shape too
 

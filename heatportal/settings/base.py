@@ -57,6 +57,8 @@ INSTALLED_APPS = [
 # without a thread per request; tests/heatportal/test_asgi.py checks it.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # NUL and lone surrogates in a URL or header: a 400 in the family's shape (docs/decisions.md).
+    "heatportal.api.middleware.InputGuardMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -189,6 +191,7 @@ CROWD_RATE_LIMIT_PER_MINUTE = env.int("CROWD_RATE_LIMIT_PER_MINUTE", default=600
 CROWD_MAX_BLOCK_SECONDS = 60
 CROWD_MAX_ATTACHMENTS = env.int("CROWD_MAX_ATTACHMENTS", default=20)
 CROWD_MAX_ATTACHMENT_LENGTH = env.int("CROWD_MAX_ATTACHMENT_LENGTH", default=4096)  # characters
+CROWD_MAX_TEXT_LENGTH = env.int("CROWD_MAX_TEXT_LENGTH", default=10_000)  # instruction, labels
 CROWD_MAX_CHOICES = env.int("CROWD_MAX_CHOICES", default=100)
 CROWD_MAX_PARAMS_BYTES = env.int("CROWD_MAX_PARAMS_BYTES", default=256 * 1024)
 CROWD_MAX_CRUNCHERS = env.int("CROWD_MAX_CRUNCHERS", default=25)
@@ -348,6 +351,12 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies are read by heatportal.api.input.parse_json (depth, NUL, surrogates, ranges).
+    "DEFAULT_PARSER_CLASSES": [
+        "heatportal.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "heatportal.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -7,7 +7,6 @@ Error bodies follow the FastAPI server the API was first written for (CONTRACT Â
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
@@ -17,11 +16,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, permissions
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from heatportal.accounts.authentication import BearerTokenAuthentication
 from heatportal.api.errors import SCENARIOS, FamilyAPIView, RequestError
+from heatportal.api.input import BadInput, parse_json
+from heatportal.api.parsers import InvalidBody, JSONParser
 from scenarios_app import algorithms, datasets, etl, kpis, selectors, services
 from scenarios_app.api.serializers import scenario_payload, session_list_payload
 from scenarios_app.models import RunnerSession
@@ -54,22 +55,17 @@ class UnprocessableEntity(exceptions.APIException):
 MAX_NAME_LENGTH = 200  # display names, tags, dataset keys (the columns' length)
 
 
-def contains_nul(value: Any) -> bool:
-    """Whether a JSON value holds a NUL character anywhere (PostgreSQL stores none)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(contains_nul(item) for item in value)
-    return False
-
-
 def _error(kind: str, name: str | None, msg: str, value: Any, **ctx: Any) -> dict:
     item = {"type": kind, "loc": ["body", name] if name else ["body"], "msg": msg, "input": value}
     if ctx:
         item["ctx"] = ctx
     return item
+
+
+def _bad_input_error(error: BadInput) -> dict:
+    """A value refused by heatportal.api.input, as a Pydantic error item (the value is not
+    echoed: it is the text that could not be stored)."""
+    return {"type": error.kind, "loc": ["body", *error.loc], "msg": error.message, "input": None}
 
 
 def check_body(data: Any, fields: dict[str, tuple[str, bool]]) -> dict:
@@ -119,17 +115,11 @@ def check_body(data: Any, fields: dict[str, tuple[str, bool]]) -> dict:
                         max_length=MAX_NAME_LENGTH,
                     )
                 )
-            elif "\x00" in value:
-                errors.append(_error("string_pattern_mismatch", name, "String should not contain NUL", value))
             else:
                 clean[name] = value
         elif kind == "object":
             if value is not None and not isinstance(value, dict):
                 errors.append(_error("dict_type", name, "Input should be a valid dictionary", value))
-            elif contains_nul(value):
-                errors.append(
-                    _error("string_pattern_mismatch", name, "Strings should not contain NUL", value)
-                )
             else:
                 clean[name] = value
     if errors:
@@ -150,8 +140,12 @@ class RunnerView(FamilyAPIView):
     def handle_exception(self, exc):
         if isinstance(exc, services.ServiceError):
             exc = RequestError(exc.status, exc.message)
+        elif isinstance(exc, InvalidBody) and exc.bad_input.kind != "json_invalid":
+            exc = UnprocessableEntity([_bad_input_error(exc.bad_input)])
         elif isinstance(exc, exceptions.ParseError):
             exc = UnprocessableEntity([_error("json_invalid", None, "JSON decode error", str(exc.detail))])
+        elif isinstance(exc, BadInput):  # a value its column cannot hold, found when saving
+            exc = UnprocessableEntity([_bad_input_error(exc)])
         return super().handle_exception(exc)
 
     def body(self, request, fields: dict[str, tuple[str, bool]]) -> dict:
@@ -426,11 +420,11 @@ class DataFromJsonView(RunnerView):
         if not raw.strip():
             raise RequestError(400, "Empty body.")
         try:
-            payload = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise RequestError(400, f"Malformed JSON: {error}") from error
-        if contains_nul(payload):
-            raise RequestError(400, "The dataset must not contain NUL characters.")
+            payload = parse_json(raw)
+        except BadInput as error:
+            if error.kind == "json_invalid":
+                raise RequestError(400, f"Malformed JSON: {error.message}") from None
+            raise RequestError(400, f"The dataset is not valid: {error}") from None
         services.dataset_ingest_json(session=session, payload=payload)
         return Response({"keys": selectors.dataset_keys(session)}, status=201)
 

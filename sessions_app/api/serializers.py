@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from heatportal.api.input import BadInput, parse_json
 from sessions_app import selectors
 from sessions_app.models import (
     NodeInstance,
@@ -51,9 +50,9 @@ class SessionPatchInput(serializers.Serializer):
         # "metadata must be valid JSON": a JSON string is parsed, anything else kept as sent.
         if isinstance(value, str):
             try:
-                return json.loads(value)
-            except ValueError as error:
-                raise serializers.ValidationError("must be valid JSON") from error
+                return parse_json(value)
+            except BadInput as error:
+                raise serializers.ValidationError(f"must be valid JSON ({error})") from None
         return value
 
 

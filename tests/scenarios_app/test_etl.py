@@ -241,3 +241,23 @@ def test_a_json_file_over_its_own_limit_is_refused(api, main, settings):
 
     assert body["success"] is False
     assert "upload large tables as .csv or .xlsx" in body["messages"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"[" * 3000,
+        b'[{"a": NaN}]',
+        b'[{"a": 1e400}]',
+        b'[{"a": "\\u0000"}]',
+        b'[{"\\ud800": 1}]',
+        b"\xff\xfe",
+    ],
+)
+def test_a_json_file_that_no_api_accepts_is_a_message_not_a_crash(api, main, content):
+    response = upload(api, [("profile.json", content)])
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["success"] is False
+    assert "is not valid JSON" in body["messages"][0]["message"]

@@ -84,3 +84,18 @@ def test_sweep_leaves_a_beating_scenario_alone(main):
     assert services.scenarios_sweep() == {"requeued": 0, "failed": 0, "woken": 0}
     scenario.refresh_from_db()
     assert scenario.status == "processing"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_result_that_json_cannot_hold_fails_the_run_with_a_reason(main, bad):
+    make(main, "a", status="queued", queued_at=timezone.now())
+    scenario_id, token = services.scenario_claim_next(session_id=main.pk)
+
+    assert services.scenario_finish(scenario_id=scenario_id, token=token, result={"extra": [1.0, bad]})
+
+    scenario = Scenario.objects.get(pk=scenario_id)
+    assert scenario.status == "failed"
+    assert (
+        scenario.error == "The algorithm's result cannot be stored: result.extra.1: must be a finite number"
+    )
+    assert scenario.result is None
