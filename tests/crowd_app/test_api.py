@@ -318,3 +318,14 @@ def test_rate_limit_per_key_answers_429_with_retry_after(api, live_api, settings
     assert limited.json() == {"status": "error", "code": 429, "message": "Too many requests: slow down"}
     assert 1 <= int(limited.headers["Retry-After"]) <= 61
     assert create(live_api, "free-text", {"instruction": "x"}).status_code == 200  # another key
+
+
+def test_documented_fields_sent_as_null_count_as_absent(test_key):
+    body = {"instruction": "x", "hook_url": None, "confidence": None, "exclude_crunchers": None}
+
+    response = CrowdClient(test_key).post("/v1/requests/free-text", body)
+
+    assert response.status_code == 200, response.content
+    echoed = response.json()
+    assert "hook_url" not in echoed and "confidence" not in echoed and "exclude_crunchers" not in echoed
+    assert CrowdRequest.objects.get(pk=echoed["id"]).hook_url == ""

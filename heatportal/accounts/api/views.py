@@ -9,6 +9,7 @@ from heatportal.accounts.api.serializers import LoginInput, RefreshInput, Tokens
 from heatportal.accounts.authentication import BearerTokenAuthentication
 from heatportal.api.errors import HEAT, FamilyAPIView, RequestError
 from heatportal.api.fields import snake_keys
+from heatportal.api.schema import error_responses
 
 
 class AuthView(FamilyAPIView):
@@ -25,7 +26,7 @@ class AuthView(FamilyAPIView):
 
 
 class LoginView(AuthView):
-    @extend_schema(request=LoginInput, responses=TokensOutput)
+    @extend_schema(request=LoginInput, responses={200: TokensOutput, **error_responses(401, 429)})
     def post(self, request):
         data = self.parse(LoginInput, request)
         try:
@@ -43,7 +44,7 @@ class LoginView(AuthView):
 
 
 class RefreshView(AuthView):
-    @extend_schema(request=RefreshInput, responses=TokensOutput)
+    @extend_schema(request=RefreshInput, responses={200: TokensOutput, **error_responses(401, 429)})
     def post(self, request):
         data = self.parse(RefreshInput, request)
         try:
