@@ -143,27 +143,27 @@ def _per_annotation(name: str, inner: type[serializers.Serializer]):
 
 
 REQUEST_BODIES: dict[str, type[serializers.Serializer]] = {
-    RequestType.MULTIPLE_CHOICE: _merge("MultipleChoiceRequestInput", RequestInput, MultipleChoiceFields),
-    RequestType.FREE_TEXT: _merge("FreeTextRequestInput", RequestInput, FreeTextFields),
-    RequestType.RATING: _merge("RatingRequestInput", RequestInput, RatingFields),
-    RequestType.IMAGE: _merge("ImageRequestInput", RequestInput),
-    RequestType.VIDEO: _merge("VideoRequestInput", RequestInput),
-    RequestType.AUDIO: _merge("AudioRequestInput", RequestInput),
-    RequestType.ANNOTATIONS: _merge("AnnotationsRequestInput", RequestInput, AnnotationFields),
+    RequestType.MULTIPLE_CHOICE: _merge("CreateMultipleChoice", RequestInput, MultipleChoiceFields),
+    RequestType.FREE_TEXT: _merge("CreateFreeText", RequestInput, FreeTextFields),
+    RequestType.RATING: _merge("CreateRating", RequestInput, RatingFields),
+    RequestType.IMAGE: _merge("CreateImage", RequestInput),
+    RequestType.VIDEO: _merge("CreateVideo", RequestInput),
+    RequestType.AUDIO: _merge("CreateAudio", RequestInput),
+    RequestType.ANNOTATIONS: _merge("CreateAnnotations", RequestInput, AnnotationFields),
     RequestType.ANNOTATIONS_WITH_MULTIPLE_CHOICE: _merge(
-        "AnnotationsWithMultipleChoiceRequestInput",
+        "CreateAnnotationsWithMultipleChoice",
         RequestInput,
         AnnotationFields,
         per_annotation=_per_annotation("PerAnnotationMultipleChoice", MultipleChoiceFields)(),
     ),
     RequestType.ANNOTATIONS_WITH_FREE_TEXT: _merge(
-        "AnnotationsWithFreeTextRequestInput",
+        "CreateAnnotationsWithFreeText",
         RequestInput,
         AnnotationFields,
         per_annotation=_per_annotation("PerAnnotationFreeText", FreeTextFields)(),
     ),
     RequestType.ANNOTATIONS_WITH_RATING: _merge(
-        "AnnotationsWithRatingRequestInput",
+        "CreateAnnotationsWithRating",
         RequestInput,
         AnnotationFields,
         per_annotation=_per_annotation("PerAnnotationRating", RatingFields)(),

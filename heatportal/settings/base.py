@@ -331,6 +331,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Request bodies get components of their own, with the input rules (non-blank strings...).
     "COMPONENT_SPLIT_REQUEST": True,
+    # A PATCH body states its own required fields (the runner's rename needs display_name).
+    "COMPONENT_SPLIT_PATCH": False,
     # Bodies are documented as JSON (views that take uploads say so themselves).
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     "ENUM_NAME_OVERRIDES": {

@@ -20,15 +20,15 @@ def _name(**kwargs) -> serializers.CharField:
 # --- Requests ---------------------------------------------------------------------------------
 
 
-class SessionCreateRequest(serializers.Serializer):
+class SessionCreate(serializers.Serializer):
     display_name = _name()
 
 
-class SessionCopyRequest(serializers.Serializer):
+class SessionCopy(serializers.Serializer):
     new_display_name = _name()
 
 
-class ScenarioCreateRequest(serializers.Serializer):
+class ScenarioCreate(serializers.Serializer):
     tag = _name()
     dataset_key = _name()
     algo_name = _name()
@@ -40,7 +40,7 @@ class ScenarioCreateRequest(serializers.Serializer):
     )
 
 
-class DatasetDeriveRequest(serializers.Serializer):
+class DatasetDerive(serializers.Serializer):
     new_key = _name()
 
 

@@ -209,7 +209,7 @@ class SessionsView(RunnerView):
 
     @extend_schema(
         summary="Create a session",
-        request=doc.SessionCreateRequest,
+        request=doc.SessionCreate,
         responses={201: doc.SessionListOutput, **CONFLICT},
     )
     def post(self, request):
@@ -221,7 +221,7 @@ class SessionsView(RunnerView):
 class SessionCopyView(RunnerView):
     @extend_schema(
         summary="Copy a session",
-        request=doc.SessionCopyRequest,
+        request=doc.SessionCopy,
         responses={201: doc.SessionListOutput, **CONFLICT},
     )
     def post(self, request, sid: str):
@@ -234,7 +234,7 @@ class SessionCopyView(RunnerView):
 class SessionDetailView(RunnerView):
     @extend_schema(
         summary="Rename a session",
-        request=doc.SessionCreateRequest,
+        request=doc.SessionCreate,
         responses={200: doc.SessionRow, **CONFLICT},
     )
     def patch(self, request, sid: str):
@@ -304,7 +304,7 @@ class ScenariosView(RunnerView):
 
     @extend_schema(
         summary="Create a scenario",
-        request=doc.ScenarioCreateRequest,
+        request=doc.ScenarioCreate,
         responses={201: doc.ScenarioOutput, **CONFLICT},
     )
     def post(self, request, sid: str):
@@ -444,7 +444,7 @@ class DataParametersView(RunnerView):
 class DataDeriveView(RunnerView):
     @extend_schema(
         summary="Derive a dataset",
-        request=doc.DatasetDeriveRequest,
+        request=doc.DatasetDerive,
         responses={201: doc.DatasetKeysOutput, **CONFLICT},
     )
     def post(self, request, sid: str, key: str):
@@ -461,7 +461,7 @@ class DataFromJsonView(RunnerView):
         summary="Ingest a dataset's to_json() payload",
         request={
             "application/json": {
-                "oneOf": [
+                "anyOf": [
                     {"$ref": "#/components/schemas/DatasetPayload"},
                     {
                         "type": "array",

@@ -90,7 +90,7 @@ class ScenarioInstanceInput(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class ScenarioInstanceRequest(serializers.Serializer):
+class ScenarioInstanceCreate(serializers.Serializer):
     """The body of ``POST /{sessionId}/scenario_instances`` as the schema gives it (the view
     parses it with :class:`ScenarioInstanceInput`, whose messages are the document's)."""
 
@@ -101,25 +101,36 @@ class ScenarioInstanceRequest(serializers.Serializer):
     vars()["to"] = serializers.DateTimeField(required=False, allow_null=True)
 
 
-# Hierarchical names: segments separated by ":", none empty, no space at either end.
-CONFIG_NAME_SCHEMA = {"type": "string", "maxLength": 300, "pattern": r"^(?=\S)(?=[\s\S]*\S$)[^:]+(:[^:]+)*$"}
+@extend_schema_field({"type": "integer", "enum": PlatformConfiguration.ValueType.values, "default": 0})
+class ConfigValueTypeField(serializers.IntegerField):
+    """0 string, 1 boolean, 2 integer, 3 float, 4 JSON."""
 
 
 class ConfigInput(serializers.Serializer):
-    name = extend_schema_field(CONFIG_NAME_SCHEMA)(serializers.CharField(max_length=300, allow_blank=True))
-    value_type = extend_schema_field({"type": "integer", "enum": PlatformConfiguration.ValueType.values})(
-        serializers.IntegerField(required=False, default=PlatformConfiguration.ValueType.STRING)
-    )
-    value = serializers.JSONField(
-        required=False, default="", help_text="A value of the type: a string, boolean, number or JSON."
-    )
+    name = serializers.CharField(max_length=300, allow_blank=True)  # the service checks it
+    value_type = serializers.IntegerField(required=False, default=PlatformConfiguration.ValueType.STRING)
+    value = serializers.JSONField(required=False, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ConfigUpdateInput(ConfigInput):
+CONFIG_NAME_HELP = 'Hierarchical: segments separated by ":", none empty, no space at either end.'
+
+
+class ConfigCreate(serializers.Serializer):
+    """The body of ``POST /config`` as the schema gives it (parsed by :class:`ConfigInput`)."""
+
+    name = serializers.CharField(max_length=300, help_text=CONFIG_NAME_HELP)
+    value_type = ConfigValueTypeField(required=False)
+    value = serializers.JSONField(
+        required=False, help_text="A value of the type: a string, boolean, number or JSON."
+    )
+    description = serializers.CharField(required=False, allow_blank=True)
+
+
+class ConfigUpdate(ConfigCreate):
     """``PUT /config/{name}``: the name is the path's unless the body renames it."""
 
-    name = extend_schema_field(CONFIG_NAME_SCHEMA)(serializers.CharField(required=False, max_length=300))
+    name = serializers.CharField(required=False, max_length=300, help_text=CONFIG_NAME_HELP)
 
 
 # --- Responses (camelCase) --------------------------------------------------------------------

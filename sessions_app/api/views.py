@@ -323,7 +323,7 @@ class NodeOutputDataView(HeatView):
 
 
 class ScenarioInstancesView(HeatView):
-    @extend_schema(request=io.ScenarioInstanceRequest, responses=io.ScenarioInstanceResult)
+    @extend_schema(request=io.ScenarioInstanceCreate, responses=io.ScenarioInstanceResult)
     def post(self, request, session_id):
         session = get_or_404(Session.objects.all(), "SessionId not found.", pk=session_id)
         data = self.parse(io.ScenarioInstanceInput, request.data, "Invalid request.")
@@ -371,7 +371,7 @@ class ConfigView(HeatView):
             raise RequestError(400, "Query parameter 'prefix' is required.")
         return Response(selectors.config_by_prefix(user=request.user, prefix=prefix))
 
-    @extend_schema(request=io.ConfigInput, responses={201: io.ConfigOutput, **error_responses(409)})
+    @extend_schema(request=io.ConfigCreate, responses={201: io.ConfigOutput, **error_responses(409)})
     def post(self, request):
         data = self.parse(io.ConfigInput, request.data, "Invalid configuration name")
         config = services.config_create(
@@ -386,7 +386,7 @@ class ConfigView(HeatView):
 class ConfigDetailView(HeatView):
     permission_classes = [permissions.IsAuthenticated, IsAdmin]
 
-    @extend_schema(request=io.ConfigUpdateInput, responses={200: io.ConfigOutput, **error_responses(409)})
+    @extend_schema(request=io.ConfigUpdate, responses={200: io.ConfigOutput, **error_responses(409)})
     def put(self, request, name: str):
         config = get_or_404(PlatformConfiguration.objects.all(), "Configuration not found", name=name)
         body = snake_keys(request.data)

@@ -329,3 +329,19 @@ def test_documented_fields_sent_as_null_count_as_absent(test_key):
     echoed = response.json()
     assert "hook_url" not in echoed and "confidence" not in echoed and "exclude_crunchers" not in echoed
     assert CrowdRequest.objects.get(pk=echoed["id"]).hook_url == ""
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("put", "/v1/requests/free-text", "GET, POST"),
+        ("delete", f"/v1/requests/{uuid.uuid4()}", "GET, POST"),
+        ("get", f"/v1/tasks/abort/{uuid.uuid4()}", "POST"),
+    ],
+)
+def test_other_methods_are_405_naming_the_allowed_ones(test_key, method, path, allowed):
+    response = getattr(CrowdClient(test_key).client, method)(path, headers={"X-Heat-API-Key": test_key})
+
+    assert response.status_code == 405
+    assert response["Allow"] == allowed
+    assert response.json() == {"status": "error", "code": 405, "message": "Method not allowed"}
