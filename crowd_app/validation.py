@@ -228,7 +228,12 @@ def request_params_clean(request_type: str, body: Any) -> dict:
             "max_crunchers": max_crunchers,
         }
     # Fields beyond the documented ones are kept and echoed (CONTRACT §5); ours win on clashes.
-    extra = {key: value for key, value in body.items() if key not in out and key not in _RESERVED}
+    # A documented field sent as null is absent, not another field to echo.
+    extra = {
+        key: value
+        for key, value in body.items()
+        if key not in out and key not in _RESERVED and not (value is None and key in _DOCUMENTED)
+    }
     params = {**extra, **out}
     if len(json.dumps(params)) > settings.CROWD_MAX_PARAMS_BYTES:
         raise InvalidParams("body", f"must be at most {settings.CROWD_MAX_PARAMS_BYTES} bytes")
@@ -237,6 +242,13 @@ def request_params_clean(request_type: str, body: Any) -> dict:
 
 # Server-owned fields of the Request object: a client cannot set them.
 _RESERVED = {"id", "status", "response", "raw_responses", "crunchers", "type"}
+# The request fields document 004 defines, over all types.
+_DOCUMENTED = {
+    "instruction", "attachments_type", "attachments", "hook_url", "exclude_crunchers", "confidence",
+    "choices_type", "choices", "min_answers", "max_answers", "validation", "rating_min", "rating_max",
+    "rating_step", "label_min", "label_max", "annotations_type", "min_annotations", "max_annotations",
+    "per_annotation",
+}  # fmt: skip
 
 
 # --- Answers ----------------------------------------------------------------------------------

@@ -194,7 +194,7 @@ async def requests_endpoint(request: HttpRequest, segment: str) -> JsonResponse:
                 raise Failure(404, "Request not found") from None
             snapshot = await _retrieve(Presented.of(request), request_id)
         else:
-            raise Failure(405, "Method not allowed")
+            raise Failure(405, "Method not allowed", Allow="GET, POST")
         if snapshot.pending and block > 0:
             body = await wait_until_done(snapshot.request_id, block)
             return JsonResponse(body if body is not None else (await _reload(snapshot.request_id)).body)
@@ -208,7 +208,7 @@ async def abort_endpoint(request: HttpRequest, segment: str) -> JsonResponse:
     """``POST /v1/tasks/abort/{id}``: ``{"success": true}`` while pending, 400 after."""
     try:
         if request.method != "POST":
-            raise Failure(405, "Method not allowed")
+            raise Failure(405, "Method not allowed", Allow="POST")
         try:
             request_id = str(uuid.UUID(segment))
         except ValueError:

@@ -12,8 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -23,12 +22,14 @@ from heatportal.accounts.authentication import BearerTokenAuthentication
 from heatportal.api.errors import SCENARIOS, FamilyAPIView, RequestError
 from heatportal.api.input import BadInput, parse_json
 from heatportal.api.parsers import InvalidBody, JSONParser
+from heatportal.api.schema import error_responses
 from scenarios_app import algorithms, datasets, etl, kpis, selectors, services
+from scenarios_app.api import schema as doc
 from scenarios_app.api.serializers import scenario_payload, session_list_payload
 from scenarios_app.models import RunnerSession
 from scenarios_app.parameters import describe
 
-JSON = OpenApiTypes.OBJECT  # the document's bodies; see docs/scenarios_app.md for their shapes
+CONFLICT = error_responses(409)
 ETL_FORM = {
     "multipart/form-data": {
         "type": "object",
@@ -185,7 +186,7 @@ class HealthView(RunnerView):
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(summary="Liveness probe", responses=JSON)
+    @extend_schema(summary="Liveness probe", responses=doc.HealthOutput)
     def get(self, request):
         services.session_ensure_default()
         names = list(selectors.sessions().values_list("display_name", flat=True))
@@ -196,11 +197,15 @@ class HealthView(RunnerView):
 
 
 class SessionsView(RunnerView):
-    @extend_schema(summary="List sessions", request=JSON, responses=JSON)
+    @extend_schema(summary="List sessions", responses=doc.SessionListOutput)
     def get(self, request):
         return Response(_session_list())
 
-    @extend_schema(summary="Create a session", request=JSON, responses=JSON)
+    @extend_schema(
+        summary="Create a session",
+        request=doc.SessionCreate,
+        responses={201: doc.SessionListOutput, **CONFLICT},
+    )
     def post(self, request):
         data = self.body(request, {"display_name": ("name", True)})
         services.session_create(display_name=data["display_name"])
@@ -208,7 +213,11 @@ class SessionsView(RunnerView):
 
 
 class SessionCopyView(RunnerView):
-    @extend_schema(summary="Copy a session", request=JSON, responses=JSON)
+    @extend_schema(
+        summary="Copy a session",
+        request=doc.SessionCopy,
+        responses={201: doc.SessionListOutput, **CONFLICT},
+    )
     def post(self, request, sid: str):
         session = self.runner_session(sid)
         data = self.body(request, {"new_display_name": ("name", True)})
@@ -217,14 +226,22 @@ class SessionCopyView(RunnerView):
 
 
 class SessionDetailView(RunnerView):
-    @extend_schema(summary="Rename a session", request=JSON, responses=JSON)
+    @extend_schema(
+        summary="Rename a session",
+        request=doc.SessionCreate,
+        responses={200: doc.SessionRow, **CONFLICT},
+    )
     def patch(self, request, sid: str):
         session = self.runner_session(sid)
         data = self.body(request, {"display_name": ("name", True)})
         session = services.session_rename(session=session, display_name=data["display_name"])
         return Response({"id": str(session.pk), "display_name": session.display_name})
 
-    @extend_schema(summary="Delete a session", request=JSON, responses=JSON)
+    @extend_schema(
+        summary="Delete a session",
+        description="Answers the remaining sessions; deleting the last one leaves a fresh 'main'.",
+        responses={200: doc.SessionListOutput},
+    )
     def delete(self, request, sid: str):
         services.session_delete(session=self.runner_session(sid))
         return Response(_session_list())
@@ -234,7 +251,7 @@ class SessionDetailView(RunnerView):
 
 
 class AlgorithmsView(RunnerView):
-    @extend_schema(summary="List algorithm templates", request=JSON, responses=JSON)
+    @extend_schema(summary="List algorithm templates", responses=doc.AlgorithmListOutput)
     def get(self, request, sid: str):
         session = self.runner_session(sid)
         names = [name for name in session.algorithms if name in algorithms.REGISTRY]
@@ -242,7 +259,7 @@ class AlgorithmsView(RunnerView):
 
 
 class AlgorithmParametersView(RunnerView):
-    @extend_schema(summary="Parameter schema of an algorithm", request=JSON, responses=JSON)
+    @extend_schema(summary="Parameter schema of an algorithm", responses=doc.AlgorithmParametersOutput)
     def get(self, request, sid: str, name: str):
         session = self.runner_session(sid)
         if name not in session.algorithms or name not in algorithms.REGISTRY:
@@ -251,7 +268,7 @@ class AlgorithmParametersView(RunnerView):
 
 
 class KpisView(RunnerView):
-    @extend_schema(summary="List KPI templates", request=JSON, responses=JSON)
+    @extend_schema(summary="List KPI templates", responses=doc.KpiListOutput)
     def get(self, request, sid: str):
         session = self.runner_session(sid)
         return Response({"kpis": [name for name in session.kpis if name in kpis.REGISTRY]})
@@ -270,14 +287,20 @@ SCENARIO_FIELDS = {
 
 class ScenariosView(RunnerView):
     @extend_schema(
-        summary="List the session's scenarios", operation_id="api_v1_sessions_scenarios_list", responses=JSON
+        summary="List the session's scenarios",
+        operation_id="api_v1_sessions_scenarios_list",
+        responses=doc.ScenarioOutput(many=True),
     )
     def get(self, request, sid: str):
         session = self.runner_session(sid)
         scenarios = selectors.session_scenarios(session)
         return Response([scenario_payload(scenario, session=session) for scenario in scenarios])
 
-    @extend_schema(summary="Create a scenario", request=JSON, responses=JSON)
+    @extend_schema(
+        summary="Create a scenario",
+        request=doc.ScenarioCreate,
+        responses={201: doc.ScenarioOutput, **CONFLICT},
+    )
     def post(self, request, sid: str):
         session = self.runner_session(sid)
         data = self.body(request, SCENARIO_FIELDS)
@@ -293,18 +316,20 @@ class ScenariosView(RunnerView):
 
 
 class ScenarioDetailView(RunnerView):
-    @extend_schema(summary="Get a scenario", request=JSON, responses=JSON)
+    @extend_schema(summary="Get a scenario", responses=doc.ScenarioOutput)
     def get(self, request, sid: str, scenario_id: str):
         return Response(scenario_payload(self.scenario(sid, scenario_id)))
 
-    @extend_schema(summary="Delete a scenario", request=JSON, responses=JSON)
+    @extend_schema(summary="Delete a scenario", responses={204: None})
     def delete(self, request, sid: str, scenario_id: str):
         services.scenario_delete(scenario=self.scenario(sid, scenario_id))
         return Response(status=204)
 
 
 class ScenarioRunView(RunnerView):
-    @extend_schema(summary="Enqueue a scenario (202)", request=JSON, responses=JSON)
+    @extend_schema(
+        summary="Enqueue a scenario (202)", request=None, responses={202: doc.ScenarioOutput, **CONFLICT}
+    )
     def post(self, request, sid: str, scenario_id: str):
         scenario = self.scenario(sid, scenario_id)
         scenario = services.scenario_run(scenario=scenario)
@@ -312,7 +337,9 @@ class ScenarioRunView(RunnerView):
 
 
 class ScenarioResetView(RunnerView):
-    @extend_schema(summary="Reset a scenario to created", request=JSON, responses=JSON)
+    @extend_schema(
+        summary="Reset a scenario to created", request=None, responses={200: doc.ScenarioOutput, **CONFLICT}
+    )
     def post(self, request, sid: str, scenario_id: str):
         scenario = services.scenario_reset(scenario=self.scenario(sid, scenario_id))
         return Response(scenario_payload(scenario))
@@ -321,7 +348,7 @@ class ScenarioResetView(RunnerView):
 class ScenarioStatusView(RunnerView):
     """The poll endpoint (served by :func:`scenario_status` on its happy path)."""
 
-    @extend_schema(summary="Poll a scenario's status", request=JSON, responses=JSON)
+    @extend_schema(summary="Poll a scenario's status", responses=doc.ScenarioStatusOutput)
     def get(self, request, sid: str, scenario_id: str):
         row = selectors.scenario_status(sid, scenario_id)
         if row is None:
@@ -362,7 +389,13 @@ scenario_status.initkwargs = {}
 
 
 class ProcessingView(RunnerView):
-    @extend_schema(summary="The scenario being processed, or null", request=JSON, responses=JSON)
+    @extend_schema(
+        summary="The scenario being processed, or null",
+        responses=OpenApiResponse(
+            {"oneOf": [{"$ref": "#/components/schemas/ScenarioOutput"}], "nullable": True},
+            description="The processing scenario, or null when none is",
+        ),
+    )
     def get(self, request, sid: str):
         session = self.runner_session(sid)
         scenario = selectors.processing_scenario(session)
@@ -375,31 +408,39 @@ class ProcessingView(RunnerView):
 
 
 class DataView(RunnerView):
-    @extend_schema(summary="List dataset keys", operation_id="api_v1_sessions_data_keys", responses=JSON)
+    @extend_schema(
+        summary="List dataset keys", operation_id="api_v1_sessions_data_keys", responses=doc.DatasetKeysOutput
+    )
     def get(self, request, sid: str):
         return Response({"keys": selectors.dataset_keys(self.runner_session(sid))})
 
 
 class DataDetailView(RunnerView):
-    @extend_schema(summary="A dataset as JSON", request=JSON, responses=JSON)
+    @extend_schema(summary="A dataset as JSON", responses=doc.DatasetPayload)
     def get(self, request, sid: str, key: str):
         return Response(services.dataset_to_json(self.dataset(sid, key)))
 
-    @extend_schema(summary="Delete a dataset", request=JSON, responses=JSON)
+    @extend_schema(summary="Delete a dataset", responses={204: None, **CONFLICT})
     def delete(self, request, sid: str, key: str):
         services.dataset_delete(dataset=self.dataset(sid, key))
         return Response(status=204)
 
 
 class DataParametersView(RunnerView):
-    @extend_schema(summary="Data-source parameters a scenario may override", request=JSON, responses=JSON)
+    @extend_schema(
+        summary="Data-source parameters a scenario may override", responses=doc.DatasetParametersOutput
+    )
     def get(self, request, sid: str, key: str):
         dataset = self.dataset(sid, key)
         return Response({"key": dataset.key, "parameters": describe(datasets.data_parameter_schema())})
 
 
 class DataDeriveView(RunnerView):
-    @extend_schema(summary="Derive a dataset", request=JSON, responses=JSON)
+    @extend_schema(
+        summary="Derive a dataset",
+        request=doc.DatasetDerive,
+        responses={201: doc.DatasetKeysOutput, **CONFLICT},
+    )
     def post(self, request, sid: str, key: str):
         dataset = self.dataset(sid, key)
         data = self.body(request, {"new_key": ("name", True)})
@@ -410,7 +451,22 @@ class DataDeriveView(RunnerView):
 class DataFromJsonView(RunnerView):
     parser_classes = []  # the raw body is the payload
 
-    @extend_schema(summary="Ingest a dataset's to_json() payload", request=JSON, responses={201: JSON})
+    @extend_schema(
+        summary="Ingest a dataset's to_json() payload",
+        request={
+            "application/json": {
+                "anyOf": [
+                    {"$ref": "#/components/schemas/DatasetPayload"},
+                    {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/DatasetPayload"},
+                        "minItems": 1,
+                    },
+                ]
+            }
+        },
+        responses={201: doc.DatasetKeysOutput, **CONFLICT},
+    )
     def post(self, request, sid: str):
         session = self.runner_session(sid)
         try:
@@ -432,7 +488,11 @@ class DataFromJsonView(RunnerView):
 class EtlView(RunnerView):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(summary="ETL from uploaded .csv, .json and .xlsx files", request=ETL_FORM, responses=JSON)
+    @extend_schema(
+        summary="ETL from uploaded .csv, .json and .xlsx files",
+        request=ETL_FORM,
+        responses={200: doc.EtlOutput, **CONFLICT},
+    )
     def post(self, request, sid: str):
         session = self.runner_session(sid)
         size = int(request.META.get("CONTENT_LENGTH") or 0)

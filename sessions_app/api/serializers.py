@@ -89,11 +89,47 @@ class ScenarioInstanceInput(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class ScenarioInstanceCreate(serializers.Serializer):
+    """The body of ``POST /{sessionId}/scenario_instances`` as the schema gives it (the view
+    parses it with :class:`ScenarioInstanceInput`, whose messages are the document's)."""
+
+    simulation_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    scenario_name = serializers.CharField(max_length=200)
+    scenario_instance_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    vars()["from"] = serializers.DateTimeField(required=False, allow_null=True)
+    vars()["to"] = serializers.DateTimeField(required=False, allow_null=True)
+
+
+@extend_schema_field({"type": "integer", "enum": PlatformConfiguration.ValueType.values, "default": 0})
+class ConfigValueTypeField(serializers.IntegerField):
+    """0 string, 1 boolean, 2 integer, 3 float, 4 JSON."""
+
+
 class ConfigInput(serializers.Serializer):
-    name = serializers.CharField(max_length=300, allow_blank=True)
+    name = serializers.CharField(max_length=300, allow_blank=True)  # the service checks it
     value_type = serializers.IntegerField(required=False, default=PlatformConfiguration.ValueType.STRING)
     value = serializers.JSONField(required=False, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+CONFIG_NAME_HELP = 'Hierarchical: segments separated by ":", none empty, no space at either end.'
+
+
+class ConfigCreate(serializers.Serializer):
+    """The body of ``POST /config`` as the schema gives it (parsed by :class:`ConfigInput`)."""
+
+    name = serializers.CharField(max_length=300, help_text=CONFIG_NAME_HELP)
+    value_type = ConfigValueTypeField(required=False)
+    value = serializers.JSONField(
+        required=False, help_text="A value of the type: a string, boolean, number or JSON."
+    )
+    description = serializers.CharField(required=False, allow_blank=True)
+
+
+class ConfigUpdate(ConfigCreate):
+    """``PUT /config/{name}``: the name is the path's unless the body renames it."""
+
+    name = serializers.CharField(required=False, max_length=300, help_text=CONFIG_NAME_HELP)
 
 
 # --- Responses (camelCase) --------------------------------------------------------------------
@@ -132,11 +168,11 @@ class SessionTemplateOutput(serializers.ModelSerializer):
 
 class OwnerOutput(serializers.Serializer):
     id = serializers.IntegerField()
-    email = serializers.EmailField()
+    email = serializers.CharField(help_text="May be empty.")
     type = serializers.CharField(source="role")
     isActive = serializers.BooleanField(source="is_active")
     createdAt = serializers.DateTimeField(source="date_joined")
-    externalB2CId = serializers.CharField(default=None, read_only=True)
+    externalB2CId = serializers.CharField(default=None, read_only=True, allow_null=True)
     externalHEATId = serializers.CharField(source="username")
     sessionUsers = serializers.ListField(default=list, read_only=True)
     sessionDimensions = serializers.ListField(default=list, read_only=True)
@@ -157,7 +193,14 @@ class ProjectOutput(serializers.ModelSerializer):
             "defaultSessionTemplateId", "defaultSessionTemplate", "createdAt",
         ]  # fmt: skip
 
-    @extend_schema_field(SessionTemplateOutput)
+    @extend_schema_field(
+        {
+            "oneOf": [
+                {"$ref": "#/components/schemas/SessionTemplateOutput"},
+                {"type": "object", "maxProperties": 0, "description": "No default template"},
+            ]
+        }
+    )
     def get_defaultSessionTemplate(self, project: Project) -> dict:
         template = project.default_session_template
         return SessionTemplateOutput(template).data if template else {}
@@ -178,6 +221,9 @@ class ScenarioInstanceOutput(serializers.ModelSerializer):
     scenarioInstanceId = serializers.CharField(source="scenario_instance_id")
     dimensions = serializers.ListField(default=list, read_only=True)
     createdAt = serializers.DateTimeField(source="created_at")
+    # "from" and "to" are Python keywords: declared through the class namespace.
+    vars()["from"] = serializers.DateTimeField(source="start", allow_null=True)
+    vars()["to"] = serializers.DateTimeField(source="end", allow_null=True)
 
     class Meta:
         model = ScenarioInstance
@@ -189,18 +235,21 @@ class ScenarioInstanceOutput(serializers.ModelSerializer):
             "scenarioInstanceId",
             "dimensions",
             "createdAt",
+            "from",
+            "to",
         ]
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["from"] = (
-            serializers.DateTimeField().to_representation(instance.start) if instance.start else None
-        )
-        data["to"] = serializers.DateTimeField().to_representation(instance.end) if instance.end else None
-        return data
+
+class ScenarioInstanceResult(serializers.Serializer):
+    """What ``POST /{sessionId}/scenario_instances`` answers: the document's wrapper."""
+
+    status = serializers.BooleanField()
+    message = serializers.CharField()
+    template = ScenarioInstanceOutput()
 
 
 class SessionOutput(serializers.ModelSerializer):
+    email = serializers.CharField(help_text="May be empty.")
     projectId = serializers.IntegerField(source="project_id")
     project = ProjectOutput()
     sessionTemplateId = serializers.IntegerField(source="session_template_id")
@@ -331,7 +380,7 @@ class UserDataOutput(serializers.Serializer):
     lastName = serializers.CharField(source="last_name")
     title = serializers.CharField(default="", read_only=True)
     company = serializers.CharField(default="", read_only=True)
-    email = serializers.EmailField()
+    email = serializers.CharField(help_text="May be empty.")
     role = serializers.CharField()
     createdAt = serializers.DateTimeField(source="date_joined")
     updatedAt = serializers.DateTimeField(source="last_login", allow_null=True)

@@ -14,6 +14,7 @@ from heatportal.accounts.authentication import BearerTokenAuthentication
 from heatportal.accounts.models import User
 from heatportal.api.errors import HEAT, FamilyAPIView, RequestError
 from heatportal.api.fields import snake_keys
+from heatportal.api.schema import error_responses
 from heatportal.files import stream_stored_file
 from sessions_app import selectors, services
 from sessions_app.api import serializers as io
@@ -69,7 +70,12 @@ class HealthView(HeatView):
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses={200: inline_serializer("Health", {"status": serializers.CharField()})})
+    @extend_schema(
+        responses={
+            200: inline_serializer("Health", {"status": serializers.ChoiceField(choices=["ok"])}),
+            **error_responses(503),
+        }
+    )
     def get(self, request):
         try:
             with connection.cursor() as cursor:
@@ -317,7 +323,7 @@ class NodeOutputDataView(HeatView):
 
 
 class ScenarioInstancesView(HeatView):
-    @extend_schema(request=io.ScenarioInstanceInput, responses=io.ScenarioInstanceOutput)
+    @extend_schema(request=io.ScenarioInstanceCreate, responses=io.ScenarioInstanceResult)
     def post(self, request, session_id):
         session = get_or_404(Session.objects.all(), "SessionId not found.", pk=session_id)
         data = self.parse(io.ScenarioInstanceInput, request.data, "Invalid request.")
@@ -356,7 +362,7 @@ class ConfigView(HeatView):
         return super().get_permissions()
 
     @extend_schema(
-        parameters=[OpenApiParameter("prefix", str, required=True)],
+        parameters=[OpenApiParameter("prefix", {"type": "string", "minLength": 1}, required=True)],
         responses={200: {"type": "object", "additionalProperties": {}}},
     )
     def get(self, request):
@@ -365,7 +371,7 @@ class ConfigView(HeatView):
             raise RequestError(400, "Query parameter 'prefix' is required.")
         return Response(selectors.config_by_prefix(user=request.user, prefix=prefix))
 
-    @extend_schema(request=io.ConfigInput, responses={201: io.ConfigOutput})
+    @extend_schema(request=io.ConfigCreate, responses={201: io.ConfigOutput, **error_responses(409)})
     def post(self, request):
         data = self.parse(io.ConfigInput, request.data, "Invalid configuration name")
         config = services.config_create(
@@ -380,7 +386,7 @@ class ConfigView(HeatView):
 class ConfigDetailView(HeatView):
     permission_classes = [permissions.IsAuthenticated, IsAdmin]
 
-    @extend_schema(request=io.ConfigInput, responses=io.ConfigOutput)
+    @extend_schema(request=io.ConfigUpdate, responses={200: io.ConfigOutput, **error_responses(409)})
     def put(self, request, name: str):
         config = get_or_404(PlatformConfiguration.objects.all(), "Configuration not found", name=name)
         body = snake_keys(request.data)

@@ -2,7 +2,10 @@
 same views mounted twice (/api/v1/public/ and /api/v0/public/)."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+from heatportal.api.schema import FamilyAutoSchema
+from sites_app.models import SCHEDULE_PAIRS, AssetType, ScheduleType
 
 
 class SiteApiKeyScheme(OpenApiAuthenticationExtension):
@@ -31,7 +34,7 @@ class DeviceTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
-class SitesAutoSchema(AutoSchema):
+class SitesAutoSchema(FamilyAutoSchema):
     def get_operation_id(self):
         if "/v0/" in self.path:
             prefix = "sitesV0"
@@ -41,3 +44,82 @@ class SitesAutoSchema(AutoSchema):
             prefix = "sitesV1"
         name = getattr(self.view, "operation_name", type(self.view).__name__)
         return f"{prefix}_{name}"
+
+
+# --- Bodies (they only describe: the services validate rule by rule) ----------------------------
+
+
+class ScheduleEntry(serializers.Serializer):
+    startAt = serializers.DateTimeField()
+    endAt = serializers.DateTimeField()
+    value = serializers.FloatField()
+
+
+class ScheduleCommand(serializers.Serializer):
+    asset = serializers.ChoiceField(choices=sorted({asset for asset, _kind in SCHEDULE_PAIRS}))
+    type = serializers.ChoiceField(choices=ScheduleType.choices)
+    entries = ScheduleEntry(many=True, help_text="Ordered by start; empty clears this asset/type.")
+
+
+class GatewayScheduleCommand(ScheduleCommand):
+    batchId = serializers.UUIDField(help_text="The batch that stored these entries.")
+
+
+class ScheduleCommandsInput(serializers.Serializer):
+    schedules = ScheduleCommand(many=True, min_length=1, max_length=10)
+
+
+class ScheduleAccepted(serializers.Serializer):
+    batchId = serializers.UUIDField()
+    accepted = serializers.IntegerField(help_text="The number of entries stored.")
+
+
+class SiteSummary(serializers.Serializer):
+    siteId = serializers.UUIDField()
+    siteName = serializers.CharField()
+    isOnline = serializers.BooleanField()
+    reportedAt = serializers.DateTimeField(allow_null=True)
+    schedules = ScheduleCommand(many=True, help_text="Entries that have not ended yet.")
+
+
+class SiteList(serializers.Serializer):
+    sites = SiteSummary(many=True)
+
+
+class AssetOutput(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.ChoiceField(choices=AssetType.choices)
+    ratedPowerUpperLimitkW = serializers.FloatField(allow_null=True)
+    ratedPowerLowerLimitkW = serializers.FloatField(allow_null=True)
+    activePowerkW = serializers.FloatField(allow_null=True)
+    ratedEnergyCapacitykWh = serializers.FloatField(allow_null=True, required=False, help_text="BESS only")
+    availableStorageCapacitykWh = serializers.FloatField(
+        allow_null=True, required=False, help_text="BESS only"
+    )
+    soc = serializers.FloatField(allow_null=True, required=False, help_text="BESS only, percent")
+
+
+class SiteDetail(SiteSummary):
+    assets = serializers.DictField(child=AssetOutput(), help_text="By asset type.")
+
+
+class GatewaySchedules(serializers.Serializer):
+    siteId = serializers.UUIDField()
+    schedules = GatewayScheduleCommand(many=True)
+
+
+class AssetTelemetry(serializers.Serializer):
+    activePowerkW = serializers.FloatField(required=False)
+    soc = serializers.FloatField(required=False, min_value=0, max_value=100, help_text="BESS only")
+    availableStorageCapacitykWh = serializers.FloatField(required=False, min_value=0, help_text="BESS only")
+
+
+class TelemetryInput(serializers.Serializer):
+    reportedAt = serializers.DateTimeField(help_text="Not in the future (beyond the allowed clock skew).")
+    assets = serializers.DictField(child=AssetTelemetry(), help_text="By asset type; the site's assets only.")
+
+
+class TelemetryResult(serializers.Serializer):
+    applied = serializers.BooleanField()
+    reportedAt = serializers.DateTimeField()
+    message = serializers.CharField(required=False, help_text="Why a report was not applied.")

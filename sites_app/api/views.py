@@ -9,12 +9,14 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, permissions, serializers
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, permissions
 from rest_framework.response import Response
 
 from heatportal.api.errors import SITES, FamilyAPIView, RequestError
+from heatportal.api.schema import error_responses
 from sites_app import selectors, services
+from sites_app.api import schema as doc
 from sites_app.api.authentication import (
     DeviceTokenAuthentication,
     PerKeyRateThrottle,
@@ -71,10 +73,9 @@ class SitesView(FamilyAPIView):
         return site
 
 
-ERRORS = {
-    401: OpenApiResponse(description="Missing, malformed, unknown, revoked or expired API key"),
-    429: OpenApiResponse(description="Rate limit exceeded; see Retry-After"),
-}
+ERRORS = error_responses(
+    401, 429, d401="Missing, malformed, unknown, revoked or expired API key", d429="Rate limit exceeded"
+)
 
 
 class SiteListView(SitesView):
@@ -85,7 +86,7 @@ class SiteListView(SitesView):
         description=(
             "Every site of the key's access group, with connectivity and the schedules that have not ended."
         ),
-        responses={200: OpenApiResponse(description='{"sites": [Site]}'), **ERRORS},
+        responses={200: doc.SiteList, **ERRORS},
     )
     def get(self, request):
         body = selectors.site_list_body(access_group_id=request.auth.access_group_id)
@@ -98,16 +99,10 @@ class SiteDetailView(SitesView):
     @extend_schema(
         summary="Get a site",
         description="The site with its aggregated assets (rated power, BESS capacity, latest values).",
-        responses={200: OpenApiResponse(description="SiteDetail"), 404: OpenApiResponse(), **ERRORS},
+        responses={200: doc.SiteDetail, **ERRORS},
     )
     def get(self, request, site_id: str):
         return Response(selectors.site_detail_payload(self.site_or_404(site_id)))
-
-
-class ScheduleCommandsInput(serializers.Serializer):
-    """For the schema only: the service validates the batch rule by rule."""
-
-    schedules = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=10)
 
 
 class SiteSchedulesView(SitesView):
@@ -115,14 +110,10 @@ class SiteSchedulesView(SitesView):
 
     @extend_schema(
         summary="Send schedule commands",
-        request=ScheduleCommandsInput,
+        request=doc.ScheduleCommandsInput,
         responses={
-            202: inline_serializer(
-                "ScheduleAccepted",
-                {"batchId": serializers.UUIDField(), "accepted": serializers.IntegerField()},
-            ),
-            400: OpenApiResponse(description="validation_error with a details list; nothing is stored"),
-            404: OpenApiResponse(),
+            202: doc.ScheduleAccepted,
+            **error_responses(400, d400="validation_error with a details list; nothing is stored"),
             **ERRORS,
         },
     )
@@ -150,7 +141,7 @@ class HealthView(SitesView):
     permission_classes = [permissions.AllowAny]
     throttle_classes = []
 
-    @extend_schema(summary="Health", responses={204: None, 503: OpenApiResponse()})
+    @extend_schema(summary="Health", responses={204: None, **error_responses(503)})
     def get(self, request):
         try:
             with connection.cursor() as cursor:
@@ -173,26 +164,13 @@ class GatewayView(SitesView):
         return self.request.auth.site
 
 
-class TelemetryInput(serializers.Serializer):
-    """For the schema only: the service validates the report."""
-
-    reportedAt = serializers.DateTimeField()
-    assets = serializers.DictField(child=serializers.DictField())
-
-
 class GatewayTelemetryView(GatewayView):
     operation_name = "postTelemetry"
 
     @extend_schema(
         summary="Report telemetry",
-        request=TelemetryInput,
-        responses={
-            200: inline_serializer(
-                "TelemetryResult",
-                {"applied": serializers.BooleanField(), "reportedAt": serializers.DateTimeField()},
-            ),
-            400: OpenApiResponse(description="Refused; nothing changed"),
-        },
+        request=doc.TelemetryInput,
+        responses={200: doc.TelemetryResult, **error_responses(400, d400="Refused; nothing changed")},
     )
     def post(self, request):
         result = services.telemetry_record(site=self.site, payload=self.body(request))
@@ -205,7 +183,7 @@ class GatewayTelemetryView(GatewayView):
 class GatewaySchedulesView(GatewayView):
     operation_name = "getSchedules"
 
-    @extend_schema(summary="Current schedules of the gateway's site", responses={200: OpenApiResponse()})
+    @extend_schema(summary="Current schedules of the gateway's site", responses=doc.GatewaySchedules)
     def get(self, request):
         return Response(selectors.gateway_schedules_payload(self.site))
 
@@ -213,6 +191,6 @@ class GatewaySchedulesView(GatewayView):
 class GatewaySiteView(GatewayView):
     operation_name = "getSite"
 
-    @extend_schema(summary="The gateway's site and its assets", responses={200: OpenApiResponse()})
+    @extend_schema(summary="The gateway's site and its assets", responses=doc.SiteDetail)
     def get(self, request):
         return Response(selectors.site_detail_payload(self.site))

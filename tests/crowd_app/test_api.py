@@ -318,3 +318,30 @@ def test_rate_limit_per_key_answers_429_with_retry_after(api, live_api, settings
     assert limited.json() == {"status": "error", "code": 429, "message": "Too many requests: slow down"}
     assert 1 <= int(limited.headers["Retry-After"]) <= 61
     assert create(live_api, "free-text", {"instruction": "x"}).status_code == 200  # another key
+
+
+def test_documented_fields_sent_as_null_count_as_absent(test_key):
+    body = {"instruction": "x", "hook_url": None, "confidence": None, "exclude_crunchers": None}
+
+    response = CrowdClient(test_key).post("/v1/requests/free-text", body)
+
+    assert response.status_code == 200, response.content
+    echoed = response.json()
+    assert "hook_url" not in echoed and "confidence" not in echoed and "exclude_crunchers" not in echoed
+    assert CrowdRequest.objects.get(pk=echoed["id"]).hook_url == ""
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("put", "/v1/requests/free-text", "GET, POST"),
+        ("delete", f"/v1/requests/{uuid.uuid4()}", "GET, POST"),
+        ("get", f"/v1/tasks/abort/{uuid.uuid4()}", "POST"),
+    ],
+)
+def test_other_methods_are_405_naming_the_allowed_ones(test_key, method, path, allowed):
+    response = getattr(CrowdClient(test_key).client, method)(path, headers={"X-Heat-API-Key": test_key})
+
+    assert response.status_code == 405
+    assert response["Allow"] == allowed
+    assert response.json() == {"status": "error", "code": 405, "message": "Method not allowed"}

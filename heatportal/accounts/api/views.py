@@ -11,6 +11,7 @@ from heatportal.api.errors import HEAT, FamilyAPIView, RequestError
 from heatportal.api.fields import snake_keys
 from heatportal.credentials import CredentialThrottled
 from heatportal.ratelimit import client_address
+from heatportal.api.schema import error_responses
 
 
 class AuthView(FamilyAPIView):
@@ -27,7 +28,7 @@ class AuthView(FamilyAPIView):
 
 
 class LoginView(AuthView):
-    @extend_schema(request=LoginInput, responses=TokensOutput)
+    @extend_schema(request=LoginInput, responses={200: TokensOutput, **error_responses(401, 429)})
     def post(self, request):
         data = self.parse(LoginInput, request)
         try:
@@ -45,7 +46,7 @@ class LoginView(AuthView):
 
 
 class RefreshView(AuthView):
-    @extend_schema(request=RefreshInput, responses=TokensOutput)
+    @extend_schema(request=RefreshInput, responses={200: TokensOutput, **error_responses(401, 429)})
     def post(self, request):
         data = self.parse(RefreshInput, request)
         try:
