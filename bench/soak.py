@@ -24,7 +24,7 @@ which come from `manage.py create_site` and `create_site_api_key` as the README 
 Pass criteria, each printed with its figure: no 5xx, no connection error or timeout, no
 unexpected status; the processes found at start (web, workers, beat: by command line, among the
 processes of the run) alive and unchanged at the end; no crash line in the run log; every crowd
-request complete and every scenario run COMPLETE after a bounded drain.
+request complete and every scenario run complete after a bounded drain.
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ class Stats:
         self.lock = threading.Lock()
         self.families: dict[str, FamilyStats] = defaultdict(FamilyStats)
         self.ops: dict[str, FamilyStats] = defaultdict(FamilyStats)
-        self.failures: list[str] = []  # the first ones, for the report
+        # "family op: kind" -> [count, time and detail of the first one]
+        self.failures: dict[str, list] = {}
 
     def record(self, family: str, op: str, latency: float, kind: str | None, detail: str = "") -> None:
         with self.lock:
@@ -93,8 +94,11 @@ class Stats:
                     stats.connection_errors += 1
                 elif kind == "unexpected":
                     stats.unexpected += 1
-            if kind and len(self.failures) < 30:
-                self.failures.append(f"{time.strftime('%H:%M:%S')} {family} {op}: {kind} {detail}")
+            if kind:
+                first = self.failures.setdefault(
+                    f"{family} {op}: {kind}", [0, f"{time.strftime('%H:%M:%S')} {detail}"]
+                )
+                first[0] += 1
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -370,7 +374,7 @@ class Shared:
 
     def note(self, table: str, key: str, status: str) -> None:
         with self.lock:
-            getattr(self, table)[key] = status
+            getattr(self, table)[key] = status.lower()  # the runner's statuses are lower case
 
 
 def bearer(client: Client, username: str) -> dict:
@@ -422,7 +426,7 @@ def scenarios_client(client: Client, shared: Shared, number: int) -> None:
             while not client.stop.is_set():
                 status = client.call("status", "GET", f"{base}/{scenario_id}/status", headers=headers).json()
                 shared.note("scenarios", scenario_id, status["status"])
-                if status["status"] in {"COMPLETE", "FAILED"}:
+                if status["status"].lower() in {"complete", "failed"}:
                     if random.random() < 0.3:
                         client.call("get", "GET", f"{base}/{scenario_id}", headers=headers)
                     break
@@ -620,7 +624,7 @@ def drain(base: str, shared: Shared, seconds: float, stats: Stats) -> None:
         with shared.lock:
             pending_crowd = [key for key, status in shared.crowd.items() if status != "complete"]
             pending_runs = [
-                key for key, status in shared.scenarios.items() if status not in {"COMPLETE", "FAILED"}
+                key for key, status in shared.scenarios.items() if status not in {"complete", "failed"}
             ]
         if not pending_crowd and not pending_runs:
             return
@@ -768,7 +772,7 @@ def main() -> int:
         )
     )
     incomplete_crowd = [key for key, status in shared.crowd.items() if status != "complete"]
-    incomplete_runs = [key for key, status in shared.scenarios.items() if status != "COMPLETE"]
+    incomplete_runs = [key for key, status in shared.scenarios.items() if status != "complete"]
     failed = (
         failed or bool(incomplete_crowd) or bool(incomplete_runs) or not shared.crowd or not shared.scenarios
     )
@@ -853,15 +857,15 @@ def report(stats, shared, traffic_seconds, drain_seconds, problems, crash_lines)
             f"  p99 {percentile(op.latencies, 99) * 1000:.0f} ms"
         )
     crowd_done = sum(status == "complete" for status in shared.crowd.values())
-    runs_done = sum(status == "COMPLETE" for status in shared.scenarios.values())
-    runs_failed = sum(status == "FAILED" for status in shared.scenarios.values())
+    runs_done = sum(status == "complete" for status in shared.scenarios.values())
+    runs_failed = sum(status == "failed" for status in shared.scenarios.values())
     print(f"\ncrowd requests: {len(shared.crowd)} created, {crowd_done} complete")
-    print(f"scenario runs:  {len(shared.scenarios)} created, {runs_done} COMPLETE, {runs_failed} FAILED")
+    print(f"scenario runs:  {len(shared.scenarios)} created, {runs_done} complete, {runs_failed} failed")
     print(f"node outputs:   {shared.uploaded_bytes / 1024**2:.1f} MiB uploaded")
     if stats.failures:
-        print("\nfirst failed calls:")
-        for line in stats.failures:
-            print(f"  {line}")
+        print("\nfailed calls (count, the first one):")
+        for name, (count, first) in sorted(stats.failures.items(), key=lambda item: item[1][1]):
+            print(f"  {count:>5} x {name}; first at {first[:300]}")
     if crash_lines:
         print(f"\ncrash lines in the run log ({len(crash_lines)}):")
         for line in crash_lines[:20]:
