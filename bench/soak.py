@@ -115,8 +115,10 @@ class Failed(Exception):
 class Client:
     """One simulated client: an httpx client whose every call is recorded."""
 
-    def __init__(self, base: str, family: str, stats: Stats, stop: threading.Event):
-        self.http = httpx.Client(base_url=base, timeout=BLOCK + 15, follow_redirects=False)
+    def __init__(
+        self, base: str, family: str, stats: Stats, stop: threading.Event, timeout: float = BLOCK + 15
+    ):
+        self.http = httpx.Client(base_url=base, timeout=timeout, follow_redirects=False)
         self.family = family
         self.stats = stats
         self.stop = stop
@@ -802,8 +804,9 @@ def monitor(portal: Portal, processes, stats: Stats, stop: threading.Event, dura
     `make run` exits; returns the processes that died, with when."""
     deaths: dict[PortalProcess, str] = {}
     started = time.monotonic()
-    health = Client(portal.base, "health", stats, stop)
+    health = Client(portal.base, "health", stats, stop, timeout=15)
     next_health = started
+    next_progress = 30
     while time.monotonic() - started < duration:
         elapsed = time.monotonic() - started
         for process in processes:
@@ -820,7 +823,8 @@ def monitor(portal: Portal, processes, stats: Stats, stop: threading.Event, dura
             next_health += 5
             with contextlib.suppress(Failed):
                 health.call("health", "GET", "/health/")
-        if int(elapsed) % 30 == 0 and elapsed > 1:
+        if elapsed >= next_progress:
+            next_progress += 30
             with stats.lock:
                 total = sum(family.requests for family in stats.families.values())
             print(f"  t={elapsed:.0f} s: {total} requests", flush=True)

@@ -1,24 +1,33 @@
 """Scale-out: two web processes (uvicorn) and two Celery workers, each a process of its own,
-against one PostgreSQL + Redis. The processes share nothing but the database and Redis: they
-listen on separate loopback ports of this machine (not separate network namespaces).
+against one PostgreSQL + Redis:
 
 - a client blocking on web A (`?block=30`) is woken when a cruncher answers through web B;
 - concurrent shared-session joins spread over both web processes give one session;
 - two workers never run two scenarios of one session at once.
 
+Where the test runs as root and `ip netns` works (CI), each of the four processes is a host of
+its own: a network namespace with its own address on a bridge, reaching PostgreSQL and Redis
+through a forwarder on the bridge's address (they listen on loopback only). Elsewhere the four
+processes share loopback, on separate ports. The test prints which.
+
 Runs only on PostgreSQL + Redis (`.ci/run` runs the suite that way); the embedded default is one
 machine's SQLite file and filesystem broker, which is not what scaling out means.
 """
 
+import asyncio
+import contextlib
 import itertools
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -29,6 +38,7 @@ from crowd_app.models import CrowdRequest
 from crowd_app.services import crowd_account_create, crowd_api_key_create
 from heatportal.accounts.models import AccessToken
 from heatportal.credentials import credential_issue
+from heatportal.health import workers_health
 from scenarios_app import services as runner
 from scenarios_app.models import RunnerSession, Scenario
 from sessions_app.models import Project, Session
@@ -43,62 +53,207 @@ pytestmark = [
     ),
 ]
 
-
-def free_port(offset: int) -> int:
-    """``SCALE_OUT_PORT`` (+ offset) when set, else a port the system has free."""
-    base = int(os.environ.get("SCALE_OUT_PORT", "0"))
-    if base:
-        return base + offset
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+IP = shutil.which("ip")
+ROLES = ("web-a", "web-b", "worker-1", "worker-2")
 
 
-class WebProcess:
-    """`uvicorn heatportal.asgi:application` in a process of its own, on the test database."""
+class Forwarder:
+    """TCP from the bridge's address to a service that listens on loopback only."""
 
-    def __init__(self, name: str, env: dict, log_dir, offset: int):
-        self.name = name
-        port = free_port(offset)
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed in stop)
+    def __init__(self, host: str, port: int, target: tuple[str, int]):
+        self.loop = asyncio.new_event_loop()
+        self.target = target
+        self.server = self.loop.run_until_complete(asyncio.start_server(self._connect, host, port))
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    async def _connect(self, reader, writer) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer))
+
+    @staticmethod
+    async def _pipe(reader, writer) -> None:
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.server.close)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+
+
+class Network:
+    """Where the four processes run and how they reach each other and the services."""
+
+    def __init__(self):
+        tag = f"hs{os.getpid() % 100000}"
+        self.bridge = f"{tag}br"
+        self.namespaces = {role: f"{tag}-{role}" for role in ROLES}
+        self.veths = {role: f"{tag}v{number}" for number, role in enumerate(ROLES)}
+        subnet = f"10.231.{os.getpid() % 200 + 20}"
+        self.gateway = f"{subnet}.1"
+        self.addresses = {role: f"{subnet}.{10 + number}" for number, role in enumerate(ROLES)}
+        self.forwarders: list[Forwarder] = []
+        self.isolated = False
+
+    def create(self) -> None:
+        """Namespaces on a bridge, or loopback when that is not possible here."""
+        if os.geteuid() != 0 or IP is None:
+            return
+        try:
+            self._ip("link", "add", self.bridge, "type", "bridge")
+            self._ip("addr", "add", f"{self.gateway}/24", "dev", self.bridge)
+            self._ip("link", "set", self.bridge, "up")
+            for role, namespace in self.namespaces.items():
+                self._ip("netns", "add", namespace)
+                self._ip(
+                    "link",
+                    "add",
+                    self.veths[role],
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    "eth0",
+                    "netns",
+                    namespace,
+                )
+                self._ip("link", "set", self.veths[role], "master", self.bridge, "up")
+                self._ip("-n", namespace, "addr", "add", f"{self.addresses[role]}/24", "dev", "eth0")
+                self._ip("-n", namespace, "link", "set", "eth0", "up")
+                self._ip("-n", namespace, "link", "set", "lo", "up")
+            for url in (settings.DATABASES["default"], settings.REDIS_URL):
+                target = (url["HOST"], int(url["PORT"] or 5432)) if isinstance(url, dict) else _host_port(url)
+                self.forwarders.append(Forwarder(self.gateway, target[1], target))
+        except (OSError, subprocess.CalledProcessError):
+            self.destroy()
+            return
+        self.isolated = True
+
+    def destroy(self) -> None:
+        for forwarder in self.forwarders:
+            forwarder.close()
+        self.forwarders.clear()
+        for namespace in self.namespaces.values():
+            subprocess.run([IP, "netns", "del", namespace], capture_output=True, check=False)
+        subprocess.run([IP, "link", "del", self.bridge], capture_output=True, check=False)
+        self.isolated = False
+
+    @staticmethod
+    def _ip(*argv: str) -> None:
+        subprocess.run([IP, *argv], capture_output=True, check=True)
+
+    def describe(self) -> str:
+        if self.isolated:
+            hosts = ", ".join(f"{role} {address}" for role, address in self.addresses.items())
+            return f"network namespaces on bridge {self.bridge}: {hosts}; services via {self.gateway}"
+        return "loopback (no network namespaces here): separate ports"
+
+    def command(self, role: str, argv: list[str]) -> list[str]:
+        return [IP, "netns", "exec", self.namespaces[role], *argv] if self.isolated else argv
+
+    def listen(self, role: str, offset: int) -> tuple[str, int]:
+        """The address and port the role's server listens on."""
+        if self.isolated:
+            return self.addresses[role], 8000
+        base = int(os.environ.get("SCALE_OUT_PORT", "0"))  # a port range of one's own, if wanted
+        if base:
+            return "127.0.0.1", base + offset
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return "127.0.0.1", probe.getsockname()[1]
+
+    def env(self, env: dict) -> dict:
+        """The services' URLs as seen from inside a namespace: the bridge's address."""
+        if not self.isolated:
+            return env
+        moved = dict(env)
+        for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"):
+            if moved.get(name):
+                parts = urlsplit(moved[name])
+                netloc = parts.netloc.rsplit("@", 1)
+                host = f"{self.gateway}:{parts.port}" if parts.port else self.gateway
+                moved[name] = parts._replace(
+                    netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host
+                ).geturl()
+        return moved
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname, parts.port or 6379
+
+
+class Process:
+    """A web or worker process of its own, on the test database; its output goes to a file."""
+
+    def __init__(self, network: Network, role: str, argv: list[str], env: dict, log_dir):
+        self.role = role
+        self.log = open(log_dir / f"{role}.log", "wb")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "uvicorn", "heatportal.asgi:application", "--host", "127.0.0.1",
-                "--port", str(port), "--lifespan", "off", "--no-access-log", "--log-level", "warning",
-            ],
-            cwd=settings.BASE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            network.command(role, argv), cwd=settings.BASE_DIR, env=network.env(env), stdout=self.log,
+            stderr=subprocess.STDOUT,
         )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while True:
+
+    def wait_until(self, ready, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"{name} did not start; see {self.log.name}")
-            try:
-                if httpx.get(f"{self.url}/api/v2/health", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
+                raise RuntimeError(f"{self.role} did not start; see {self.log.name}")
+            time.sleep(0.2)
 
     def stop(self) -> None:
         self.process.terminate()
         try:
-            self.process.wait(timeout=15)
+            self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
         self.log.close()
 
 
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 @pytest.fixture(scope="module")
-def webs(celery_workers, tmp_path_factory):
-    """Web A and web B; the workers' environment points them at the test database."""
+def network():
+    network = Network()
+    network.create()
+    print(f"\nscale-out topology: {network.describe()}")
+    yield network
+    network.destroy()
+
+
+@pytest.fixture(scope="module")
+def webs(network, celery_workers, tmp_path_factory):
+    """Web A and web B (each with ``.url``); the workers' environment points them at the test
+    database."""
     log_dir = tmp_path_factory.mktemp("webs")
     env = {**celery_workers.env, "CROWD_RATE_LIMIT_PER_MINUTE": "0"}
     started = []
     try:
-        for offset, name in enumerate(("web-a", "web-b")):
-            started.append(WebProcess(name, env, log_dir, offset))
+        for offset, role in enumerate(("web-a", "web-b")):
+            host, port = network.listen(role, offset)
+            argv = [
+                sys.executable, "-m", "uvicorn", "heatportal.asgi:application", "--host", host,
+                "--port", str(port), "--lifespan", "off", "--no-access-log", "--log-level", "warning",
+            ]  # fmt: skip
+            web = Process(network, role, argv, env, log_dir)
+            started.append(web)
+            web.url = f"http://{host}:{port}"
+            web.wait_until(lambda web=web: answers(f"{web.url}/api/v2/health"))
         yield started
     finally:
         for web in started:
@@ -106,13 +261,28 @@ def webs(celery_workers, tmp_path_factory):
 
 
 @pytest.fixture
-def two_workers(celery_workers):
-    """Two worker processes of concurrency 1 each, and no other worker on the broker."""
+def two_workers(network, celery_workers, tmp_path_factory):
+    """Two worker processes of concurrency 1 each, and no other worker on the broker; yields
+    their host names."""
     celery_workers.stop_all()
-    names = [celery_workers.start(concurrency=1) for _ in range(2)]
-    yield names
-    for name in names:
-        celery_workers.stop(name)
+    log_dir = tmp_path_factory.mktemp("workers")
+    started = {}
+    try:
+        for role in ("worker-1", "worker-2"):
+            hostname = f"{role}-{uuid.uuid4().hex[:6]}@scale-out"
+            argv = [
+                sys.executable, "-m", "celery", "-A", "heatportal", "worker", "--hostname", hostname,
+                "--concurrency", "1", "--queues", "celery,webhooks", "--loglevel", "INFO",
+                "--without-mingle", "--without-gossip",
+            ]  # fmt: skip
+            started[hostname] = Process(network, role, argv, celery_workers.env, log_dir)
+            started[hostname].wait_until(
+                lambda hostname=hostname: hostname in workers_health(timeout=0.5).names
+            )
+        yield list(started)
+    finally:
+        for worker in started.values():
+            worker.stop()
 
 
 def bearer(user) -> dict:
