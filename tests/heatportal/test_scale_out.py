@@ -241,7 +241,11 @@ def webs(network, celery_workers, tmp_path_factory):
     """Web A and web B (each with ``.url``); the workers' environment points them at the test
     database."""
     log_dir = tmp_path_factory.mktemp("webs")
-    env = {**celery_workers.env, "CROWD_RATE_LIMIT_PER_MINUTE": "0"}
+    env = {
+        **celery_workers.env,
+        "CROWD_RATE_LIMIT_PER_MINUTE": "0",
+        "DJANGO_ALLOWED_HOSTS": ",".join(["127.0.0.1", *network.addresses.values()]),
+    }
     started = []
     try:
         for offset, role in enumerate(("web-a", "web-b")):
@@ -416,6 +420,7 @@ def test_two_workers_never_run_two_scenarios_of_one_session_at_once(webs, two_wo
         time.sleep(0.02)
 
     scenarios = list(Scenario.objects.filter(pk__in=every_id).order_by("started_at"))
+    print(f"processing at once: at most {most_in_session} per session, {most_overall} overall")
     assert [scenario.status for scenario in scenarios] == [Scenario.Status.COMPLETE] * 8
     assert most_in_session == {"main": 1, "other": 1}
     assert most_overall == 2  # both workers were busy at once: one scenario of each session
