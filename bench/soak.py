@@ -56,8 +56,8 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 SAMPLE_TEST_KEY = "test_e53bbf19fdd077eda1cd933a54ebe987"  # installed by seed_demo (document 004)
 DEMO_PASSWORDS = {"admin": "heat-admin", "instructor": "heat-instructor", "trainee": "heat-trainee"}
 BLOCK = 30
-# What in the run log means a process crashed or stopped (the log is read up to the moment the
-# soak stops the portal, so the shutdown's own lines do not count).
+# What in the run log (and the data folder's *.log) means a process crashed or stopped (the logs
+# are read up to the moment the soak stops the portal, so the shutdown's own lines do not count).
 CRASH_PATTERNS = re.compile(
     r"Unrecoverable error|Traceback|exited|WorkerLostError|CRITICAL|Internal Server Error"
 )
@@ -301,6 +301,15 @@ class Portal:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def other_logs(self) -> list[str]:
+        """Lines of the logs the portal's processes write into the data folder themselves (a
+        supervisor's own log, say), each prefixed with its file's name."""
+        lines = []
+        for path in sorted(Path(self.data_dir).rglob("*.log")):
+            if path != self.log_path:
+                lines += [f"{path.name}: {line}" for line in path.read_text(errors="replace").splitlines()]
+        return lines
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -759,7 +768,8 @@ def main() -> int:
         for process, when in deaths.items():
             problems.append(f"{process.role} (pid {process.pid}) {when}")
         log = portal.log_text()
-        crash_lines = [line for line in log.splitlines() if CRASH_PATTERNS.search(line)]
+        lines = log.splitlines() + portal.other_logs()
+        crash_lines = [line for line in lines if CRASH_PATTERNS.search(line)]
     finally:
         portal.stop()
         if not args.keep:
