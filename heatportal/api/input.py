@@ -186,6 +186,13 @@ def _check_text(value: str, loc: tuple[str | int, ...], *, what: str = "") -> No
 _INTEGER_RANGES = BaseDatabaseOperations.integer_field_ranges
 
 
+def column_bounds(model: type[models.Model], field_name: str) -> dict[str, int]:
+    """``min_value``/``max_value`` of an integer column, for the serializer field that feeds it
+    (so that the schema states them and the error names the wire field)."""
+    low, high = _INTEGER_RANGES[model._meta.get_field(field_name).get_internal_type()]
+    return {"min_value": low, "max_value": high}
+
+
 def check_columns(instance: models.Model, update_fields: frozenset[str] | None = None) -> None:
     """BadInput naming the first field of ``instance`` whose value its column cannot hold."""
     for field in instance._meta.concrete_fields:

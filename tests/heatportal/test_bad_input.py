@@ -461,7 +461,9 @@ def test_machine_group_beyond_32_bits_names_the_field():
     response = send(world, endpoint, _raw(body))
     assert response.status_code == 400
     assert response.json()["status"] == "error"
-    assert "machine_group" in response.json()["message"]
+    assert response.json()["errors"] == [
+        {"field": "machine_group", "message": "Ensure this value is less than or equal to 2147483647."}
+    ]
     assert not Session.objects.filter(is_shared=True).exists()
 
 
@@ -593,3 +595,27 @@ def test_every_json_endpoint_of_every_family_is_in_the_table():
             taking_bodies.add(name)
     assert taking_bodies - covered - NOT_JSON == set()
     assert taking_bodies >= NOT_JSON
+
+
+@pytest.mark.django_db
+async def test_the_url_guard_answers_under_asgi_too(async_client):
+    response = await async_client.get("/api/v1/sessions/%00/scenarios", headers={"X-Trace": "ok"})
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The URL path must not contain NUL characters."}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v2/projects/99999999999999999999999",
+        "/api/v2/node_instances/9223372036854775808/outputs",
+        "/api/v2/node_outputs/99999999999999999999/data",
+    ],
+)
+def test_an_id_beyond_64_bits_in_the_path_is_a_404(world, url):
+    response = world.heat.get(url)
+
+    assert response.status_code == 404
+    assert heat_shape(response.json(), 404)
