@@ -137,7 +137,6 @@ def _lock_shared_session_key(project: Project, simulation_name: str, template: S
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
 
 
-@transaction.atomic
 def _shifted(moment: datetime, delta: timedelta) -> datetime:
     """``moment + delta``, held at the first or last representable time (a start of 0001-01-01
     or 9999-12-31 is valid; its window just ends there)."""
@@ -147,6 +146,7 @@ def _shifted(moment: datetime, delta: timedelta) -> datetime:
         return (datetime.min if delta < timedelta(0) else datetime.max).replace(tzinfo=moment.tzinfo)
 
 
+@transaction.atomic
 def shared_session_create_or_join(
     *,
     user: User,

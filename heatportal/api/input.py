@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from itertools import accumulate
 from typing import Any
 
 from django.db import models
@@ -31,8 +32,7 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 
 MAX_JSON_DEPTH = 64
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-# Longer digit strings than this cannot be a 64-bit integer; checked before int() converts them.
-_MAX_INT_DIGITS = 20
+INT64_MESSAGE = "integers must fit in 64 bits (-2^63 to 2^63-1)"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -68,18 +68,26 @@ def _refuse_constant(name: str) -> float:
     raise BadInput(f"{name} is not a valid JSON number", kind="finite_number")
 
 
-def _parse_int(text: str) -> int:
-    digits = text.lstrip("-")
-    if len(digits) > _MAX_INT_DIGITS or not INT64_MIN <= (value := int(text)) <= INT64_MAX:
-        raise BadInput("integers must fit in 64 bits (-2^63 to 2^63-1)", kind="int_parsing_size")
-    return value
+# A decoded string can only hold a NUL or a lone surrogate if the text has a \u0000 or
+# \ud800-\udfff escape (a raw NUL is malformed JSON, and UTF-8 holds no surrogates): without
+# one, the strings of a document need no look.
+_TEXT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
-def _parse_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise BadInput(f"{text[:40]} is too large for a number", kind="finite_number")
-    return value
+def json_depth(text: str) -> int:
+    """How deeply the arrays and objects of a JSON text nest (strings ignored), without
+    decoding it: the decoder itself recurses, and would fail past ~1000 levels."""
+    depth = _bracket_depth(text)
+    if depth > MAX_JSON_DEPTH:  # brackets inside strings count too: count again without them
+        depth = _bracket_depth(_STRING.sub("", text))
+    return depth
+
+
+def _bracket_depth(text: str) -> int:
+    return max(accumulate(map(_BRACKET_STEP.__getitem__, _NOT_BRACKET.sub("", text))), default=0)
 
 
 def parse_json(raw: bytes | str) -> Any:
@@ -89,17 +97,19 @@ def parse_json(raw: bytes | str) -> Any:
             raw = raw.decode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8")
         except UnicodeDecodeError as error:
             raise BadInput(f"the body is not UTF-8: {error.reason}", kind="json_invalid") from None
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise _too_deep()
     try:
-        value = json.loads(
-            raw, parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=_parse_float
-        )
+        value = json.loads(raw, parse_constant=_refuse_constant)
     except BadInput:
-        raise  # from a number hook: the decoder does not say where it was, the message will do
+        raise  # NaN or Infinity: the decoder does not say where it was, the message will do
     except RecursionError:
         raise _too_deep() from None
     except ValueError as error:
+        if "integer string conversion" in str(error):  # more than 4300 digits
+            raise BadInput(INT64_MESSAGE, kind="int_parsing_size") from None
         raise BadInput(f"malformed JSON: {error}", kind="json_invalid") from None
-    check_json_value(value)
+    check_json_value(value, strings=_TEXT_ESCAPE.search(raw) is not None)
     return value
 
 
@@ -107,34 +117,61 @@ def _too_deep() -> BadInput:
     return BadInput(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", kind="json_invalid")
 
 
-def check_json_value(value: Any, loc: tuple[str | int, ...] = ()) -> None:
+def check_json_value(value: Any, loc: tuple[str | int, ...] = (), *, strings: bool = True) -> None:
     """BadInput when a decoded JSON value is nested too deeply or holds a string that no API
-    stores (keys included), an integer beyond 64 bits or a number that is not finite."""
-    stack: list[tuple[Any, tuple[str | int, ...], int]] = [(value, loc, 0)]
-    while stack:
-        item, where, depth = stack.pop()
-        if isinstance(item, str):
-            _check_text(item, where)
-        elif isinstance(item, bool) or item is None:
+    stores (keys included; not looked at with ``strings=False``), an integer beyond 64 bits or
+    a number that is not finite."""
+    _check_leaf(value, loc, strings)
+    # Containers to look into, each with the path to it as a linked list ``(parent, key)``: the
+    # path is only spelled out when something is refused. Bodies can be megabytes of numbers.
+    pending: list[tuple[Any, Any, int]] = [(value, None, 0)]
+    while pending:
+        container, node, depth = pending.pop()
+        if isinstance(container, dict):
+            items = container.items()
+        elif isinstance(container, (list, tuple)):
+            items = enumerate(container)
+        else:
             continue
-        elif isinstance(item, int):
-            if not INT64_MIN <= item <= INT64_MAX:
-                raise BadInput(
-                    "integers must fit in 64 bits (-2^63 to 2^63-1)", loc=where, kind="int_parsing_size"
-                )
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                raise BadInput("must be a finite number", loc=where, kind="finite_number")
-        elif isinstance(item, (dict, list, tuple)):
-            if depth >= MAX_JSON_DEPTH:
-                raise _too_deep()
-            if isinstance(item, dict):
-                for key, child in item.items():
-                    if isinstance(key, str):
-                        _check_text(key, where, what="a key")  # the parent: never echo the bad text
-                    stack.append((child, (*where, key), depth + 1))
+        if depth >= MAX_JSON_DEPTH:
+            raise _too_deep()
+        for key, child in items:
+            if strings and type(key) is str and text_problem(key) is not None:
+                _check_text(key, (*loc, *_spelled(node)), what="a key")  # not the key itself
+            kind = type(child)
+            if (
+                (kind is float and math.isfinite(child))
+                or (kind is int and INT64_MIN <= child <= INT64_MAX)
+                or (kind is str and (not strings or text_problem(child) is None))
+                or kind is bool
+                or child is None
+            ):
+                continue
+            if kind is dict or kind is list or kind is tuple:
+                pending.append((child, (node, key), depth + 1))
             else:
-                stack.extend((child, (*where, index), depth + 1) for index, child in enumerate(item))
+                _check_leaf(child, (*loc, *_spelled(node), key), strings)
+
+
+def _spelled(node: Any) -> tuple[str | int, ...]:
+    keys: list[str | int] = []
+    while node is not None:
+        node, key = node
+        keys.append(key)
+    return tuple(reversed(keys))
+
+
+def _check_leaf(item: Any, where: tuple[str | int, ...], strings: bool) -> None:
+    if isinstance(item, str):
+        if strings:
+            _check_text(item, where)
+    elif isinstance(item, bool) or item is None:
+        return
+    elif isinstance(item, int):
+        if not INT64_MIN <= item <= INT64_MAX:
+            raise BadInput(INT64_MESSAGE, loc=where, kind="int_parsing_size")
+    elif isinstance(item, float) and not math.isfinite(item):
+        raise BadInput("must be a finite number", loc=where, kind="finite_number")
 
 
 def _check_text(value: str, loc: tuple[str | int, ...], *, what: str = "") -> None:
@@ -147,6 +184,13 @@ def _check_text(value: str, loc: tuple[str | int, ...], *, what: str = "") -> No
 # --- Columns ----------------------------------------------------------------------------------
 
 _INTEGER_RANGES = BaseDatabaseOperations.integer_field_ranges
+
+
+def column_bounds(model: type[models.Model], field_name: str) -> dict[str, int]:
+    """``min_value``/``max_value`` of an integer column, for the serializer field that feeds it
+    (so that the schema states them and the error names the wire field)."""
+    low, high = _INTEGER_RANGES[model._meta.get_field(field_name).get_internal_type()]
+    return {"min_value": low, "max_value": high}
 
 
 def check_columns(instance: models.Model, update_fields: frozenset[str] | None = None) -> None:

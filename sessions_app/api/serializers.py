@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from heatportal.api.input import BadInput, parse_json
+from heatportal.api.input import BadInput, column_bounds, parse_json
 from sessions_app import selectors
 from sessions_app.models import (
     NodeInstance,
@@ -62,7 +62,7 @@ class SharedSessionInput(serializers.Serializer):
     email = serializers.EmailField(allow_blank=True)
     session_template_id = serializers.IntegerField()
     start_time_utc = serializers.DateTimeField()
-    machine_group = serializers.IntegerField()
+    machine_group = serializers.IntegerField(**column_bounds(Session, "machine_group"))
     time_window_seconds = serializers.IntegerField(required=False, default=300, min_value=0, max_value=86400)
 
 

@@ -173,6 +173,15 @@ ENDPOINTS = [
         ("projectId",),
     ),
     Endpoint(
+        "v2-session",
+        "heat",
+        "post",
+        "/api/v2/session",
+        lambda w: {"projectId": w.ids["project"], "name": "n"},
+        ("name",),
+        ("projectId",),
+    ),
+    Endpoint(
         "v2-project-sessions", "heat", "post", "/api/v2/projects/{project}/sessions", {"name": "n"}, ("name",)
     ),
     Endpoint(
@@ -452,7 +461,9 @@ def test_machine_group_beyond_32_bits_names_the_field():
     response = send(world, endpoint, _raw(body))
     assert response.status_code == 400
     assert response.json()["status"] == "error"
-    assert "machine_group" in response.json()["message"]
+    assert response.json()["errors"] == [
+        {"field": "machine_group", "message": "Ensure this value is less than or equal to 2147483647."}
+    ]
     assert not Session.objects.filter(is_shared=True).exists()
 
 
@@ -540,3 +551,71 @@ def test_portal_page_with_nul_in_its_path_is_a_plain_400(db, client):
     response = client.get("/sessions/%00/")
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
+
+
+# Endpoints that take a request but no JSON body: raw bytes, multipart uploads, bodiless actions.
+NOT_JSON = {
+    "v2-node-outputs",
+    "scenarios-etl",
+    "scenarios-scenario-run",
+    "scenarios-scenario-reset",
+    "crowd-abort",
+    "auth-logout",
+}
+
+
+def _api_views(patterns, found=None):
+    from django.urls import URLPattern, URLResolver
+
+    found = {} if found is None else found
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            _api_views(pattern.url_patterns, found)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            found[pattern.name] = pattern.callback
+    return found
+
+
+def test_every_json_endpoint_of_every_family_is_in_the_table():
+    """A new endpoint that takes a body is added to ENDPOINTS (or NOT_JSON) so that it gets
+    every bad body too."""
+    from django.urls import get_resolver, resolve
+
+    from heatportal.api.errors import FamilyAPIView
+
+    ids = {"project": 1, "session": "00000000-0000-0000-0000-000000000001", "site": "x"}
+    covered = {resolve(e.path.format(**ids)).url_name for e in ENDPOINTS}
+    taking_bodies = set()
+    for name, callback in _api_views(get_resolver().url_patterns).items():
+        view = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+        if view is not None and issubclass(view, FamilyAPIView):
+            if any(hasattr(view, method) for method in ("post", "put", "patch")):
+                taking_bodies.add(name)
+        elif callback.__module__ == "crowd_app.api.views":
+            taking_bodies.add(name)
+    assert taking_bodies - covered - NOT_JSON == set()
+    assert taking_bodies >= NOT_JSON
+
+
+@pytest.mark.django_db
+async def test_the_url_guard_answers_under_asgi_too(async_client):
+    response = await async_client.get("/api/v1/sessions/%00/scenarios", headers={"X-Trace": "ok"})
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The URL path must not contain NUL characters."}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v2/projects/99999999999999999999999",
+        "/api/v2/node_instances/9223372036854775808/outputs",
+        "/api/v2/node_outputs/99999999999999999999/data",
+    ],
+)
+def test_an_id_beyond_64_bits_in_the_path_is_a_404(world, url):
+    response = world.heat.get(url)
+
+    assert response.status_code == 404
+    assert heat_shape(response.json(), 404)

@@ -79,7 +79,7 @@ def test_no_body_gets_a_5xx(endpoint: Endpoint):
     paths = _paths(endpoint.make_body(world))
 
     @settings(
-        max_examples=25,
+        max_examples=20,
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from heatportal.api.input import MAX_JSON_DEPTH, BadInput, check_columns, parse_json
+from heatportal.api.input import MAX_JSON_DEPTH, BadInput, check_columns, column_bounds, parse_json
 from scenarios_app.models import RunnerSession, Scenario
 from sessions_app.models import Session
 
@@ -114,6 +114,11 @@ def test_column_check_names_the_field(fields, field, kind):
     with pytest.raises(BadInput) as caught:
         check_columns(scenario)
     assert (caught.value.field, caught.value.kind) == (field, kind)
+
+
+def test_column_bounds_for_a_serializer_come_from_the_column():
+    assert column_bounds(Session, "machine_group") == {"min_value": -(2**31), "max_value": 2**31 - 1}
+    assert column_bounds(Scenario, "attempts") == {"min_value": 0, "max_value": 2**31 - 1}
 
 
 def test_column_check_uses_the_32_bit_range_on_every_database():
