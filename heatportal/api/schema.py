@@ -154,6 +154,17 @@ class FamilyAutoSchema(AutoSchema):
             meta.setdefault("pattern", r"\S")  # blank after trimming is refused too
         return meta
 
+    def _get_parameters(self):
+        # Path parameters get the demo data's values as examples (``path_examples`` on the view),
+        # except on DELETE and PATCH, where an example would remove or rename the demo data.
+        parameters = super()._get_parameters()
+        examples = getattr(self.view, "path_examples", {})
+        if self.method not in ("DELETE", "PATCH"):
+            for parameter in parameters:
+                if parameter.get("in") == "path" and parameter["name"] in examples:
+                    parameter.setdefault("example", examples[parameter["name"]])
+        return parameters
+
     def get_description(self) -> str:
         # A view's description is its handler's or its own docstring, never a base class's.
         handler = getattr(self.view, getattr(self.view, "action", self.method.lower()), None)
