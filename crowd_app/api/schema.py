@@ -15,10 +15,11 @@ from django.core.validators import RegexValidator
 from django.urls import reverse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.authentication import BaseAuthentication
 
+from crowd_app.demo import SAMPLE_REQUEST_ID
 from crowd_app.models import CrowdRequest, RequestType
 from crowd_app.validation import ANNOTATION_TYPES, MEDIA_TYPES, VALIDATIONS
 from heatportal.api.errors import CROWD, FamilyAPIView
@@ -201,7 +202,12 @@ BLOCK = OpenApiParameter(
         "request to complete before answering."
     ),
 )
-REQUEST_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+REQUEST_ID = OpenApiParameter(
+    "id",
+    OpenApiTypes.UUID,
+    OpenApiParameter.PATH,
+    examples=[OpenApiExample("The document's sample request", value=SAMPLE_REQUEST_ID)],
+)
 
 
 class CrowdSchemaView(FamilyAPIView):

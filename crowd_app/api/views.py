@@ -22,7 +22,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from crowd_app import notify
-from crowd_app.models import CrowdApiKey, CrowdRequest
+from crowd_app.models import CrowdApiKey, CrowdRequest, RequestType
 from crowd_app.notify import db_call
 from crowd_app.selectors import request_json, request_visible_to_key
 from crowd_app.services import ServiceError, rate_limit_retry_after, request_abort, request_create
@@ -179,22 +179,35 @@ def _parse_json(request: HttpRequest) -> Any:
         raise Failure(400, "body: invalid JSON" if error.kind == "json_invalid" else str(error)) from None
 
 
+def allowed_methods(segment: str) -> str:
+    """What ``/v1/requests/{segment}`` answers: POST for a request type, GET for a request id;
+    both for anything else (an unknown type is a 404, as is an unknown id)."""
+    if segment in RequestType.values:
+        return "POST"
+    try:
+        uuid.UUID(segment)
+    except ValueError:
+        return "GET, POST"
+    return "GET"
+
+
 @csrf_exempt
 async def requests_endpoint(request: HttpRequest, segment: str) -> JsonResponse:
     """``POST /v1/requests/{type}`` creates; ``GET /v1/requests/{id}`` retrieves."""
     try:
+        allowed = allowed_methods(segment)
+        if request.method not in allowed.split(", "):
+            raise Failure(405, "Method not allowed", Allow=allowed)
         block = _block_seconds(request)
         if request.method == "POST":
             body = _parse_json(request)
             snapshot = await _create(Presented.of(request), segment, body)
-        elif request.method == "GET":
+        else:
             try:
                 request_id = str(uuid.UUID(segment))
             except ValueError:
                 raise Failure(404, "Request not found") from None
             snapshot = await _retrieve(Presented.of(request), request_id)
-        else:
-            raise Failure(405, "Method not allowed", Allow="GET, POST")
         if snapshot.pending and block > 0:
             body = await wait_until_done(snapshot.request_id, block)
             return JsonResponse(body if body is not None else (await _reload(snapshot.request_id)).body)

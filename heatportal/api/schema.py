@@ -7,7 +7,8 @@ view that names its ``error_family`` the statuses that follow from the view itse
 - 400 always: a request that cannot be read (bad characters in a path, query or header, a
   malformed body) is refused in the family's shape by every operation;
 - 401 and 429 when credentials are required (a wrong credential is counted and throttled);
-- 403 when a permission beyond "signed in" applies (roles);
+- 403 when a permission beyond "signed in" applies (roles), or a portal session cookie is
+  accepted on an unsafe method (CSRF);
 - 404 when the path has parameters;
 - 413 when the operation takes a body (``DATA_UPLOAD_MAX_MEMORY_SIZE``, upload limits);
 - 422 for the runner's operations with a JSON body (its Pydantic-style validation errors).
@@ -22,6 +23,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_doc
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import permissions, serializers
+from rest_framework.authentication import SessionAuthentication
 
 from heatportal.api.errors import CROWD, HEAT, SCENARIOS, SITES, ErrorFamily
 
@@ -154,6 +156,17 @@ class FamilyAutoSchema(AutoSchema):
             meta.setdefault("pattern", r"\S")  # blank after trimming is refused too
         return meta
 
+    def _get_parameters(self):
+        # Path parameters get the demo data's values as examples (``path_examples`` on the view),
+        # except on DELETE and PATCH, where an example would remove or rename the demo data.
+        parameters = super()._get_parameters()
+        examples = getattr(self.view, "path_examples", {})
+        if self.method not in ("DELETE", "PATCH"):
+            for parameter in parameters:
+                if parameter.get("in") == "path" and parameter["name"] in examples:
+                    parameter.setdefault("example", examples[parameter["name"]])
+        return parameters
+
     def get_description(self) -> str:
         # A view's description is its handler's or its own docstring, never a base class's.
         handler = getattr(self.view, getattr(self.view, "action", self.method.lower()), None)
@@ -170,6 +183,11 @@ class FamilyAutoSchema(AutoSchema):
     def _role_restricted(self) -> bool:
         return any(not isinstance(p, _PLAIN_PERMISSIONS) for p in self.view.get_permissions())
 
+    def _csrf_checked(self) -> bool:
+        # A signed-in portal session (cookieAuth) must send a CSRF token with unsafe methods.
+        unsafe = self.method not in ("GET", "HEAD", "OPTIONS")
+        return unsafe and any(isinstance(a, SessionAuthentication) for a in self.view.get_authenticators())
+
     def _takes_body(self) -> bool:
         if self.method not in ("POST", "PUT", "PATCH"):
             return False
@@ -179,7 +197,7 @@ class FamilyAutoSchema(AutoSchema):
         statuses = [400]
         if self._requires_credentials():
             statuses += [401, 429]
-        if self._role_restricted():
+        if self._role_restricted() or (self._requires_credentials() and self._csrf_checked()):
             statuses.append(403)
         if "{" in self.path:
             statuses.append(404)

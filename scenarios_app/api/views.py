@@ -137,6 +137,8 @@ class RunnerView(FamilyAPIView):
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [JSONParser]
     pagination_class = None
+    # The demo data's names (seed_demo), as examples in the schema.
+    path_examples = {"sid": "main", "scenario_id": "slow-5s", "key": "Master data", "name": "Slow"}
 
     def handle_exception(self, exc):
         if isinstance(exc, services.ServiceError):

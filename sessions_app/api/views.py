@@ -38,6 +38,7 @@ class HeatView(FamilyAPIView):
     authentication_classes = [BearerTokenAuthentication]
     permission_classes = [permissions.IsAuthenticated]
     pagination_class = None
+    path_examples = {"project_id": 1, "node_instance_id": 1, "output_id": 1}  # seed_demo's first rows
 
     def handle_exception(self, exc):
         if isinstance(exc, services.ServiceError):

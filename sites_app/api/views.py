@@ -37,6 +37,7 @@ class SitesView(FamilyAPIView):
     throttle_classes = [PerKeyRateThrottle]
     pagination_class = None
     schema = SitesAutoSchema()
+    path_examples = {"site_id": "123e4567-e89b-12d3-a456-426614174000"}  # document 002's site
 
     def handle_exception(self, exc):
         if isinstance(exc, services.ServiceError):

@@ -334,8 +334,11 @@ def test_documented_fields_sent_as_null_count_as_absent(test_key):
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("put", "/v1/requests/free-text", "GET, POST"),
-        ("delete", f"/v1/requests/{uuid.uuid4()}", "GET, POST"),
+        ("put", "/v1/requests/free-text", "POST"),
+        ("get", "/v1/requests/free-text", "POST"),
+        ("post", f"/v1/requests/{uuid.uuid4()}", "GET"),
+        ("delete", f"/v1/requests/{uuid.uuid4()}", "GET"),
+        ("delete", "/v1/requests/essay", "GET, POST"),
         ("get", f"/v1/tasks/abort/{uuid.uuid4()}", "POST"),
     ],
 )
