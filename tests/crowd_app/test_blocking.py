@@ -87,7 +87,8 @@ def test_many_blocked_clients_wake_together(live_url, live):
     replies, elapsed = asyncio.run(block_all())
 
     assert {reply.json()["status"] for reply in replies} == {"aborted"}
-    assert elapsed < 3
+    # Woken by the abort, not by the 30 s deadline (the margin is for a loaded CI machine).
+    assert elapsed < 15
     wait_for(lambda: waiting() == 0)
 
 
