@@ -200,7 +200,7 @@ def _publish_range(root: str, start: int, stop: int) -> None:
 
 
 def run_processes(*targets: tuple) -> None:
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")  # no fork of a process with threads
     processes = [context.Process(target=target, args=args) for target, *args in targets]
     for process in processes:
         process.start()
