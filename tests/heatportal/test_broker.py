@@ -200,7 +200,7 @@ def _publish_range(root: str, start: int, stop: int) -> None:
 
 
 def run_processes(*targets: tuple) -> None:
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")  # no fork of a process with threads
     processes = [context.Process(target=target, args=args) for target, *args in targets]
     for process in processes:
         process.start()
@@ -277,7 +277,9 @@ def test_an_unreadable_exchange_table_is_set_aside_and_rebuilt(tmp_path, caplog)
 def test_tidy_requeues_orphan_claims_and_clears_stopped_workers_control_queues(tmp_path):
     with connect(tmp_path) as connection:
         channel = connection.channel()
-        exchange = Exchange("celery.pidbox", type="fanout")
+        # Not Celery's own exchange: kombu keeps declarations per process, and this one's pings
+        # have declared that already with other arguments.
+        exchange = Exchange("tidy-test.pidbox", type="fanout")
         for hostname in ("gone@host", "alive@host"):
             Queue(f"{hostname}.celery.pidbox", exchange)(channel).declare()
         queue_dir = tmp_path / "queue"
@@ -300,7 +302,7 @@ def test_tidy_requeues_orphan_claims_and_clears_stopped_workers_control_queues(t
 
         counts = channel.tidy(now=between + channel.stale_after)
 
-        table = [row.queue for row in channel.get_table("celery.pidbox")]
+        table = [row.queue for row in channel.get_table("tidy-test.pidbox")]
     assert counts == {"requeued": 1, "removed": 2, "unbound": 1}
     assert queue_files(tmp_path) == sorted(
         ["5_a.work.msg", "8_d.alive@host.celery.pidbox.msg", f"{CLAIMED_PREFIX}{os.getpid()}-9_e.work.msg"]

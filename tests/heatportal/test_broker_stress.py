@@ -11,7 +11,7 @@ import pytest
 from tests.heatportal.broker_support import EmbeddedBroker, deliveries
 
 PRODUCERS = int(os.environ.get("BROKER_STRESS_PRODUCERS", "4"))
-MESSAGES_PER_PRODUCER = int(os.environ.get("BROKER_STRESS_MESSAGES", "750"))
+MESSAGES_PER_PRODUCER = int(os.environ.get("BROKER_STRESS_MESSAGES", "500"))
 PINGERS = 2
 WORKERS = ("stress-a@localhost", "stress-b@localhost")
 DRAIN_TIMEOUT = 150.0
