@@ -9,9 +9,9 @@ from heatportal.accounts.api.serializers import LoginInput, RefreshInput, Tokens
 from heatportal.accounts.authentication import BearerTokenAuthentication
 from heatportal.api.errors import HEAT, FamilyAPIView, RequestError
 from heatportal.api.fields import snake_keys
+from heatportal.api.schema import error_responses
 from heatportal.credentials import CredentialThrottled
 from heatportal.ratelimit import client_address
-from heatportal.api.schema import error_responses
 
 
 class AuthView(FamilyAPIView):
