@@ -315,34 +315,28 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+
+def _frequent(task: str, seconds: float) -> dict:
+    """A beat entry that runs every ``seconds``; a late one is replaced by the next."""
+    return {"task": task, "schedule": timedelta(seconds=seconds), "options": {"expires": seconds}}
+
+
 # Periodic sweeps. Each app adds its own entry here, next to the task it runs.
 CELERY_BEAT_SCHEDULE = {
     "purge-stale-tokens": {
         "task": "heatportal.accounts.tasks.purge_stale_tokens",
         "schedule": timedelta(hours=1),
     },
-    # sites_app
     # scenarios_app
-    "scenarios-sweep": {
-        "task": "scenarios_app.tasks.scenarios_sweep",
-        "schedule": timedelta(seconds=SCENARIOS_SWEEP_INTERVAL),
-        "options": {"expires": SCENARIOS_SWEEP_INTERVAL},  # a late sweep is replaced by the next one
-    },
+    "scenarios-sweep": _frequent("scenarios_app.tasks.scenarios_sweep", SCENARIOS_SWEEP_INTERVAL),
     # crowd_app
     "crowd-expire-leases": {
         "task": "crowd_app.tasks.expire_leases",
         "schedule": timedelta(minutes=5),
     },
-    "crowd-staging-sweep": {
-        "task": "crowd_app.tasks.staging_sweep",
-        "schedule": timedelta(seconds=CROWD_SWEEP_INTERVAL),
-        "options": {"expires": CROWD_SWEEP_INTERVAL},  # a late sweep is replaced by the next one
-    },
-    "crowd-webhooks-sweep": {
-        "task": "crowd_app.tasks.webhooks_sweep",
-        "schedule": timedelta(seconds=CROWD_SWEEP_INTERVAL),
-        "options": {"expires": CROWD_SWEEP_INTERVAL},  # a late sweep is replaced by the next one
-    },
+    "crowd-staging-sweep": _frequent("crowd_app.tasks.staging_sweep", CROWD_SWEEP_INTERVAL),
+    "crowd-webhooks-sweep": _frequent("crowd_app.tasks.webhooks_sweep", CROWD_SWEEP_INTERVAL),
 }
 
 # --- REST framework and OpenAPI ---------------------------------------------------------------

@@ -15,20 +15,13 @@ from crowd_app import notify
 from crowd_app.demo import SAMPLE_TEST_KEY, seed_crowd
 from crowd_app.models import CrowdApiKey
 from crowd_app.services import crowd_api_key_create, request_abort, request_create
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def waiting() -> int:
     return sum(len(futures) for hub in list(notify._hubs.values()) for futures in list(hub.waiters.values()))
-
-
-def wait_for(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 @pytest.fixture

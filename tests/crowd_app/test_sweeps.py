@@ -15,22 +15,13 @@ from crowd_app.models import CrowdRequest, WebhookDelivery
 from crowd_app.services import crowd_account_create, crowd_api_key_create
 from crowd_app.tasks import deliver_webhook, staging_sweep, webhooks_sweep
 from tests.factories import UserFactory
+from tests.waiting import wait_for
 
 
 @pytest.fixture
 def quiet_account(db):
     """An account in a test transaction: what services send on commit is captured, not sent."""
     return crowd_account_create(owner=UserFactory(), name="quiet")
-
-
-def wait_for(condition, timeout: float = 30, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
 
 
 def _staging_request(account, *, age: float) -> CrowdRequest:

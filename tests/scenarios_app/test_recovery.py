@@ -18,20 +18,11 @@ from heatportal.celery import app
 from scenarios_app import services
 from scenarios_app.models import RunnerSession, Scenario
 from tests.conftest import ROOT
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 DEAD_RUN_BOUND = 45.0  # seconds from the kill to re-queued or failed (docs/operations.md)
-
-
-def wait_for(condition, timeout: float = 60, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
 
 
 def _kill_tree(process) -> None:

@@ -12,18 +12,9 @@ import pytest
 from scenarios_app import services
 from scenarios_app.models import Scenario
 from tests.scenarios_app.conftest import API, bearer_client, create_scenario
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(condition, timeout: float = 60, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
 
 
 def status(api, scenario_id, sid="main") -> dict:
