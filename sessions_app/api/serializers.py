@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from heatportal.api.fields import StrictCharField
 from heatportal.api.input import BadInput, column_bounds, parse_json
 from sessions_app import selectors
 from sessions_app.models import (
@@ -22,26 +23,26 @@ from sessions_app.models import (
 
 
 class ProjectInput(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
-    icon = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    title = StrictCharField(max_length=200)
+    description = StrictCharField(required=False, allow_blank=True, default="")
+    icon = StrictCharField(required=False, allow_blank=True, default="", max_length=500)
     owner_id = serializers.IntegerField(required=False, allow_null=True)
     default_session_template_id = serializers.IntegerField(required=False, allow_null=True)
 
 
 class SessionInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
-    simulation_name = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
+    simulation_name = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=200)
     session_template_id = serializers.IntegerField(required=False, allow_null=True)
     project_id = serializers.IntegerField(required=False, allow_null=True)
     metadata = serializers.JSONField(required=False, allow_null=True)
 
 
 class SessionPatchInput(serializers.Serializer):
-    name = serializers.CharField(required=False, max_length=200)
+    name = StrictCharField(required=False, max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True)
-    simulation_name = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
+    simulation_name = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=200)
     session_template_id = serializers.IntegerField(required=False)
     project_id = serializers.IntegerField(required=False)
     metadata = serializers.JSONField(required=False, allow_null=True)
@@ -57,8 +58,8 @@ class SessionPatchInput(serializers.Serializer):
 
 
 class SharedSessionInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    simulation_name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
+    simulation_name = StrictCharField(max_length=200)
     email = serializers.EmailField(allow_blank=True)
     session_template_id = serializers.IntegerField()
     start_time_utc = serializers.DateTimeField()
@@ -68,14 +69,14 @@ class SharedSessionInput(serializers.Serializer):
 
 class CloseSessionInput(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True, default="")
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    reason = StrictCharField(required=False, allow_blank=True, default="", max_length=500)
     close_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
 class ScenarioInstanceInput(serializers.Serializer):
-    simulation_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    scenario_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    scenario_instance_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    simulation_id = StrictCharField(required=False, allow_blank=True, default="", max_length=200)
+    scenario_name = StrictCharField(required=False, allow_blank=True, default="", max_length=200)
+    scenario_instance_id = StrictCharField(required=False, allow_blank=True, default="", max_length=200)
     start = serializers.DateTimeField(required=False, allow_null=True, default=None, source="from")
     end = serializers.DateTimeField(required=False, allow_null=True, default=None, source="to")
 
@@ -93,9 +94,9 @@ class ScenarioInstanceCreate(serializers.Serializer):
     """The body of ``POST /{sessionId}/scenario_instances`` as the schema gives it (the view
     parses it with :class:`ScenarioInstanceInput`, whose messages are the document's)."""
 
-    simulation_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    scenario_name = serializers.CharField(max_length=200)
-    scenario_instance_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    simulation_id = StrictCharField(required=False, allow_blank=True, max_length=200)
+    scenario_name = StrictCharField(max_length=200)
+    scenario_instance_id = StrictCharField(required=False, allow_blank=True, max_length=200)
     vars()["from"] = serializers.DateTimeField(required=False, allow_null=True)
     vars()["to"] = serializers.DateTimeField(required=False, allow_null=True)
 
@@ -106,10 +107,10 @@ class ConfigValueTypeField(serializers.IntegerField):
 
 
 class ConfigInput(serializers.Serializer):
-    name = serializers.CharField(max_length=300, allow_blank=True)  # the service checks it
+    name = StrictCharField(max_length=300, allow_blank=True)  # the service checks it
     value_type = serializers.IntegerField(required=False, default=PlatformConfiguration.ValueType.STRING)
     value = serializers.JSONField(required=False, default="")
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = StrictCharField(required=False, allow_blank=True, default="")
 
 
 CONFIG_NAME_HELP = 'Hierarchical: segments separated by ":", none empty, no space at either end.'
@@ -118,18 +119,18 @@ CONFIG_NAME_HELP = 'Hierarchical: segments separated by ":", none empty, no spac
 class ConfigCreate(serializers.Serializer):
     """The body of ``POST /config`` as the schema gives it (parsed by :class:`ConfigInput`)."""
 
-    name = serializers.CharField(max_length=300, help_text=CONFIG_NAME_HELP)
+    name = StrictCharField(max_length=300, help_text=CONFIG_NAME_HELP)
     value_type = ConfigValueTypeField(required=False)
     value = serializers.JSONField(
         required=False, help_text="A value of the type: a string, boolean, number or JSON."
     )
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = StrictCharField(required=False, allow_blank=True)
 
 
 class ConfigUpdate(ConfigCreate):
     """``PUT /config/{name}``: the name is the path's unless the body renames it."""
 
-    name = serializers.CharField(required=False, max_length=300, help_text=CONFIG_NAME_HELP)
+    name = StrictCharField(required=False, max_length=300, help_text=CONFIG_NAME_HELP)
 
 
 # --- Responses (camelCase) --------------------------------------------------------------------

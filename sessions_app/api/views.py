@@ -177,7 +177,7 @@ def _session_response(session: Session, *, status_code: int = 200, patch: bool =
 class SessionCreateView(HeatView):
     """``POST /session``, ``POST /sessions`` and ``POST /projects/{projectId}/sessions``."""
 
-    @extend_schema(request=io.SessionInput, responses={201: io.SessionOutput})
+    @extend_schema(request=io.SessionInput, responses={201: io.SessionOutput, **error_responses(404)})
     def post(self, request, project_id: int | None = None):
         data = self.parse(io.SessionInput, request.data, "Invalid session request.")
         project_id = project_id if project_id is not None else data.get("project_id")
@@ -307,7 +307,8 @@ class NodeOutputsView(HeatView):
 
 
 class NodeOutputDataView(HeatView):
-    @extend_schema(responses={(200, "application/octet-stream"): {"type": "string", "format": "binary"}})
+    # Served with the content type it was uploaded with (application/octet-stream if none).
+    @extend_schema(responses={(200, "*/*"): {"type": "string", "format": "binary"}})
     def get(self, request, output_id: int):
         output = get_or_404(NodeOutput.objects.all(), "Node output not found", pk=output_id)
         response = StreamingHttpResponse(

@@ -70,7 +70,14 @@ def test_a_deactivated_user_cannot_sign_in():
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"username": "ada"}, {"password": "x"}, {"username": ["a"], "password": 1}]
+    "body",
+    [
+        {},
+        {"username": "ada"},
+        {"password": "x"},
+        {"username": ["a"], "password": 1},
+        {"username": "ada", "password": 1234},
+    ],
 )
 def test_malformed_login_is_400(body):
     response = login(**body)

@@ -158,6 +158,7 @@ def test_create_project_with_an_owner_id(admin, instructor):
         {"Title": "x", "OwnerId": 999999},
         {"Title": "x", "DefaultSessionTemplateId": 999999},
         {"Title": "x", "DefaultSessionTemplateId": "seven"},
+        {"Title": "x", "Icon": 0},  # a number is not text (DRF alone would store "0")
         ["not", "an", "object"],
     ],
 )
@@ -288,6 +289,8 @@ def test_session_for_an_unknown_project_is_404(trainee):
         {"ProjectId": 1},
         {"Name": "x", "ProjectId": "one"},
         {"Name": "x", "Email": "not-an-email", "ProjectId": 1},
+        {"Name": "x", "SimulationName": 0, "ProjectId": 1},
+        {"Name": 7, "ProjectId": 1},
     ],
 )
 def test_malformed_session_requests_are_400(trainee, project, body):

@@ -1,14 +1,16 @@
 from rest_framework import serializers
 
+from heatportal.api.fields import StrictCharField
+
 
 class LoginInput(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=1024, trim_whitespace=False)
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(max_length=1024, trim_whitespace=False)
     remember_me = serializers.BooleanField(required=False, default=True)
 
 
 class RefreshInput(serializers.Serializer):
-    refresh_token = serializers.CharField(max_length=200)
+    refresh_token = StrictCharField(max_length=200)
 
 
 class TokensOutput(serializers.Serializer):
