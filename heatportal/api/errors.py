@@ -1,6 +1,7 @@
 """Error bodies, one shape per API family, as the contract gives them.
 
-DRF views name their family with ``error_family`` (see :class:`FamilyAPIView`); Django's own
+API views name their family with ``error_family`` (see :class:`heatportal.api.views.ApiView`)
+and every failure is mapped by :func:`error_for`; Django's own
 404/500 handlers (``heatportal.views``) find the family from the request path, so that an
 unknown URL or a crash under ``/api/v2/`` still answers in the v2 shape.
 """
@@ -11,14 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpResponse
+from pydantic import ValidationError as PydanticValidationError
 from rest_framework import exceptions
-from rest_framework.response import Response
-from rest_framework.views import APIView, set_rollback
 
 from heatportal.api.input import BadInput
+from heatportal.api.parsers import InvalidBody
+from heatportal.api.rendering import render
+from heatportal.services import ServiceError
 
 GENERIC_MESSAGES = {
     400: "Bad request",
@@ -115,8 +119,8 @@ def family_for_path(path: str) -> ErrorFamily | None:
     return None
 
 
-def error_response(family: ErrorFamily, error: ApiError, **headers: str) -> JsonResponse:
-    return JsonResponse(family.render(error), status=error.status, headers=headers)
+def error_response(family: ErrorFamily, error: ApiError, **headers: str) -> HttpResponse:
+    return render(family.render(error), status=error.status, headers=headers)
 
 
 def _flatten(detail: Any, path: tuple[str, ...] = ()) -> list[tuple[str, str]]:
@@ -130,22 +134,13 @@ def _flatten(detail: Any, path: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     return [(".".join(path), str(detail))]
 
 
-class RequestError(exceptions.APIException):
-    """An error with a chosen status and message, and optionally the offending fields."""
+class RequestError(ServiceError):
+    """An error a view raises with a chosen status and message, and optionally the offending
+    fields (a DRF serializer's ``errors``), listed as ``{"field", "message"}``."""
 
     def __init__(self, status: int, message: str, field_errors: Any = None):
-        super().__init__(detail=message)
-        self.status_code = status
-        self.details = (
-            [{"field": f, "message": m} for f, m in _flatten(field_errors)] if field_errors else None
-        )
-
-
-def bad_input_exception(error: BadInput) -> RequestError:
-    """A value refused by :mod:`heatportal.api.input` (a column it does not fit, say) as a 400."""
-    exc = RequestError(400, str(error))
-    exc.details = [{"field": error.field, "message": error.message}] if error.loc else None
-    return exc
+        details = [{"field": f, "message": m} for f, m in _flatten(field_errors)] if field_errors else None
+        super().__init__(message, status=status, details=details)
 
 
 def api_error_from_exception(exc: exceptions.APIException) -> ApiError:
@@ -172,39 +167,72 @@ def api_error_from_exception(exc: exceptions.APIException) -> ApiError:
     )
 
 
-def exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's exception handler: the error in the family shape of the view that raised it."""
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
+def _validation_error(family: ErrorFamily, items: list[dict], message: str) -> ApiError:
+    """Validation errors given as Pydantic items (``type``, ``loc``, ``msg``, ``input``): the
+    runner answers them as they are (422, as FastAPI does), the others as a 400 that names the
+    first field, with ``{"field", "message"}`` per item."""
+    if family is SCENARIOS:
+        return ApiError(status=422, message=message, details=items)
+    fields = [
+        {"field": ".".join(str(part) for part in item["loc"] if part != "body"), "message": item["msg"]}
+        for item in items
+    ]
+    first = fields[0] if fields else {"field": "", "message": message}
+    text = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+    return ApiError(status=400, message=text, details=[f for f in fields if f["field"]] or None)
+
+
+def _bad_body(family: ErrorFamily, exc: InvalidBody) -> ApiError:
+    bad = exc.bad_input
+    if family is not SCENARIOS:
+        return api_error_from_exception(exc)
+    if bad.kind == "json_invalid":
+        item = {"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error", "input": str(exc.detail)}
+    else:  # the value is not echoed: it is the text that could not be stored
+        item = {"type": bad.kind, "loc": ["body", *bad.loc], "msg": bad.message, "input": None}
+    return ApiError(status=422, message=str(bad), details=[item])
+
+
+def error_for(exc: Exception, family: ErrorFamily) -> tuple[ApiError, dict[str, str]]:
+    """The one mapping of what a request can fail with to ``(error, headers)``.
+
+    Services raise :class:`ServiceError` (status, message, details); input models raise
+    Pydantic's ValidationError; bodies and columns :class:`BadInput`; authenticators,
+    permissions and throttles DRF's exceptions. Anything else is a crash and is raised again,
+    for Django's 500 handler (which answers in the family's shape too).
+    """
+    headers: dict[str, str] = {}
+    if isinstance(exc, ServiceError):
+        error = ApiError(status=exc.status, message=exc.message, details=exc.details or None)
+    elif isinstance(exc, PydanticValidationError):
+        items = orjson.loads(exc.json(include_url=False))
+        for item in items:
+            item["loc"] = ["body", *item["loc"]]
+        error = _validation_error(family, items, "Invalid request body")
+    elif isinstance(exc, InvalidBody):
+        error = _bad_body(family, exc)
+    elif isinstance(exc, BadInput):  # a value its column cannot hold, found when saving
+        if family is SCENARIOS:
+            item = {"type": exc.kind, "loc": ["body", *exc.loc], "msg": exc.message, "input": None}
+            error = ApiError(status=422, message=str(exc), details=[item])
+        else:
+            details = [{"field": exc.field, "message": exc.message}] if exc.loc else None
+            error = ApiError(status=400, message=str(exc), details=details)
+    elif isinstance(exc, RequestDataTooBig):
+        error = ApiError(status=413, message="Request body too large.")
+    elif isinstance(exc, Http404):
+        error = ApiError(status=404, message=GENERIC_MESSAGES[404])
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
-    elif isinstance(exc, BadInput):
-        exc = bad_input_exception(exc)
-    if not isinstance(exc, exceptions.APIException):
-        return None  # a crash: Django's handler500 answers, in the family shape too
-
-    view = context.get("view")
-    request = context.get("request")
-    family = getattr(view, "error_family", None) or family_for_path(request.path if request else "") or HEAT
-    error = api_error_from_exception(exc)
-    headers = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None) is not None:
-        headers["Retry-After"] = str(int(exc.wait))
-    set_rollback()
-    return Response(family.render(error), status=error.status, headers=headers)
-
-
-class FamilyAPIView(APIView):
-    """Base of every API view: says which family's error shape it answers with."""
-
-    error_family: ErrorFamily = HEAT
-
-    def get_authenticate_header(self, request):
-        # DRF answers 403 instead of 401 when no authenticator declares a header; every family
-        # documents 401 for missing credentials.
-        return super().get_authenticate_header(request) or "Bearer"
+        error = ApiError(status=403, message=GENERIC_MESSAGES[403])
+    elif isinstance(exc, exceptions.APIException):
+        error = api_error_from_exception(exc)
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None) is not None:
+            headers["Retry-After"] = str(int(exc.wait))
+    else:
+        raise exc
+    return error, headers
 
 
 __all__ = [
@@ -213,9 +241,8 @@ __all__ = [
     "SCENARIOS",
     "SITES",
     "ApiError",
-    "FamilyAPIView",
     "RequestError",
+    "error_for",
     "error_response",
-    "exception_handler",
     "family_for_path",
 ]

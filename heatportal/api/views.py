@@ -1,0 +1,162 @@
+"""The one way every API view runs (issue 11): authenticate, check, call the handler, render.
+
+:class:`ApiView` keeps DRF's declarative surface (``authentication_classes``,
+``permission_classes``, ``throttle_classes``, ``extend_schema`` on the handlers), so that
+drf-spectacular documents it as before, but answers requests with a loop of its own instead of
+DRF's request cycle (no ``Request`` wrapper, content negotiation or renderer classes): a plain
+``HttpRequest`` in, ``request.user``/``request.auth`` set by the first authenticator that
+recognises the credential, a dict or list out, rendered by :func:`render` (orjson).
+
+Every failure goes through :func:`heatportal.api.errors.error_for` into the view's family
+shape. Handlers read their body with ``self.data`` (JSON, read by
+:func:`heatportal.api.input.parse_json`) or validate it into an input model with
+``self.validated(Model)`` (Pydantic v2).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+from rest_framework import exceptions
+from rest_framework.views import APIView
+
+from heatportal.api.errors import HEAT, ErrorFamily, error_for, error_response
+from heatportal.api.input import BadInput, parse_json
+from heatportal.api.parsers import InvalidBody
+from heatportal.api.rendering import render
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+JSON_TYPES = ("application/json", "")  # no Content-Type: read as JSON, as DRF's default did
+
+
+class ApiView(APIView):
+    """Base of every API view. ``error_family`` names the family whose error body it answers."""
+
+    error_family: ErrorFamily = HEAT
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        if cls.view_is_async:
+
+            async def view(request, *args, **kwargs):
+                self = cls(**initkwargs)
+                self.setup(request, *args, **kwargs)
+                return await self.respond_async(request, *args, **kwargs)
+
+        else:
+
+            def view(request, *args, **kwargs):
+                self = cls(**initkwargs)
+                self.setup(request, *args, **kwargs)
+                return self.respond(request, *args, **kwargs)
+
+        functools.update_wrapper(view, cls, updated=())
+        view.cls = cls  # what drf-spectacular and DRF's tooling look for
+        view.initkwargs = initkwargs
+        view.view_class = cls
+        return csrf_exempt(view)
+
+    # --- The request cycle -------------------------------------------------------------------
+
+    def respond(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            handler = self._handler(request)
+            self.check_access(request)
+            result = handler(request, *args, **kwargs)
+        except Exception as exc:  # error_for raises a crash again
+            return self.failure(exc)
+        return result if isinstance(result, HttpResponse) else render(result)
+
+    async def respond_async(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            handler = self._handler(request)
+            await sync_to_async(self.check_access, thread_sensitive=False)(request)
+            result = await handler(request, *args, **kwargs)
+        except Exception as exc:
+            return self.failure(exc)
+        return result if isinstance(result, HttpResponse) else render(result)
+
+    def _handler(self, request: HttpRequest):
+        method = request.method.lower()
+        if method == "options":
+            return self.allowed_options
+        handler = getattr(self, method, None) if method in self.http_method_names else None
+        if handler is None:
+            raise exceptions.MethodNotAllowed(request.method)
+        return handler
+
+    def allowed_options(self, request, *args, **kwargs) -> HttpResponse:
+        response = HttpResponse(status=200)
+        response["Allow"] = ", ".join(self.allowed_methods)
+        response["Content-Length"] = "0"
+        return response
+
+    def check_access(self, request: HttpRequest) -> None:
+        """Authenticate (first authenticator that recognises the credential wins), then the
+        permissions and throttles, raising DRF's exceptions as DRF would."""
+        request.user, request.auth = AnonymousUser(), None
+        for authenticator in self.get_authenticators():
+            found = authenticator.authenticate(request)
+            if found is not None:
+                request.user, request.auth = found
+                break
+        for permission in self.get_permissions():
+            if not permission.has_permission(request, self):
+                if request.auth is None and not request.user.is_authenticated and self.get_authenticators():
+                    raise exceptions.NotAuthenticated()
+                raise exceptions.PermissionDenied(getattr(permission, "message", None))
+        for throttle in self.get_throttles():
+            if not throttle.allow_request(request, self):
+                self.throttled(request, throttle.wait())
+
+    def failure(self, exc: Exception) -> HttpResponse:
+        error, headers = error_for(exc, self.error_family)  # re-raises a crash: handler500 answers
+        if exc.__class__ is exceptions.NotAuthenticated or isinstance(exc, exceptions.AuthenticationFailed):
+            authenticators = self.get_authenticators()
+            header = authenticators[0].authenticate_header(self.request) if authenticators else None
+            headers.setdefault("WWW-Authenticate", header or "Bearer")
+        if isinstance(exc, exceptions.MethodNotAllowed):
+            headers["Allow"] = ", ".join(self.allowed_methods)
+        if transaction.get_connection().in_atomic_block:
+            transaction.set_rollback(True)
+        return error_response(self.error_family, error, **headers)
+
+    # --- The body ----------------------------------------------------------------------------
+
+    @functools.cached_property
+    def data(self) -> Any:
+        """The JSON body (None when empty), read by :func:`parse_json`; 413 over
+        ``DATA_UPLOAD_MAX_MEMORY_SIZE``, 415 for another content type."""
+        request = self.request
+        content_type = request.content_type or ""
+        if content_type not in JSON_TYPES and not content_type.endswith("+json"):
+            if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+                return request.POST  # RequestDataTooBig over the limit: error_for gives 413
+            raise exceptions.UnsupportedMediaType(content_type)
+        raw = request.body  # RequestDataTooBig over the limit: error_for gives 413
+        if not raw:
+            return {}
+        encoding = request.encoding or settings.DEFAULT_CHARSET
+        try:
+            return parse_json(raw.decode(encoding))
+        except (UnicodeDecodeError, LookupError) as error:
+            raise InvalidBody(BadInput(f"the body is not {encoding}", kind="json_invalid")) from error
+        except BadInput as error:
+            raise InvalidBody(error) from None
+
+    def validated(self, model: type[ModelT], data: Any = None) -> ModelT:
+        """``data`` (the JSON body by default) as an instance of the input model ``model``;
+        a Pydantic ValidationError becomes the family's validation error (error_for)."""
+        return model.model_validate(self.data if data is None else data)
+
+
+__all__ = ["ApiView", "PydanticValidationError", "render"]
