@@ -3,7 +3,8 @@ from pathlib import Path
 from django.apps import AppConfig, apps
 from django.conf import settings
 from django.contrib.admin import apps as admin_apps
-from django.db.models.signals import pre_save
+from django.contrib.auth import get_user_model
+from django.db.models.signals import post_delete, post_save, pre_save
 
 
 class HeatportalConfig(AppConfig):
@@ -23,6 +24,15 @@ class HeatportalConfig(AppConfig):
                         sender=model,
                         dispatch_uid=f"check-columns-{model._meta.label}",
                     )
+        # A saved or deleted credential or user (revoked, expired, deactivated) is no longer
+        # answered from this process's cache of verified credentials (heatportal/credentials.py).
+        from heatportal.credentials import Credential, credential_cache_clear
+
+        for model in apps.get_models():
+            if issubclass(model, Credential) or model is get_user_model():
+                for signal in (post_save, post_delete):
+                    uid = f"credential-cache-{model._meta.label}"
+                    signal.connect(credential_cache_clear, sender=model, dispatch_uid=uid)
 
 
 class HeatAdminConfig(admin_apps.AdminConfig):

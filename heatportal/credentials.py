@@ -18,6 +18,7 @@ import hmac
 import re
 import secrets
 import string
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -170,8 +171,26 @@ def credential_issue(
     raise RuntimeError(f"could not draw a free lookup id for {kind.name}")
 
 
+# Credentials verified lately, per process: ``(model label, secret hash) → (valid until, row)``.
+# An API client presents the same credential on every request; this spares each request the
+# failure-counter check, the lookup query and the hash comparison. Entries live at most
+# ``CREDENTIAL_CACHE_SECONDS`` (1 s), so that a revocation, an expiry or a deactivated user
+# made in another process takes effect within that; in this process a revocation or any save
+# of a credential or user clears the cache at once (:func:`credential_cache_clear`).
+_verified: dict[tuple[str, str], tuple[float, Any]] = {}
+_VERIFIED_MAX = 10_000
+
+
+def credential_cache_clear(**_signal_kwargs: Any) -> None:
+    _verified.clear()
+
+
 def credential_authenticate(
-    queryset: models.QuerySet[CredentialT], value: str, *, client_address: str | None = None
+    queryset: models.QuerySet[CredentialT],
+    value: str,
+    *,
+    client_address: str | None = None,
+    cache: bool = False,
 ) -> CredentialT:
     """The active credential of ``queryset`` that ``value`` names, or InvalidCredential.
 
@@ -182,8 +201,17 @@ def credential_authenticate(
     and credential model, and an address with ``CREDENTIAL_MAX_FAILURES_PER_ADDRESS`` failures
     in a window of ``CREDENTIAL_FAILURE_WINDOW`` seconds gets CredentialThrottled
     before its value is even looked at (valid credentials from other addresses are unaffected).
+
+    ``cache=True`` (request authenticators of access credentials; never refresh tokens, whose
+    use must be seen by every process at once) answers from the per-process cache of
+    credentials verified in the last ``CREDENTIAL_CACHE_SECONDS``.
     """
     model = queryset.model
+    key = (model._meta.label_lower, hash_secret(value or ""))
+    if cache:
+        hit = _verified.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
     scope = f"credential:{model._meta.label_lower}"
     if client_address is not None:
         limit = settings.CREDENTIAL_MAX_FAILURES_PER_ADDRESS
@@ -201,6 +229,13 @@ def credential_authenticate(
             failure_record(scope, client_address, window=settings.CREDENTIAL_FAILURE_WINDOW)
         raise InvalidCredential
     credential_touch(credential, now=now)
+    if cache and settings.CREDENTIAL_CACHE_SECONDS > 0:
+        lifetime = settings.CREDENTIAL_CACHE_SECONDS
+        if credential.expires_at is not None:
+            lifetime = min(lifetime, (credential.expires_at - now).total_seconds())
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified[key] = (time.monotonic() + lifetime, credential)
     return credential
 
 
@@ -222,3 +257,4 @@ def credential_revoke(credential: Credential) -> None:
     now = timezone.now()
     type(credential).objects.filter(pk=credential.pk, revoked_at__isnull=True).update(revoked_at=now)
     credential.revoked_at = now
+    credential_cache_clear()

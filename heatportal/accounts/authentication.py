@@ -15,7 +15,9 @@ class BearerTokenAuthentication(BaseAuthentication):
             return None
         tokens = AccessToken.objects.select_related("user").filter(user__is_active=True)
         try:
-            token = credential_authenticate(tokens, value.strip(), client_address=client_address(request))
+            token = credential_authenticate(
+                tokens, value.strip(), client_address=client_address(request), cache=True
+            )
         except CredentialThrottled as throttled:
             raise Throttled(wait=throttled.retry_after, detail=str(throttled)) from None
         except InvalidCredential as error:

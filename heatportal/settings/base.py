@@ -143,6 +143,9 @@ CREDENTIAL_LAST_USED_INTERVAL = timedelta(seconds=env.int("CREDENTIAL_LAST_USED_
 # of credential) in a window opened by the first failure, before that address gets 429 until it closes.
 CREDENTIAL_MAX_FAILURES_PER_ADDRESS = env.int("CREDENTIAL_MAX_FAILURES_PER_ADDRESS", default=20)
 CREDENTIAL_FAILURE_WINDOW = env.int("CREDENTIAL_FAILURE_WINDOW", default=300)  # seconds
+# How long a server process answers a verified credential from memory (heatportal/credentials.py):
+# the bound on how late a revocation made in another process takes effect. 0 turns it off.
+CREDENTIAL_CACHE_SECONDS = env.float("CREDENTIAL_CACHE_SECONDS", default=1.0)
 
 # HEAT Auth
 HEAT_ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.int("HEAT_ACCESS_TOKEN_LIFETIME", default=3600))
