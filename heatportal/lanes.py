@@ -170,7 +170,8 @@ class WSGILane:
             relay({"type": "http.response.body", "body": b""})
             return None, b""
         finally:
-            response.close()  # Django's request_finished: connections tidied, files closed
+            if hasattr(response, "close"):  # Django's request_finished: connections tidied, files closed
+                response.close()
 
 
 def _content_length(scope: dict) -> int | None:
