@@ -373,7 +373,6 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "heatportal.api.schema.FamilyAutoSchema",
-    "EXCEPTION_HANDLER": "heatportal.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
