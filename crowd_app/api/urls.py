@@ -5,14 +5,11 @@ leaves out of the paths)."""
 from django.urls import re_path
 
 from crowd_app.api import views
-from crowd_app.models import RequestType
 
 urlpatterns = [
     *(
-        re_path(
-            rf"^requests/{request_type}(?:/)?$", views.CREATE_VIEWS[request_type].as_view(), name="crowd-requests"
-        )
-        for request_type in RequestType.values
+        re_path(rf"^requests/{request_type}(?:/)?$", view.as_view(), name="crowd-requests")
+        for request_type, view in views.CREATE_VIEWS.items()
     ),
     re_path(r"^requests/(?P<id>[^/]+)(?:/)?$", views.RequestView.as_view(), name="crowd-requests"),
     re_path(r"^tasks/abort/(?P<id>[^/]+)(?:/)?$", views.AbortView.as_view(), name="crowd-abort"),
