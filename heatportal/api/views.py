@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 from typing import Any, TypeVar
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
@@ -33,6 +32,7 @@ from heatportal.api.errors import HEAT, ErrorFamily, error_for, error_response
 from heatportal.api.input import BadInput, parse_json
 from heatportal.api.parsers import InvalidBody
 from heatportal.api.rendering import render
+from heatportal.db import db_call
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 JSON_TYPES = ("application/json", "")  # no Content-Type: read as JSON, as DRF's default did
@@ -79,7 +79,7 @@ class ApiView(APIView):
     async def respond_async(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
             handler = self._handler(request)
-            await sync_to_async(self.check_access, thread_sensitive=False)(request)
+            await db_call(self.check_access)(request)  # the shared pool; the connection given back
             result = await handler(request, *args, **kwargs)
         except Exception as exc:
             return self.failure(exc)

@@ -410,8 +410,6 @@ SPECTACULAR_SETTINGS = {
         "ScheduleTypeEnum": "sites_app.models.ScheduleType",
         "ScheduledAssetEnum": ["bess", "grid", "solar"],
     },
-    # The crowd API's async views, which drf-spectacular cannot see by itself.
-    "PREPROCESSING_HOOKS": ["crowd_app.api.schema.crowd_endpoints"],
 }
 
 # --- Logging ----------------------------------------------------------------------------------
