@@ -68,7 +68,7 @@ def serve(port: int, group_id: int) -> None:
     from django.conf import settings
     from django.core.asgi import get_asgi_application
 
-    from sites_app.selectors import site_list_body
+    from sites_app.api.views import site_list_body
 
     settings.ROOT_URLCONF = "bench.sites_bench"
     # The URLconf imports this file again as bench.sites_bench: set the body there.
@@ -109,11 +109,12 @@ def create_group(count: int):
     from django.utils import timezone
 
     from sites_app import services
+    from sites_app.api.outputs import format_time
     from sites_app.models import AccessGroup
 
     group = AccessGroup.objects.create(name=f"bench-{int(time.time())}")
     _key, key_value = services.api_key_create(access_group=group, name="bench")
-    now = services.format_time(timezone.now())
+    now = format_time(timezone.now())
     started = time.monotonic()
     for index in range(count):
         with transaction.atomic():
@@ -226,12 +227,13 @@ class TelemetryChurn:
         from django.utils import timezone
 
         from sites_app import services
+        from sites_app.api.outputs import format_time
 
         try:
             while not self.stop.is_set():
                 site = random.choice(self.sites)
                 payload = {
-                    "reportedAt": services.format_time(timezone.now()),
+                    "reportedAt": format_time(timezone.now()),
                     "assets": {"grid": {"activePowerkW": random.randint(-500, 500)}},
                 }
                 services.telemetry_record(site=site, payload=payload)
@@ -286,7 +288,7 @@ def main() -> None:
         "--telemetry-rate", type=float, default=20, help="reports/s in the second part (0: skip it)"
     )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help="the bench server's port (default: a free one)")
     parser.add_argument("--group-id", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -309,7 +311,7 @@ def main() -> None:
     try:
         cold, warm = count_queries(key_value)
         print(f"queries per GET /sites: {cold} with an empty fragment cache, {warm} with a warm one")
-        port = free_port()
+        port = args.port or free_port()
         server = subprocess.Popen(
             [sys.executable, __file__, "--serve", "--port", str(port), "--group-id", str(group.pk)],
             cwd=ROOT,
