@@ -140,7 +140,7 @@ def count_queries(key_value: str) -> tuple[int, int]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from sites_app.selectors import fragment_cache
+    from sites_app.api.outputs import fragment_cache
 
     client = Client(HTTP_AUTHORIZATION=f"Bearer {key_value}", HTTP_HOST="127.0.0.1")
     client.get("/api/v1/public/sites")
