@@ -4,6 +4,7 @@ per user name and per client address, API keys and tokens per client address).""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import redis
@@ -31,19 +32,19 @@ def _redis_location() -> str | None:
     return location[0] if isinstance(location, (list, tuple)) else location.split(",")[0]
 
 
-def _count_request(key: str, *, timeout: int) -> int:
-    """Add one to a counter in the shared cache and return it."""
+def _count_request(key: str, *, timeout: int, amount: int = 1) -> int:
+    """Add ``amount`` to a counter in the shared cache and return it (one round trip to Redis)."""
     location = _redis_location()
     if location is not None:
         full_key = cache.make_and_validate_key(key)
         pipe = _redis_client(location).pipeline(transaction=False)
-        pipe.incr(full_key)
+        pipe.incrby(full_key, amount)
         pipe.expire(full_key, timeout)
         return int(pipe.execute()[0])
     try:
-        return cache.incr(key)
+        return cache.incr(key, amount)
     except ValueError:  # the window's first request
-        return 1 if cache.add(key, 1, timeout=timeout) else cache.incr(key)
+        return amount if cache.add(key, amount, timeout=timeout) else cache.incr(key, amount)
 
 
 def rate_limit_hit(scope: str, identity: object, *, limit: int, window: int) -> int | None:
@@ -58,6 +59,61 @@ def rate_limit_hit(scope: str, identity: object, *, limit: int, window: int) -> 
     if count <= limit:
         return None
     return max(1, int(window_start + window - now + 0.999))
+
+
+class LeasedRateLimit:
+    """A fixed-window rate limit per identity, as :func:`rate_limit_hit` (``limit`` requests
+    per window of ``window`` seconds, all server processes counted together in the shared
+    cache), that does not cost a round trip per request.
+
+    The shared counter counts requests *granted to processes*, not requests served: a process
+    takes a lease of up to ``max_lease`` requests with one ``INCRBY`` (pipelined with its
+    ``EXPIRE``: one round trip) and serves them from memory. The counter's value after the
+    ``INCRBY`` says how much of the lease lies within the limit, and only that part is granted,
+    so that across every process no more than ``limit`` requests are ever served in a window.
+    A lease is at most an eighth of what the counter says is left (at least one request), so
+    leases shrink to single requests near the limit. The price: requests leased to a process
+    that does not use them before the window ends are lost, so with several processes a client
+    may be refused up to ``max_lease`` requests per other process before it has made
+    ``limit`` (never more than ``limit``). A process that saw the limit reached refuses the
+    key's requests without a round trip until the window ends. Windows are aligned to the
+    epoch, so all processes agree on them (``Retry-After`` is the time left in the window).
+    """
+
+    def __init__(self, scope: str, *, max_lease: int = 32):
+        self.scope = scope
+        self.max_lease = max_lease
+        self._lock = threading.Lock()
+        # counter key → [window start, requests left in the lease, counter after the last lease]
+        self._leases: dict[object, list[int]] = {}
+
+    def hit(self, identity: object, *, limit: int, window: int) -> int | None:
+        """Count one request of ``identity``: None while within ``limit``, else the whole
+        seconds to wait. A limit of 0 or less means no limit."""
+        if limit <= 0:
+            return None
+        now = time.time()
+        window_start = int(now // window) * window
+        key = f"rl:{self.scope}:{identity}:{window_start}"
+        lease_key = cache.make_key(key)  # the counter's own name: a lease is of that counter
+        with self._lock:  # held over a lease's round trip: the lease is not taken twice
+            lease = self._leases.get(lease_key)
+            if lease is None:
+                if len(self._leases) >= 10_000:
+                    self._leases = {k: v for k, v in self._leases.items() if v[0] == window_start}
+                lease = self._leases[lease_key] = [window_start, 0, 0]
+            if lease[1] > 0:
+                lease[1] -= 1
+                return None
+            if lease[2] < limit:
+                size = max(1, min(self.max_lease, (limit - lease[2]) // 8))
+                total = _count_request(key, timeout=window + 1, amount=size)
+                granted = min(size, limit - (total - size))
+                lease[2] = total
+                if granted > 0:
+                    lease[1] = granted - 1
+                    return None
+        return max(1, int(window_start + window - now + 0.999))
 
 
 # --- Failed authentications -------------------------------------------------------------------

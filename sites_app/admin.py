@@ -53,6 +53,16 @@ class AssetAdmin(admin.ModelAdmin):
     list_select_related = ("site",)
     search_fields = ("site__name",)
 
+    def save_model(self, request, obj, form, change):
+        services.asset_save(asset=obj)
+
+    def delete_model(self, request, obj):
+        services.asset_delete(asset=obj)
+
+    def delete_queryset(self, request, queryset):
+        for asset in queryset:
+            services.asset_delete(asset=asset)
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Schedules change only through schedule_batch_apply (which keeps the audit trail)."""

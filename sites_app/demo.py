@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from sites_app import services
+from sites_app.api.outputs import format_time
 from sites_app.models import AccessGroup, ScheduleBatch, Site, SiteApiKey
 
 DEMO_GROUP = "Demo utility"
@@ -35,8 +36,8 @@ DEMO_SITES = (
 def _schedules(start, offset: int) -> list[dict]:
     def entry(from_hour: int, to_hour: int, value: float) -> dict:
         return {
-            "startAt": services.format_time(start + timedelta(hours=from_hour + offset)),
-            "endAt": services.format_time(start + timedelta(hours=to_hour + offset)),
+            "startAt": format_time(start + timedelta(hours=from_hour + offset)),
+            "endAt": format_time(start + timedelta(hours=to_hour + offset)),
             "value": value,
         }
 
@@ -70,9 +71,7 @@ def seed_sites() -> list[str]:
             assets["bess"].update(
                 {"soc": 75 - 10 * position, "availableStorageCapacitykWh": 375 - 50 * position}
             )
-            services.telemetry_record(
-                site=site, payload={"reportedAt": services.format_time(now), "assets": assets}
-            )
+            services.telemetry_record(site=site, payload={"reportedAt": format_time(now), "assets": assets})
         if not ScheduleBatch.objects.filter(site=site).exists():
             services.schedule_batch_apply(
                 site=site,

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Case, F, FloatField, Q, Value, When
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from heatportal.credentials import credential_issue, credential_revoke
 from heatportal.services import ServiceError
+from sites_app.api.inputs import (
+    Problems,
+    ScheduleBatchIn,
+    ScheduleCommandIn,
+    ScheduleEntryIn,
+    TelemetryIn,
+    schedule_refusal,
+    telemetry_refusal,
+)
+from sites_app.api.outputs import format_time, number
 from sites_app.models import (
     MUTUALLY_EXCLUSIVE,
     PERCENT_TYPES,
-    SCHEDULE_PAIRS,
     AccessGroup,
     Asset,
     AssetType,
@@ -124,6 +131,22 @@ def site_save(*, site: Site) -> Site:
 
 
 @transaction.atomic
+def asset_save(*, asset: Asset) -> Asset:
+    """Save a changed asset (the admin's edits): renews its site's revision, so that the
+    public API's cached bodies show the change."""
+    asset.save()
+    Site.objects.filter(pk=asset.site_id).update(revision=uuid.uuid4())
+    return asset
+
+
+@transaction.atomic
+def asset_delete(*, asset: Asset) -> None:
+    site_id = asset.site_id
+    asset.delete()
+    Site.objects.filter(pk=site_id).update(revision=uuid.uuid4())
+
+
+@transaction.atomic
 def device_token_rotate(*, site: Site) -> str:
     """Revoke the site's device token and issue a new one; returns the new value (shown once)."""
     Site.objects.select_for_update().filter(pk=site.pk).first()
@@ -135,236 +158,122 @@ def device_token_rotate(*, site: Site) -> str:
 # --- Schedules -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ParsedEntry:
-    index: int
-    start_at: datetime
-    end_at: datetime
-    value: float
+def _overlaps(a: ScheduleEntryIn, b: ScheduleEntryIn) -> bool:
+    return a.startAt < b.endAt and b.startAt < a.endAt
 
 
-@dataclass(frozen=True)
-class ParsedCommand:
-    index: int
-    asset: str
-    kind: str
-    entries: tuple[ParsedEntry, ...]
-
-    @property
-    def pair(self) -> tuple[str, str]:
-        return (self.asset, self.kind)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """An ISO 8601 time with a time zone, in UTC; None when it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = parse_datetime(value)
-    except ValueError:
-        return None
-    if parsed is None or timezone.is_naive(parsed):
-        return None
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it
-        return None
-
-
-def _overlaps(a: ParsedEntry, b: ParsedEntry) -> bool:
-    return a.start_at < b.end_at and b.start_at < a.end_at
-
-
-class _Problems:
-    """Collects what is wrong with a batch, naming the command and entry of each problem."""
-
-    def __init__(self):
-        self.items: list[dict[str, Any]] = []
-
-    def add(self, message: str, *, command: int | None = None, entry: int | None = None, **extra: Any):
-        item: dict[str, Any] = {}
-        if command is not None:
-            item["command"] = command
-        item.update(extra)
-        if entry is not None:
-            item["entry"] = entry
-        item["message"] = message
-        self.items.append(item)
-
-
-def _parse_entry(raw: Any, *, index: int, where: dict, problems: _Problems) -> ParsedEntry | None:
-    if not isinstance(raw, dict):
-        problems.add("An entry must be an object with startAt, endAt and value.", entry=index, **where)
-        return None
-    ok = True
-    times = {}
-    for field in ("startAt", "endAt"):
-        if field not in raw:
-            problems.add(f"{field} is required.", entry=index, field=field, **where)
-            ok = False
-            continue
-        times[field] = parse_timestamp(raw[field])
-        if times[field] is None:
-            problems.add(
-                f"{field} must be an ISO 8601 date-time with a time zone, e.g. 2026-06-01T08:00:00Z.",
-                entry=index,
-                field=field,
-                **where,
-            )
-            ok = False
-    if "value" not in raw:
-        problems.add("value is required.", entry=index, field="value", **where)
-        ok = False
-    elif not _is_number(raw["value"]):
-        problems.add("value must be a number.", entry=index, field="value", **where)
-        ok = False
-    if ok and times["startAt"] >= times["endAt"]:
-        problems.add("startAt must be before endAt.", entry=index, field="startAt", **where)
-        ok = False
-    if not ok:
-        return None
-    return ParsedEntry(
-        index=index, start_at=times["startAt"], end_at=times["endAt"], value=float(raw["value"])
-    )
-
-
-def _check_value(entry: ParsedEntry, *, kind: str, asset: Asset, where: dict, problems: _Problems) -> None:
+def _check_value(
+    value: float, *, index: int, kind: str, asset: Asset, where: dict, problems: Problems
+) -> None:
     if kind in PERCENT_TYPES:
         low, high, unit = 0.0, 100.0, "%"
         bound = "0 to 100"
     else:
         low, high, unit = asset.rated_lower_kw, asset.rated_upper_kw, " kW"
         bound = f"the {asset.type} asset's rated limits"
-    if not low <= entry.value <= high:
+    if not low <= value <= high:
         problems.add(
-            f"value {entry.value:g}{unit} is outside {bound} ({low:g} to {high:g}{unit}).",
-            entry=entry.index,
+            f"value {value:g}{unit} is outside {bound} ({low:g} to {high:g}{unit}).",
+            entry=index,
             field="value",
             **where,
         )
 
 
-def schedule_commands_validate(raw_commands: Any, *, assets: dict[str, Asset]) -> list[ParsedCommand]:
-    """The batch's commands, parsed; ServiceError naming every offending command and entry."""
-    problems = _Problems()
-    if not isinstance(raw_commands, list):
-        raise ServiceError(
-            "schedules must be a list of schedule commands.",
-            details=[{"field": "schedules", "message": "Expected a list of 1 to 10 schedule commands."}],
-        )
-    if not 1 <= len(raw_commands) <= 10:
-        raise ServiceError(
-            f"A batch holds 1 to 10 schedule commands; this one has {len(raw_commands)}.",
-            details=[{"field": "schedules", "message": "Expected a list of 1 to 10 schedule commands."}],
-        )
-    max_entries = settings.SITES_MAX_ENTRIES_PER_COMMAND
-    valid_pairs = set(SCHEDULE_PAIRS)
+def schedule_commands_check(batch: ScheduleBatchIn, *, assets: dict[str, Asset]) -> list[ScheduleCommandIn]:
+    """The site's rules for a batch whose shape is right (``ScheduleBatchIn``): each asset/type
+    once, assets the site has, entries that start before they end, within the asset's rated
+    limits (or 0-100 %), not overlapping in one command, BESS active power and optimal soc
+    never at once. Returns the commands with only their valid entries; raises ServiceError
+    naming every offending command and entry."""
+    problems = Problems()
     seen: dict[tuple[str, str], int] = {}
-    commands: list[ParsedCommand] = []
-    for index, raw in enumerate(raw_commands):
-        if not isinstance(raw, dict):
-            problems.add("A command must be an object with asset, type and entries.", command=index)
-            continue
-        asset_name, kind = raw.get("asset"), raw.get("type")
-        where = {"asset": asset_name, "type": kind}
-        if (
-            not isinstance(asset_name, str)
-            or not isinstance(kind, str)
-            or (asset_name, kind) not in valid_pairs
-        ):
-            supported = ", ".join(f"{a} + {k}" for a, k in SCHEDULE_PAIRS)
+    commands: dict[tuple[str, str], tuple[int, ScheduleCommandIn, list[tuple[int, ScheduleEntryIn]]]] = {}
+    for index, command in enumerate(batch.schedules):
+        where = {"asset": command.asset, "type": command.type}
+        if command.pair in seen:
             problems.add(
-                f"Unsupported asset/type combination. Supported: {supported}.", command=index, **where
-            )
-            continue
-        if (asset_name, kind) in seen:
-            problems.add(
-                f"{asset_name}/{kind} appears more than once (first in command {seen[(asset_name, kind)]}).",
+                f"{command.asset}/{command.type} appears more than once "
+                f"(first in command {seen[command.pair]}).",
                 command=index,
                 **where,
             )
             continue
-        seen[(asset_name, kind)] = index
-        asset = assets.get(asset_name)
+        seen[command.pair] = index
+        asset = assets.get(command.asset)
         if asset is None:
-            problems.add(f"This site has no {asset_name} asset.", command=index, **where)
-            continue
-        raw_entries = raw.get("entries")
-        if not isinstance(raw_entries, list):
-            problems.add("entries must be a list (empty to clear the schedule).", command=index, **where)
-            continue
-        if len(raw_entries) > max_entries:
-            problems.add(f"A command holds at most {max_entries} entries.", command=index, **where)
+            problems.add(f"This site has no {command.asset} asset.", command=index, **where)
             continue
         where = {"command": index, **where}
         entries = []
-        for entry_index, raw_entry in enumerate(raw_entries):
-            entry = _parse_entry(raw_entry, index=entry_index, where=where, problems=problems)
-            if entry is not None:
-                _check_value(entry, kind=kind, asset=asset, where=where, problems=problems)
-                entries.append(entry)
-        ordered = sorted(entries, key=lambda e: (e.start_at, e.index))
-        latest: ParsedEntry | None = None
-        for entry in ordered:
-            if latest is not None and entry.start_at < latest.end_at:
+        for entry_index, entry in enumerate(command.entries):
+            if entry.startAt >= entry.endAt:
+                problems.add("startAt must be before endAt.", entry=entry_index, field="startAt", **where)
+                continue
+            _check_value(
+                entry.value, index=entry_index, kind=command.type, asset=asset, where=where, problems=problems
+            )
+            entries.append((entry_index, entry))
+        latest: tuple[int, ScheduleEntryIn] | None = None
+        for entry_index, entry in sorted(entries, key=lambda item: (item[1].startAt, item[0])):
+            if latest is not None and entry.startAt < latest[1].endAt:
                 problems.add(
-                    f"Entry overlaps entry {latest.index} of the same command.",
-                    entry=entry.index,
-                    overlapsEntry=latest.index,
+                    f"Entry overlaps entry {latest[0]} of the same command.",
+                    entry=entry_index,
+                    overlapsEntry=latest[0],
                     **where,
                 )
-            if latest is None or entry.end_at > latest.end_at:
-                latest = entry
-        commands.append(ParsedCommand(index=index, asset=asset_name, kind=kind, entries=tuple(entries)))
+            if latest is None or entry.endAt > latest[1].endAt:
+                latest = (entry_index, entry)
+        commands[command.pair] = (index, command, entries)
 
-    by_pair = {command.pair: command for command in commands}
     for pair, other_pair in MUTUALLY_EXCLUSIVE.items():
-        if pair > other_pair or pair not in by_pair or other_pair not in by_pair:
+        if pair > other_pair or pair not in commands or other_pair not in commands:
             continue  # each exclusive couple once
-        first, second = by_pair[pair], by_pair[other_pair]
-        for a in first.entries:
-            for b in second.entries:
+        (first_index, first, first_entries), (second_index, second, second_entries) = (
+            commands[pair],
+            commands[other_pair],
+        )
+        for a_index, a in first_entries:
+            for b_index, b in second_entries:
                 if _overlaps(a, b):
                     problems.add(
-                        f"BESS {first.kind} and {second.kind} are mutually exclusive: entry {a.index} of "
-                        f"command {first.index} overlaps entry {b.index} of command {second.index}.",
-                        command=second.index,
+                        f"BESS {first.type} and {second.type} are mutually exclusive: entry {a_index} of "
+                        f"command {first_index} overlaps entry {b_index} of command {second_index}.",
+                        command=second_index,
                         asset=second.asset,
-                        type=second.kind,
-                        entry=b.index,
+                        type=second.type,
+                        entry=b_index,
                     )
     if problems.items:
-        count = len(problems.items)
-        raise ServiceError(
-            f"The schedule was rejected: {count} problem{'s' if count > 1 else ''} found.",
-            details=problems.items,
-        )
-    return commands
+        raise schedule_refusal(problems.items)
+    return [command for _index, command, _entries in commands.values()]
 
 
 @transaction.atomic
 def schedule_batch_apply(
     *,
     site: Site,
-    commands: Any,
+    commands: ScheduleBatchIn | Any,
     api_key: SiteApiKey | None = None,
     sent_by: str = "",
     source: str = ScheduleBatch.Source.API,
 ) -> ScheduleBatch:
     """Validate a batch of schedule commands and apply it whole, or reject it whole.
 
+    ``commands`` is the validated body (``ScheduleBatchIn``, from the API) or the list of
+    commands as plain dicts (portal, demo data, the runner's apply), validated here the same way.
     Each command replaces the not-yet-ended entries of its asset/type (an empty ``entries``
     clears them); a BESS ``activePowerkW`` command also clears ``optimalSocPcnt`` and vice
     versa. Replaced entries stay, marked ``superseded_by`` this batch, for the audit trail.
     """
+    batch_in = (
+        commands if isinstance(commands, ScheduleBatchIn) else ScheduleBatchIn.parse({"schedules": commands})
+    )
     # One batch at a time per site: the replace step reads what the previous batch stored.
     Site.objects.select_for_update().filter(pk=site.pk).first()
     assets = {asset.type: asset for asset in Asset.objects.filter(site=site)}
-    parsed = schedule_commands_validate(commands, assets=assets)
+    parsed = schedule_commands_check(batch_in, assets=assets)
     now = timezone.now()
     batch = ScheduleBatch.objects.create(
         site=site,
@@ -375,11 +284,11 @@ def schedule_batch_apply(
         commands=[
             {
                 "asset": command.asset,
-                "type": command.kind,
+                "type": command.type,
                 "entries": [
                     {
-                        "startAt": format_time(e.start_at),
-                        "endAt": format_time(e.end_at),
+                        "startAt": format_time(e.startAt),
+                        "endAt": format_time(e.endAt),
                         "value": number(e.value),
                     }
                     for e in command.entries
@@ -402,9 +311,9 @@ def schedule_batch_apply(
             site=site,
             batch=batch,
             asset=command.asset,
-            kind=command.kind,
-            start_at=entry.start_at,
-            end_at=entry.end_at,
+            kind=command.type,
+            start_at=entry.startAt,
+            end_at=entry.endAt,
             value=entry.value,
         )
         for command in parsed
@@ -430,82 +339,85 @@ class TelemetryResult:
     reported_at: datetime
 
 
-def _telemetry_validate(payload: Any, *, assets: dict[str, Asset], now: datetime) -> tuple[datetime, dict]:
-    problems = _Problems()
-    if not isinstance(payload, dict):
-        raise ServiceError("Telemetry must be a JSON object with reportedAt and assets.")
-    reported_at = parse_timestamp(payload.get("reportedAt"))
-    if reported_at is None:
-        problems.add("reportedAt is required: an ISO 8601 date-time with a time zone.", field="reportedAt")
-    elif reported_at > now + timedelta(seconds=settings.SITES_TELEMETRY_MAX_CLOCK_SKEW):
+def _telemetry_refusal(report: TelemetryIn, *, now: datetime) -> ServiceError | None:
+    """What the site refuses in a well-formed report: a time from the future, asset types it
+    does not have (one query, only when a report named one), BESS-only fields elsewhere."""
+    problems = Problems()
+    if report.reportedAt > now + timedelta(seconds=settings.SITES_TELEMETRY_MAX_CLOCK_SKEW):
         problems.add("reportedAt lies in the future; check the gateway's clock.", field="reportedAt")
-    raw_assets = payload.get("assets")
-    updates: dict[str, dict[str, float]] = {}
-    if not isinstance(raw_assets, dict):
-        problems.add("assets must be an object keyed by asset type.", field="assets")
-        raw_assets = {}
-    for asset_name, values in raw_assets.items():
-        if asset_name not in assets:
-            known = ", ".join(sorted(assets))
-            problems.add(f"Unknown asset {asset_name!r}; this site has: {known}.", asset=asset_name)
-            continue
-        if not isinstance(values, dict):
-            problems.add("Asset values must be an object.", asset=asset_name)
-            continue
-        fields = {}
-        for field, value in values.items():
-            if field not in TELEMETRY_FIELDS or (field in BESS_ONLY_FIELDS and asset_name != AssetType.BESS):
+    for asset_name, values in report.values().items():
+        for field in values:
+            if field in BESS_ONLY_FIELDS and asset_name != AssetType.BESS:
                 problems.add(
                     f"Unknown field {field!r} for a {asset_name} asset.", asset=asset_name, field=field
                 )
-            elif not _is_number(value):
-                problems.add(f"{field} must be a number.", asset=asset_name, field=field)
-            elif field == "soc" and not 0 <= value <= 100:
-                problems.add("soc must lie between 0 and 100.", asset=asset_name, field=field)
-            elif field == "availableStorageCapacitykWh" and value < 0:
-                problems.add(f"{field} must not be negative.", asset=asset_name, field=field)
-            else:
-                fields[TELEMETRY_FIELDS[field]] = float(value)
-        updates[asset_name] = fields
-    if problems.items:
-        raise ServiceError("The telemetry was refused.", details=problems.items)
-    return reported_at, updates
+    return telemetry_refusal(problems.items) if problems.items else None
 
 
-@transaction.atomic
-def telemetry_record(*, site: Site, payload: Any) -> TelemetryResult:
+def _unknown_assets(report: TelemetryIn, *, site_id) -> ServiceError | None:
+    known = set(Asset.objects.filter(site_id=site_id).values_list("type", flat=True))
+    if known.issuperset(report.assets):
+        return None
+    problems = Problems()
+    for asset_name in report.assets:
+        if asset_name not in known:
+            names = ", ".join(sorted(known))
+            problems.add(f"Unknown asset {asset_name!r}; this site has: {names}.", asset=asset_name)
+    return telemetry_refusal(problems.items)
+
+
+def telemetry_record(*, site: Site, payload: TelemetryIn | Any) -> TelemetryResult:
     """Store what a gateway reports as the site's current state, unless it is older than what
-    is stored already (reports never go back in time). Bad reports change nothing."""
-    now = timezone.now()
-    assets = {asset.type: asset for asset in Asset.objects.filter(site=site)}
-    reported_at, updates = _telemetry_validate(payload, assets=assets, now=now)
-    # A conditional update: of two concurrent reports, the older one cannot win.
+    is stored already (reports never go back in time). Bad reports change nothing.
+
+    ``payload`` is the validated body (``TelemetryIn``) or the body as a plain dict. The happy
+    path is two statements in one transaction, whatever the number of assets: a conditional
+    update of the site (of two concurrent reports, the older cannot win), then one update of
+    all the named assets, whose row count tells whether the site has each of them (if not,
+    the transaction is rolled back and the report refused).
+    """
+    report = payload if isinstance(payload, TelemetryIn) else TelemetryIn.parse(payload)
+    refusal = _telemetry_refusal(report, now=timezone.now())
+    if refusal is not None:
+        raise refusal
+    try:
+        with transaction.atomic():
+            return _telemetry_apply(report, site_id=site.pk)
+    except _UnknownAsset:
+        raise _unknown_assets(report, site_id=site.pk) from None  # after the rollback
+
+
+class _UnknownAsset(Exception):
+    pass
+
+
+def _telemetry_apply(report: TelemetryIn, *, site_id) -> TelemetryResult:
+    reported_at = report.reportedAt
     applied = (
-        Site.objects.filter(pk=site.pk)
+        Site.objects.filter(pk=site_id)
         .filter(Q(reported_at__isnull=True) | Q(reported_at__lte=reported_at))
         .update(reported_at=reported_at, revision=uuid.uuid4())
     )
-    if not applied:
-        stored = Site.objects.values_list("reported_at", flat=True).get(pk=site.pk)
+    if not applied:  # older than the stored report; an asset the site lacks is still refused
+        if _unknown_assets(report, site_id=site_id) is not None:
+            raise _UnknownAsset
+        stored = Site.objects.values_list("reported_at", flat=True).get(pk=site_id)
         return TelemetryResult(applied=False, reported_at=stored)
-    for asset_name, fields in updates.items():
-        if fields:
-            Asset.objects.filter(pk=assets[asset_name].pk).update(**fields)
+    values = report.values()
+    if values:
+        columns: dict[str, Case] = {}
+        for field, column in TELEMETRY_FIELDS.items():
+            whens = [
+                When(type=name, then=Value(fields[field]))
+                for name, fields in values.items()
+                if field in fields
+            ]
+            if whens:
+                columns[column] = Case(*whens, default=F(column), output_field=FloatField())
+        if columns:
+            updated = Asset.objects.filter(site_id=site_id, type__in=list(values)).update(**columns)
+        else:
+            updated = Asset.objects.filter(site_id=site_id, type__in=list(values)).count()
+        if updated != len(values):
+            raise _UnknownAsset
     return TelemetryResult(applied=True, reported_at=reported_at)
-
-
-# --- Wire formats shared with the selectors ----------------------------------------------------
-
-
-def format_time(value: datetime | None) -> str | None:
-    """``2026-06-01T08:00:00Z``: UTC with a Z, as the document writes times."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def number(value: float | None) -> int | float | None:
-    """Whole numbers as integers (``50``, not ``50.0``), as the document writes them."""
-    if value is None:
-        return None
-    return int(value) if value.is_integer() else value

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from heatportal.accounts.models import User
 from heatportal.pages import AREAS
 from sites_app import selectors, services
+from sites_app.api import outputs
 from sites_app.forms import AccessGroupForm, ApiKeyForm, SiteForm
 from sites_app.models import AccessGroup, Site, SiteApiKey
 
@@ -59,7 +60,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def _group_page(request, group: AccessGroup, *, status: int = 200, **extra) -> HttpResponse:
     now = timezone.now()
     sites = [
-        {"site": site, "online": selectors.is_online(site.reported_at, now=now)}
+        {"site": site, "online": outputs.is_online(site.reported_at, now=now)}
         for site in selectors.group_sites(group)
     ]
     keys = [{"key": key, "active": key.is_active(now)} for key in selectors.group_keys(group)]
@@ -124,10 +125,10 @@ def site_create(request: HttpRequest, group_id: int) -> HttpResponse:
 def _site_page(request, site: Site, **extra) -> HttpResponse:
     now = timezone.now()
     batches = list(selectors.site_audit_trail(site))
-    timeline = selectors.site_timeline(site, now=now)
+    timeline = outputs.timeline(selectors.site_entry_rows(site_id=site.pk, now=now), now=now)
     context = {
         "site": site,
-        "online": selectors.is_online(site.reported_at, now=now),
+        "online": outputs.is_online(site.reported_at, now=now),
         "assets": selectors.site_assets(site),
         "timeline": timeline,
         "chart_height": 90 + 46 * len(timeline["schedules"]),

@@ -8,7 +8,7 @@ from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.throttling import BaseThrottle
 
 from heatportal.credentials import CredentialThrottled, InvalidCredential, credential_authenticate
-from heatportal.ratelimit import client_address, rate_limit_hit
+from heatportal.ratelimit import LeasedRateLimit, client_address
 from sites_app.models import SiteApiKey, SiteDeviceToken
 
 MISSING_KEY = "Missing API key. Send it as: Authorization: Bearer agk_<id>.ags_<secret>"
@@ -53,7 +53,7 @@ class _BearerCredentialAuthentication(BaseAuthentication):
             raise AuthenticationFailed(self.malformed)
         try:
             credential = credential_authenticate(
-                self.queryset(), value, client_address=client_address(request)
+                self.queryset(), value, client_address=client_address(request), cache=True
             )
         except CredentialThrottled as throttled:
             raise Throttled(wait=throttled.retry_after, detail=str(throttled)) from None
@@ -83,19 +83,22 @@ class DeviceTokenAuthentication(_BearerCredentialAuthentication):
 
 
 class PerKeyRateThrottle(BaseThrottle):
-    """A fixed window per credential, counted in the shared cache (Redis in production), so
-    every server process counts the same requests. ``SITES_API_RATE_LIMIT`` per
-    ``SITES_API_RATE_WINDOW`` seconds."""
+    """``SITES_API_RATE_LIMIT`` requests per fixed window of ``SITES_API_RATE_WINDOW`` seconds
+    per credential (API key or device token), counted for all server processes together
+    through the shared cache, in leases (:class:`heatportal.ratelimit.LeasedRateLimit`): a
+    process takes a few requests of the window's allowance in one round trip and spends them
+    locally, so most requests cost no round trip, and no more than the limit are ever served
+    in a window, whatever the number of processes."""
 
     scope = "sites"
+    limiter = LeasedRateLimit("sites")
 
     def allow_request(self, request, view):
         credential = request.auth
         if credential is None:
             return True
-        self._wait = rate_limit_hit(
-            f"{self.scope}:{type(credential).__name__}",
-            credential.pk,
+        self._wait = self.limiter.hit(
+            f"{type(credential).__name__}:{credential.pk}",
             limit=settings.SITES_API_RATE_LIMIT,
             window=settings.SITES_API_RATE_WINDOW,
         )

@@ -46,7 +46,7 @@ class SitesAutoSchema(FamilyAutoSchema):
         return f"{prefix}_{name}"
 
 
-# --- Bodies (they only describe: the services validate rule by rule) ----------------------------
+# --- Bodies (documentation only: inputs.py validates, outputs.py builds) ------------------------
 
 
 class ScheduleEntry(serializers.Serializer):

@@ -1,50 +1,50 @@
-"""The energy sites public API (document 002) and the gateway API: thin views over the
-selectors and services, answering errors as ``{"error", "message", "details"?}``."""
+"""The energy sites public API (document 002) and the gateway API: thin views that validate
+the body (``inputs``), call a selector or a service, and build the body (``outputs``).
+Errors answer as ``{"error", "message", "details"?}`` (``heatportal.api.errors.SITES``)."""
 
 from __future__ import annotations
 
 import uuid
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
 from django.http import HttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, permissions
-from rest_framework.response import Response
 
-from heatportal.api.errors import SITES, FamilyAPIView, RequestError
+from heatportal.api.errors import SITES
 from heatportal.api.schema import error_responses
+from heatportal.api.views import ApiView, render
+from heatportal.services import NotFound, ServiceError
 from sites_app import selectors, services
+from sites_app.api import outputs
 from sites_app.api import schema as doc
 from sites_app.api.authentication import (
     DeviceTokenAuthentication,
     PerKeyRateThrottle,
     SiteApiKeyAuthentication,
 )
+from sites_app.api.inputs import ScheduleBatchIn, SitesInput, TelemetryIn
 from sites_app.api.schema import SitesAutoSchema
 from sites_app.models import ScheduleBatch
 
 SITE_NOT_FOUND = "Site not found"
 
 
-class SitesView(FamilyAPIView):
+def _json(body: bytes) -> HttpResponse:
+    return HttpResponse(body, content_type="application/json")
+
+
+class SitesView(ApiView):
     """Base of the public API views: API key, per-key rate limit, the sites error body."""
 
     error_family = SITES
     authentication_classes = [SiteApiKeyAuthentication]
     permission_classes = [permissions.IsAuthenticated]
     throttle_classes = [PerKeyRateThrottle]
-    pagination_class = None
     schema = SitesAutoSchema()
     path_examples = {"site_id": "123e4567-e89b-12d3-a456-426614174000"}  # document 002's site
-
-    def handle_exception(self, exc):
-        if isinstance(exc, services.ServiceError):
-            error = RequestError(exc.status, exc.message)
-            error.details = exc.details or None
-            exc = error
-        return super().handle_exception(exc)
 
     def throttled(self, request, wait):
         raise exceptions.Throttled(
@@ -55,23 +55,42 @@ class SitesView(FamilyAPIView):
             ),
         )
 
-    def body(self, request):
-        """The parsed JSON body; a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 in this API's
-        shape (Django would answer its HTML 400 page)."""
+    def validated(self, model: type[SitesInput], data=None):
+        """The body as ``model``; refused in document 002's shape (``SitesInput.parse``)."""
+        return model.parse(self.data if data is None else data)
+
+    def site_id(self, site_id: str) -> uuid.UUID:
         try:
-            return request.data
-        except RequestDataTooBig as error:
-            raise RequestError(413, "Request body too large.") from error
+            return uuid.UUID(site_id)
+        except ValueError:
+            raise NotFound(SITE_NOT_FOUND) from None
 
     def site_or_404(self, site_id: str):
-        try:
-            parsed = uuid.UUID(site_id)
-        except ValueError as error:
-            raise RequestError(404, SITE_NOT_FOUND) from error
-        site = selectors.site_for_group(access_group_id=self.request.auth.access_group_id, site_id=parsed)
+        site = selectors.site_for_group(
+            access_group_id=self.request.auth.access_group_id, site_id=self.site_id(site_id)
+        )
         if site is None:  # another group's site is just as absent as a missing one
-            raise RequestError(404, SITE_NOT_FOUND)
+            raise NotFound(SITE_NOT_FOUND)
         return site
+
+
+def site_list_body(*, access_group_id: int, now=None) -> bytes:
+    """``GET /sites``'s body: the group's site keys (one query), then the cached body or the
+    fragments of the sites that changed (two more queries)."""
+    now = now or timezone.now()
+
+    def load(keys):
+        return selectors.site_states(access_group_id=access_group_id, keys=keys, now=now)
+
+    keys = selectors.site_keys(access_group_id=access_group_id)
+    return outputs.site_list_body(access_group_id=access_group_id, keys=keys, load=load, now=now)
+
+
+def site_detail_payload(site, *, now=None) -> dict:
+    """A site as ``GET /sites/{siteId}`` shows it, read afresh (three queries, no cache)."""
+    now = now or timezone.now()
+    assets, rows = selectors.site_detail_rows(site.pk, now=now)
+    return outputs.site_detail(site, assets, rows, now=now)
 
 
 ERRORS = error_responses(
@@ -90,8 +109,7 @@ class SiteListView(SitesView):
         responses={200: doc.SiteList, **ERRORS},
     )
     def get(self, request):
-        body = selectors.site_list_body(access_group_id=request.auth.access_group_id)
-        return HttpResponse(body, content_type="application/json")
+        return _json(site_list_body(access_group_id=request.auth.access_group_id))
 
 
 class SiteDetailView(SitesView):
@@ -103,7 +121,15 @@ class SiteDetailView(SitesView):
         responses={200: doc.SiteDetail, **ERRORS},
     )
     def get(self, request, site_id: str):
-        return Response(selectors.site_detail_payload(self.site_or_404(site_id)))
+        now = timezone.now()
+        state = selectors.site_state(
+            access_group_id=request.auth.access_group_id, site_id=self.site_id(site_id)
+        )
+        if state is None:  # another group's site is just as absent as a missing one
+            raise NotFound(SITE_NOT_FOUND)
+        return _json(
+            outputs.site_detail_body(state, load=lambda pk: selectors.site_detail_rows(pk, now=now), now=now)
+        )
 
 
 class SiteSchedulesView(SitesView):
@@ -119,21 +145,14 @@ class SiteSchedulesView(SitesView):
         },
     )
     def post(self, request, site_id: str):
-        site = self.site_or_404(site_id)
-        data = self.body(request)
-        if not isinstance(data, dict) or "schedules" not in data:
-            raise RequestError(
-                400,
-                'The body must be a JSON object with a "schedules" list.',
-                {"schedules": ["This field is required."]},
-            )
+        site = self.site_or_404(site_id)  # an unknown site is a 404, whatever the body
         batch = services.schedule_batch_apply(
             site=site,
-            commands=data["schedules"],
+            commands=self.validated(ScheduleBatchIn),
             api_key=request.auth,
             source=ScheduleBatch.Source.API,
         )
-        return Response({"batchId": str(batch.id), "accepted": batch.accepted}, status=202)
+        return render(outputs.schedule_accepted(batch), status=202)
 
 
 class HealthView(SitesView):
@@ -148,7 +167,7 @@ class HealthView(SitesView):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
         except DatabaseError:
-            raise RequestError(503, "Service unavailable. Please try again later.") from None
+            raise ServiceError("Service unavailable. Please try again later.", status=503) from None
         return HttpResponse(status=204)
 
 
@@ -156,7 +175,8 @@ class HealthView(SitesView):
 
 
 class GatewayView(SitesView):
-    """Base of the gateway views: the site's device token; ``self.site`` is its site."""
+    """Base of the gateway views: the site's device token; ``self.site`` is its site (as read
+    with the token, possibly a second old: use its id, read what must be current)."""
 
     authentication_classes = [DeviceTokenAuthentication]
 
@@ -174,11 +194,8 @@ class GatewayTelemetryView(GatewayView):
         responses={200: doc.TelemetryResult, **error_responses(400, d400="Refused; nothing changed")},
     )
     def post(self, request):
-        result = services.telemetry_record(site=self.site, payload=self.body(request))
-        body = {"applied": result.applied, "reportedAt": services.format_time(result.reported_at)}
-        if not result.applied:
-            body["message"] = "Older than the stored report; kept out of the current state."
-        return Response(body)
+        result = services.telemetry_record(site=self.site, payload=self.validated(TelemetryIn))
+        return outputs.telemetry_result(result)
 
 
 class GatewaySchedulesView(GatewayView):
@@ -186,7 +203,8 @@ class GatewaySchedulesView(GatewayView):
 
     @extend_schema(summary="Current schedules of the gateway's site", responses=doc.GatewaySchedules)
     def get(self, request):
-        return Response(selectors.gateway_schedules_payload(self.site))
+        site_id = self.site.pk
+        return outputs.gateway_schedules(site_id, selectors.site_entry_rows(site_id=site_id))
 
 
 class GatewaySiteView(GatewayView):
@@ -194,4 +212,6 @@ class GatewaySiteView(GatewayView):
 
     @extend_schema(summary="The gateway's site and its assets", responses=doc.SiteDetail)
     def get(self, request):
-        return Response(selectors.site_detail_payload(self.site))
+        return site_detail_payload(
+            selectors.site_for_group(access_group_id=self.site.access_group_id, site_id=self.site.pk)
+        )

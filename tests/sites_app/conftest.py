@@ -7,8 +7,8 @@ from rest_framework.test import APIClient
 
 from heatportal.credentials import credential_issue
 from sites_app import services
+from sites_app.api.outputs import format_time, fragment_cache
 from sites_app.models import AccessGroup, SiteApiKey
-from sites_app.selectors import fragment_cache
 
 DOC_SITE_ID = uuid.UUID("123e4567-e89b-12d3-a456-426614174000")
 
@@ -115,5 +115,5 @@ def report_now(site, **assets):
     """Telemetry for ``site`` reported now (so it is online)."""
     return services.telemetry_record(
         site=site,
-        payload={"reportedAt": services.format_time(timezone.now()), "assets": assets},
+        payload={"reportedAt": format_time(timezone.now()), "assets": assets},
     )

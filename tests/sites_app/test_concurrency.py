@@ -9,6 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from sites_app import services
+from sites_app.api.outputs import format_time
 from sites_app.models import AccessGroup, Asset, ScheduleBatch, ScheduleEntry, Site, SiteApiKey
 
 WORKERS = 8
@@ -66,7 +67,7 @@ def test_concurrent_reports_keep_the_newest(racing_site):
         return services.telemetry_record(
             site=racing_site,
             payload={
-                "reportedAt": services.format_time(base + timedelta(seconds=offset)),
+                "reportedAt": format_time(base + timedelta(seconds=offset)),
                 "assets": {"grid": {"activePowerkW": offset}},
             },
         )

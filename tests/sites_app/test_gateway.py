@@ -7,6 +7,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from sites_app import services
+from sites_app.api.outputs import format_time
 from sites_app.models import Asset, Site
 from tests.sites_app.conftest import DOC_SITE_ID, doc_schedules
 
@@ -15,7 +16,7 @@ POWER = "activePowerkW"
 
 
 def iso(moment) -> str:
-    return services.format_time(moment)
+    return format_time(moment)
 
 
 def state(site) -> tuple:

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from sites_app import services
+from sites_app.api.outputs import format_time
 from sites_app.models import SiteApiKey
 from tests.sites_app.conftest import DOC_SCHEDULES, doc_schedules
 
@@ -35,7 +36,7 @@ def test_the_documents_flow_against_a_running_portal(live_url, settings):
 
     reported = gateway.post(
         "/telemetry",
-        json={"reportedAt": services.format_time(timezone.now()), "assets": {"grid": {"activePowerkW": 120}}},
+        json={"reportedAt": format_time(timezone.now()), "assets": {"grid": {"activePowerkW": 120}}},
     )
     assert reported.status_code == 200 and reported.json()["applied"] is True
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from heatportal.credentials import credential_authenticate
 from sites_app import services
+from sites_app.api.outputs import format_time
 from sites_app.models import AccessGroup, Asset, ScheduleEntry, Site, SiteApiKey, SiteDeviceToken
 from tests.sites_app.conftest import doc_schedules
 
@@ -135,8 +136,8 @@ def test_a_batch_renews_the_sites_revision(site):
 def test_entries_that_have_ended_are_not_replaced(site):
     now = timezone.now()
     past = {
-        "startAt": services.format_time(now - timedelta(hours=2)),
-        "endAt": services.format_time(now - timedelta(hours=1)),
+        "startAt": format_time(now - timedelta(hours=2)),
+        "endAt": format_time(now - timedelta(hours=1)),
         "value": 1,
     }
     services.schedule_batch_apply(
@@ -198,8 +199,8 @@ def test_create_site_prints_the_site_id_and_a_working_device_token(db):
 
 
 def test_demo_data_is_complete_and_idempotent(db):
+    from sites_app.api.views import site_detail_payload
     from sites_app.demo import DOC_SITE_ID, seed_sites
-    from sites_app.selectors import site_detail_payload
 
     first = seed_sites()
     second = seed_sites()

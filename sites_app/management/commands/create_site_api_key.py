@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from sites_app import services
+from sites_app.api.inputs import parse_timestamp
 from sites_app.models import AccessGroup
 
 
@@ -15,7 +16,7 @@ class Command(BaseCommand):
     def handle(self, *args, group, name, expires_at=None, **options):
         expiry = None
         if expires_at:
-            expiry = services.parse_timestamp(expires_at)
+            expiry = parse_timestamp(expires_at)
             if expiry is None:
                 raise CommandError("--expires-at must be an ISO 8601 date-time with a time zone.")
         access_group, created = AccessGroup.objects.get_or_create(name=group.strip())
