@@ -1,0 +1,364 @@
+"""HEAT's scenario runner API side by side with its peer, algomancy-api 0.10.0 (issue 11).
+
+    bash bench/peer/setup.sh                                   # once: the peer's virtualenv, wrk
+    .venv/bin/python bench/runner_bench.py                     # embedded and PostgreSQL + Redis
+    .venv/bin/python bench/runner_bench.py --backend embedded --quick   # a smoke check
+
+For each backend (``embedded``: SQLite, filesystem broker; ``pg``: PostgreSQL ``heat_bench`` +
+Redis db 12) it starts, side by side, one process each: HEAT (harness.heat_server_command) with
+one Celery worker (prefork, one pool process), the peer (bench/peer/app.py under uvicorn, in its
+own virtualenv) and the floor (bench/floor: a bare Django view, same server command as HEAT).
+Then, in interleaved rounds (each measurement: HEAT, peer, floor, then the next), the same
+client measures:
+
+1. ``GET /api/v1/sessions/main/scenarios/{id}/status`` with wrk at -c1, -c10, -c50: req/s, p50,
+   p99, and the server's CPU time per request (/proc, its process tree). The floor answers
+   a JSON body of the same shape from a sync and an async view.
+2. ``GET /api/v1/sessions/main/scenarios`` with 20 scenarios in ``main`` (wrk -c10).
+3. ``Slow`` duration 1 in a fresh session (a copy of ``main``): ``POST .../run`` → ``complete``
+   seen by a client polling the status every 5 ms; overhead = elapsed − 1,000 ms.
+4. Create + run pairs in that session at -c1 (wrk with bench/lua/create_run.lua: a create, then a
+   run of it, on one keep-alive connection); the session is deleted afterwards, so that its
+   backlog does not queue ahead of the next round's ``Slow`` (HEAT's worker then skips it).
+
+Figures are medians over the rounds; ratios are medians of the per-round ratios. Every row
+says what was achieved. Targets (issue 11): status req/s ≥ 1.0× the peer at each concurrency
+and p99 ≤ 1.5× the peer's; list ≥ 1.0×; create + run ≥ 0.5×; ``Slow`` overhead ≤ 60 ms;
+CPU per status request ≤ 2× the floor's (the cheaper of its two views). Exits 0 whatever
+the verdicts (a benchmark); non-zero only when the set-up fails.
+
+The same bearer header goes to all three servers; the peer has no authentication and ignores
+it. Where the two APIs differ on these endpoints, see bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness as h  # noqa: E402
+
+API = "/api/v1"
+SESSION = "main"
+LIST_SIZE = 20
+CONCURRENCIES = (1, 10, 50)
+CREATE_RUN_SCRIPT = h.BENCH / "lua" / "create_run.lua"
+SCENARIO_BODY = {"dataset_key": "Master data", "algo_name": "Slow", "algo_params": {"duration": 1}}
+
+
+@dataclass
+class Side:
+    """One server under test and what the bench set up on it."""
+
+    name: str
+    server: h.Server
+    headers: dict[str, str]
+    status_path: str = ""  # the polled scenario's status URL path
+    runs_session: str = ""  # this round's session for Slow and create + run
+    client: httpx.Client | None = None
+    figures: dict[str, list] = field(default_factory=dict)
+
+    def record(self, key: str, value) -> None:
+        self.figures.setdefault(key, []).append(value)
+
+    def http(self) -> httpx.Client:
+        if self.client is None:
+            self.client = httpx.Client(base_url=self.server.base, headers=self.headers, timeout=30)
+        return self.client
+
+    def call(self, method: str, path: str, expect: int, **kwargs) -> httpx.Response:
+        response = self.http().request(method, path, **kwargs)
+        if response.status_code != expect:
+            raise SystemExit(f"{self.name}: {method} {path} answered {response.status_code}, not {expect}: {response.text[:300]}")  # noqa: E501
+        return response
+
+
+# --- Set-up ---------------------------------------------------------------------------------
+
+
+def fill_main(side: Side) -> None:
+    """``main`` holds exactly LIST_SIZE created Slow scenarios on both sides, one of them the
+    polled one (HEAT's seed_demo scenarios are deleted first, so both lists hold alike rows)."""
+    for scenario in side.call("GET", f"{API}/sessions/{SESSION}/scenarios", 200).json():
+        side.call("DELETE", f"{API}/sessions/{SESSION}/scenarios/{scenario['id']}", 204)
+    polled = side.call("POST", f"{API}/sessions/{SESSION}/scenarios", 201, json={"tag": "polled", **SCENARIO_BODY})
+    side.status_path = f"{API}/sessions/{SESSION}/scenarios/{polled.json()['id']}/status"
+    for index in range(1, LIST_SIZE):
+        side.call("POST", f"{API}/sessions/{SESSION}/scenarios", 201, json={"tag": f"listed-{index:02d}", **SCENARIO_BODY})
+    listed = side.call("GET", f"{API}/sessions/{SESSION}/scenarios", 200).json()
+    if len(listed) != LIST_SIZE:
+        raise SystemExit(f"{side.name}: main lists {len(listed)} scenarios, not {LIST_SIZE}")
+    status = side.call("GET", side.status_path, 200).json()
+    if status.get("status") != "created":
+        raise SystemExit(f"{side.name}: the polled scenario is {status}")
+
+
+def open_runs_session(side: Side, round_: int) -> None:
+    """A copy of ``main`` (it brings ``Master data``) for this round's runs."""
+    name = f"runs-{round_}"
+    answer = side.call("POST", f"{API}/sessions/{SESSION}/copy", 201, json={"new_display_name": name}).json()
+    side.runs_session = next(entry["id"] for entry in answer["sessions"] if entry["display_name"] == name)
+
+
+def close_runs_session(side: Side) -> None:
+    side.call("DELETE", f"{API}/sessions/{side.runs_session}", 200)
+
+
+# --- Measurements ---------------------------------------------------------------------------
+
+
+def measure_status(side: Side, url_path: str, connections: int, seconds: float) -> h.WrkResult:
+    return h.cpu_per_request(
+        side.server,
+        lambda: h.wrk(side.server.base + url_path, connections=connections, seconds=seconds, headers=side.headers),
+    )
+
+
+def measure_slow(side: Side, tag: str) -> dict:
+    """POST run → ``complete`` seen, polling the status every 5 ms on one keep-alive client."""
+    base = f"{API}/sessions/{side.runs_session}/scenarios"
+    scenario = side.call("POST", base, 201, json={"tag": tag, **SCENARIO_BODY}).json()["id"]
+    client = side.http()
+    started = time.perf_counter()
+    answered = client.post(f"{base}/{scenario}/run")
+    run_answered = time.perf_counter() - started
+    if answered.status_code != 202:
+        raise SystemExit(f"{side.name}: run answered {answered.status_code}: {answered.text[:300]}")
+    processing_seen = None
+    status = ""
+    while time.perf_counter() - started < 60:
+        status = client.get(f"{base}/{scenario}/status").json()["status"]
+        if status == "processing" and processing_seen is None:
+            processing_seen = time.perf_counter() - started
+        if status in ("complete", "failed"):
+            break
+        time.sleep(0.005)
+    elapsed = time.perf_counter() - started
+    return {
+        "status": status,
+        "elapsed_ms": elapsed * 1000,
+        "overhead_ms": elapsed * 1000 - 1000,
+        "run_answered_ms": run_answered * 1000,
+        "processing_seen_ms": (processing_seen or float("nan")) * 1000,
+    }
+
+
+def measure_create_run(side: Side, seconds: float, round_: int) -> dict:
+    result = h.wrk(
+        side.server.base, connections=1, threads=1, seconds=seconds, headers=side.headers,
+        script=CREATE_RUN_SCRIPT, script_args=[f"{API}/sessions/{side.runs_session}", f"cr{round_}"],
+    )  # fmt: skip
+    counts = result.output.split("pairs ", 1)[1].split()
+    pairs, creates, other = int(counts[0]), int(counts[2]), int(counts[4])
+    return {"pairs_per_s": pairs / result.seconds, "pairs": pairs, "creates": creates, "other": other,
+            "seconds": result.seconds}  # fmt: skip
+
+
+# --- One backend ----------------------------------------------------------------------------
+
+
+def run_backend(backend: str, args) -> dict:
+    print(f"\n=== backend {backend}: setting up", flush=True)
+    data_dir, env, token = h.heat_prepare(backend)
+    headers = {"Authorization": f"Bearer {token}"}
+    logs = data_dir / "logs"
+    logs.mkdir()
+    ports: list[int] = []
+    for _ in range(3):
+        ports.append(h.free_port(taken=ports))
+    floor_env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    floor_env.update({"DJANGO_SETTINGS_MODULE": "bench.floor.settings", "PYTHONUNBUFFERED": "1"})
+    heat = h.Server("heat", h.heat_server_command(ports[0]), env=env, port=ports[0], health=f"{API}/health", log_dir=logs)
+    worker = h.Server("heat-worker", h.heat_worker_command(), env=env, health=None, log_dir=logs)
+    peer = h.Server("peer", h.peer_server_command(ports[1]), port=ports[1], health="/health", log_dir=logs)
+    floor = h.Server("floor", h.floor_server_command(ports[2]), env=floor_env, port=ports[2], health="/health", log_dir=logs)
+    servers = [heat, worker, peer, floor]
+    sides: dict[str, Side] = {}
+    try:
+        for server in servers:
+            server.start()
+        sides = {
+            "HEAT": Side("HEAT", heat, headers),
+            "peer": Side("peer", peer, headers),
+            "floor sync": Side("floor sync", floor, headers, status_path="/sync"),
+            "floor async": Side("floor async", floor, headers, status_path="/async"),
+        }
+        for name in ("HEAT", "peer"):
+            fill_main(sides[name])
+        runners = [sides["HEAT"], sides["peer"]]
+        print(f"    HEAT {heat.base} (+ worker), peer {peer.base}, floor {floor.base}; logs in {logs}")
+        print(f"    {h.machine_line()}", flush=True)
+        for side in sides.values():  # warm-up: lazy imports, first connections, caches
+            h.wrk(side.server.base + side.status_path, connections=10, seconds=1, headers=headers)
+        for side in runners:
+            h.wrk(side.server.base + f"{API}/sessions/{SESSION}/scenarios", connections=10, seconds=1, headers=headers)
+
+        for round_ in range(1, args.rounds + 1):
+            print(f"    round {round_}/{args.rounds}", flush=True)
+            for connections in CONCURRENCIES:
+                for side in sides.values():
+                    side.record(f"status c{connections}", measure_status(side, side.status_path, connections, args.seconds))
+            for side in runners:
+                side.record("list", measure_status(side, f"{API}/sessions/{SESSION}/scenarios", 10, args.seconds))
+            for side in runners:
+                open_runs_session(side, round_)
+                for index in range(args.slow_runs):
+                    side.record("slow", measure_slow(side, f"slow-{round_}-{index}"))
+            for side in runners:
+                side.record("create+run", measure_create_run(side, args.seconds, round_))
+                close_runs_session(side)
+        idle = peer.cpu_seconds()
+        time.sleep(1)
+        peer_idle_ms = (peer.cpu_seconds() - idle) * 1000
+    finally:
+        for side in sides.values():
+            if side.client is not None:
+                side.client.close()
+        for server in reversed(servers):
+            server.stop()
+        if not args.keep:
+            if backend == "embedded":
+                h.remove_tree(data_dir)
+            else:
+                shutil.rmtree(data_dir, ignore_errors=True)
+    return report(backend, sides, args, peer_idle_ms)
+
+
+# --- Report ---------------------------------------------------------------------------------
+
+
+def per_round_ratio(numerators: list[float], denominators: list[float]) -> float:
+    return h.median(h.ratio(a, b) for a, b in zip(numerators, denominators, strict=True))
+
+
+def report(backend: str, sides: dict[str, Side], args, peer_idle_ms: float) -> dict:
+    heat, peer = sides["HEAT"], sides["peer"]
+    rounds = f"{args.rounds} interleaved round(s), medians"
+    print(f"\n--- backend {backend}: {rounds}, {args.seconds:g} s per wrk run")
+
+    rows = []
+    for connections in CONCURRENCIES:
+        key = f"status c{connections}"
+        for name, side in sides.items():
+            runs: list[h.WrkResult] = side.figures[key]
+            rows.append([
+                f"-c{connections}", name,
+                f"{h.median(run.rps for run in runs):,.0f}",
+                f"{h.median(run.p50_ms for run in runs):.1f}",
+                f"{h.median(run.p99_ms for run in runs):.1f}",
+                f"{h.median(run.cpu_ms_per_request for run in runs):.2f}",
+                f"{h.median(run.requests for run in runs):,.0f}",
+                str(sum(run.errors for run in runs)),
+                f"{h.median(run.bytes_per_response for run in runs):.0f}",
+            ])  # fmt: skip
+    h.print_table(
+        f"GET .../scenarios/{{id}}/status (floor: a bare view, same JSON shape) [{backend}]",
+        ["conc", "server", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "requests", "errors", "bytes/resp"],
+        rows,
+    )
+
+    rows = []
+    for name in ("HEAT", "peer"):
+        runs = sides[name].figures["list"]
+        rows.append([name, f"{h.median(run.rps for run in runs):,.0f}", f"{h.median(run.p50_ms for run in runs):.1f}",
+                     f"{h.median(run.p99_ms for run in runs):.1f}", f"{h.median(run.cpu_ms_per_request for run in runs):.2f}",
+                     str(sum(run.errors for run in runs)), f"{h.median(run.bytes_per_response for run in runs):,.0f}"])  # fmt: skip
+    h.print_table(f"GET .../sessions/main/scenarios, {LIST_SIZE} scenarios, -c10 [{backend}]",
+                  ["server", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "errors", "bytes/resp"], rows)  # fmt: skip
+
+    rows = []
+    for name in ("HEAT", "peer"):
+        runs = sides[name].figures["create+run"]
+        rows.append([name, f"{h.median(run['pairs_per_s'] for run in runs):,.1f}", str(sum(run["pairs"] for run in runs)),
+                     str(sum(run["other"] for run in runs))])  # fmt: skip
+    h.print_table(f"Create + run pairs, one connection (wrk + bench/lua/create_run.lua) [{backend}]",
+                  ["server", "pairs/s", "pairs (all rounds)", "failed answers"], rows)  # fmt: skip
+
+    rows = []
+    for name in ("HEAT", "peer"):
+        runs = sides[name].figures["slow"]
+        outcome = ", ".join(sorted({run["status"] for run in runs}))
+        rows.append([name, f"{h.median(run['elapsed_ms'] for run in runs):,.0f}", f"{h.median(run['overhead_ms'] for run in runs):.0f}",
+                     f"{max(run['overhead_ms'] for run in runs):.0f}", f"{h.median(run['run_answered_ms'] for run in runs):.1f}",
+                     f"{h.median(run['processing_seen_ms'] for run in runs):.0f}", f"{len(runs)} ({outcome})"])  # fmt: skip
+    h.print_table(f"Slow duration 1: POST run → complete seen, polling every 5 ms [{backend}]",
+                  ["server", "elapsed ms", "overhead ms", "max overhead", "run answered ms", "processing seen ms", "runs (end state)"],
+                  rows)  # fmt: skip
+    print(f"  (the peer's process used {peer_idle_ms:.0f} ms CPU in 1 s idle at the end: its deleted sessions' "
+          "threads still sleep through their queued Slow runs)")  # fmt: skip
+
+    print()
+    verdicts = []
+    for connections in CONCURRENCIES:
+        key = f"status c{connections}"
+        heat_runs, peer_runs = heat.figures[key], peer.figures[key]
+        rps = per_round_ratio([run.rps for run in heat_runs], [run.rps for run in peer_runs])
+        p99 = per_round_ratio([run.p99_ms for run in heat_runs], [run.p99_ms for run in peer_runs])
+        clean = not any(run.errors for run in heat_runs)
+        verdicts.append(h.verdict(rps >= 1.0 and clean, f"[{backend}] status -c{connections} req/s ≥ 1.0× peer",
+                                  f"{rps:.2f}× ({h.median(run.rps for run in heat_runs):,.0f} vs {h.median(run.rps for run in peer_runs):,.0f} req/s)"
+                                  + ("" if clean else ", HEAT had errors")))  # fmt: skip
+        verdicts.append(h.verdict(p99 <= 1.5, f"[{backend}] status -c{connections} p99 ≤ 1.5× peer",
+                                  f"{p99:.2f}× ({h.median(run.p99_ms for run in heat_runs):.1f} vs {h.median(run.p99_ms for run in peer_runs):.1f} ms)"))  # fmt: skip
+    heat_runs, peer_runs = heat.figures["list"], peer.figures["list"]
+    value = per_round_ratio([run.rps for run in heat_runs], [run.rps for run in peer_runs])
+    verdicts.append(h.verdict(value >= 1.0, f"[{backend}] list of {LIST_SIZE} req/s ≥ 1.0× peer",
+                              f"{value:.2f}× ({h.median(run.rps for run in heat_runs):,.0f} vs {h.median(run.rps for run in peer_runs):,.0f} req/s)"))  # fmt: skip
+    heat_runs, peer_runs = heat.figures["create+run"], peer.figures["create+run"]
+    value = per_round_ratio([run["pairs_per_s"] for run in heat_runs], [run["pairs_per_s"] for run in peer_runs])
+    verdicts.append(h.verdict(value >= 0.5, f"[{backend}] create + run pairs/s ≥ 0.5× peer",
+                              f"{value:.2f}× ({h.median(run['pairs_per_s'] for run in heat_runs):,.1f} vs "
+                              f"{h.median(run['pairs_per_s'] for run in peer_runs):,.1f} pairs/s)"))  # fmt: skip
+    slow = heat.figures["slow"]
+    overhead = h.median(run["overhead_ms"] for run in slow)
+    complete = all(run["status"] == "complete" for run in slow)
+    verdicts.append(h.verdict(overhead <= 60 and complete, f"[{backend}] Slow duration 1 overhead ≤ 60 ms",
+                              f"{overhead:.0f} ms (peer {h.median(run['overhead_ms'] for run in peer.figures['slow']):.0f} ms)"
+                              + ("" if complete else ", not every run completed")))  # fmt: skip
+    cpu_heat = h.median(run.cpu_ms_per_request for run in heat.figures["status c10"])
+    cpu_floor = min(h.median(run.cpu_ms_per_request for run in sides[name].figures["status c10"]) for name in ("floor sync", "floor async"))  # noqa: E501
+    cpu_peer = h.median(run.cpu_ms_per_request for run in peer.figures["status c10"])
+    verdicts.append(h.verdict(cpu_heat <= 2 * cpu_floor, f"[{backend}] CPU per status request (-c10) ≤ 2× floor",
+                              f"{h.ratio(cpu_heat, cpu_floor):.1f}× ({cpu_heat:.2f} ms vs floor {cpu_floor:.2f} ms; peer {cpu_peer:.2f} ms)"))  # fmt: skip
+    return {"backend": backend, "passed": sum(verdicts), "targets": len(verdicts)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=("embedded", "pg", "both"), default="both")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--seconds", type=float, default=3, help="length of each wrk run (default 3)")
+    parser.add_argument("--slow-runs", type=int, default=2, help="Slow runs per server per round (default 2)")
+    parser.add_argument("--quick", action="store_true", help="1 round, 1 s wrk runs, 1 Slow run: a smoke check")
+    parser.add_argument("--keep", action="store_true", help="keep the data folder and logs")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.seconds, args.slow_runs = 1, 1, 1
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: run bash bench/peer/setup.sh (it installs wrk)")
+    if not (h.PEER_VENV / "bin" / "uvicorn").exists():
+        raise SystemExit(f"the peer's virtualenv {h.PEER_VENV} is missing: run bash bench/peer/setup.sh")
+    started = time.monotonic()
+    print("HEAT runner API vs algomancy-api 0.10.0 (peer) vs a bare Django view (floor)")
+    print(f"  HEAT: {' '.join(h.heat_server_command(0)).replace(' 0 ', ' PORT ')}  (Python {h.python_version(h.VENV_BIN / 'python')})")  # noqa: E501
+    print(f"  peer: {' '.join(h.peer_server_command(0)).replace(' 0 ', ' PORT ')}  (Python {h.python_version(h.PEER_VENV / 'bin' / 'python')})")  # noqa: E501
+    print("  client: wrk -t2 (-t1 at -c1), Authorization: Bearer <token> to all (the peer has no auth and ignores it)")
+    backends = ("embedded", "pg") if args.backend == "both" else (args.backend,)
+    summaries = [run_backend(backend, args) for backend in backends]
+    print()
+    for summary in summaries:
+        print(f"[{summary['backend']}] {summary['passed']}/{summary['targets']} targets met")
+    print(f"total time {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
