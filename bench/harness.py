@@ -24,7 +24,6 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -52,9 +51,16 @@ def heat_server_command(port: int, *, project: str = "heatportal") -> list[str]:
     by every bench. ``project`` is the Django project package (``bench.floor`` for the floor,
     so that the bare view runs in exactly the same server configuration). Run from ROOT."""
     return [
-        str(VENV_BIN / "uvicorn"), f"{project}.asgi:application",
-        "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--lifespan", "off",
-    ]  # fmt: skip
+        str(VENV_BIN / "uvicorn"),
+        f"{project}.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--lifespan",
+        "off",
+    ]
 
 
 def floor_server_command(port: int) -> list[str]:
@@ -64,18 +70,36 @@ def floor_server_command(port: int) -> list[str]:
 def peer_server_command(port: int) -> list[str]:
     """algomancy-api under uvicorn, one process, from its own virtualenv (bench/peer/setup.sh)."""
     return [
-        str(PEER_VENV / "bin" / "uvicorn"), "app:app", "--app-dir", str(BENCH / "peer"),
-        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-    ]  # fmt: skip
+        str(PEER_VENV / "bin" / "uvicorn"),
+        "app:app",
+        "--app-dir",
+        str(BENCH / "peer"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+    ]
 
 
 def heat_worker_command() -> list[str]:
     """The scenario worker as supervisord.conf runs it, with one pool process."""
     return [
-        str(VENV_BIN / "celery"), "-A", "heatportal", "worker", "--queues", "celery",
-        "--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO",
-        "--hostname", f"bench-{os.getpid()}@localhost",
-    ]  # fmt: skip
+        str(VENV_BIN / "celery"),
+        "-A",
+        "heatportal",
+        "worker",
+        "--queues",
+        "celery",
+        "--pool",
+        "prefork",
+        "--concurrency",
+        "1",
+        "--loglevel",
+        "INFO",
+        "--hostname",
+        f"bench-{os.getpid()}@localhost",
+    ]
 
 
 # --- HEAT's data ----------------------------------------------------------------------------
@@ -102,6 +126,13 @@ def heat_environment(backend: str, data_dir: Path) -> dict[str, str]:
     return env
 
 
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise SystemExit(f"{name} is missing (apt-get install postgresql-client redis-tools)")
+    return path
+
+
 def _reset_pg_and_redis() -> None:
     """Drop and create the bench database (ours: heat_bench*), flush our Redis db (12)."""
     name = PG_URL.rsplit("/", 1)[1]
@@ -109,8 +140,8 @@ def _reset_pg_and_redis() -> None:
         raise SystemExit(f"refusing to reset {name!r}: bench databases are named heat_bench*")
     admin = PG_URL.rsplit("/", 1)[0] + "/postgres"
     for statement in (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'):
-        subprocess.run(["psql", admin, "-q", "-c", statement], check=True, capture_output=True)
-    subprocess.run(["redis-cli", "-u", REDIS_URL, "FLUSHDB"], check=True, capture_output=True)
+        subprocess.run([_tool("psql"), admin, "-q", "-c", statement], check=True, capture_output=True)
+    subprocess.run([_tool("redis-cli"), "-u", REDIS_URL, "FLUSHDB"], check=True, capture_output=True)
 
 
 def heat_prepare(backend: str) -> tuple[Path, dict[str, str], str]:
@@ -126,17 +157,25 @@ def heat_prepare(backend: str) -> tuple[Path, dict[str, str], str]:
         subprocess.run([python, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True)
     token = subprocess.run(
         [python, "manage.py", "issue_token", "admin", "--offline", "--name", "bench"],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     return data_dir, env, token
 
 
 def heat_manage(env: dict[str, str], *args: str) -> str:
     """``manage.py <args>`` in the bench's environment; returns its standard output."""
     completed = subprocess.run(
-        [str(VENV_BIN / "python"), "manage.py", *args], cwd=ROOT, env=env, check=True,
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [str(VENV_BIN / "python"), "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return completed.stdout
 
 
@@ -219,9 +258,13 @@ class Server:
     def start(self, timeout: float = 60) -> Server:
         log = open(self.log_path, "ab")  # noqa: SIM115 (the child keeps it)
         self.process = subprocess.Popen(
-            self.command, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.command,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
         log.close()
         if self.health is None:
             return self
@@ -234,7 +277,7 @@ class Server:
                     return self
             time.sleep(0.2)
         self.stop()
-        raise SystemExit(f"{self.name} did not answer {self.health} within {timeout:g} s; see {self.log_path}")
+        raise SystemExit(f"{self.name} did not answer {self.health} in {timeout:g} s; see {self.log_path}")
 
     def cpu_seconds(self) -> float:
         assert self.process is not None
@@ -330,7 +373,14 @@ def wrk(
     timeout: float = 10,
 ) -> WrkResult:
     """``wrk -t2 -cN -d<seconds>s --latency`` (threads ≤ connections, as wrk requires)."""
-    command = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds:g}s", "--latency", f"--timeout={timeout:g}s"]  # noqa: E501
+    command = [
+        _tool("wrk"),
+        f"-t{min(threads, connections)}",
+        f"-c{connections}",
+        f"-d{seconds:g}s",
+        "--latency",
+        f"--timeout={timeout:g}s",
+    ]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     if script is not None:
@@ -366,7 +416,9 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-def interleaved(rounds: int, subjects: Sequence[str], measure: Callable[[str, int], object]) -> dict[str, list]:
+def interleaved(
+    rounds: int, subjects: Sequence[str], measure: Callable[[str, int], object]
+) -> dict[str, list]:
     """``measure(subject, round)`` for round 1..n, each round visiting every subject in turn
     (A, B, C, A, B, C, ...), so that the machine's drift hits all alike. Results by subject."""
     results: dict[str, list] = {subject: [] for subject in subjects}
@@ -408,4 +460,4 @@ def python_version(python: Path | str) -> str:
 
 def machine_line() -> str:
     load = os.getloadavg()
-    return f"{os.cpu_count()} CPUs, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}, {sys.platform}"
+    return f"{os.cpu_count()} CPUs, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}"

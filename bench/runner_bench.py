@@ -16,15 +16,15 @@ client measures:
    a JSON body of the same shape from a sync and an async view.
 2. ``GET /api/v1/sessions/main/scenarios`` with 20 scenarios in ``main`` (wrk -c10).
 3. ``Slow`` duration 1 in a fresh session (a copy of ``main``): ``POST .../run`` → ``complete``
-   seen by a client polling the status every 5 ms; overhead = elapsed − 1,000 ms.
+   seen by a client polling the status every 5 ms; overhead = elapsed - 1,000 ms.
 4. Create + run pairs in that session at -c1 (wrk with bench/lua/create_run.lua: a create, then a
    run of it, on one keep-alive connection); the session is deleted afterwards, so that its
    backlog does not queue ahead of the next round's ``Slow`` (HEAT's worker then skips it).
 
 Figures are medians over the rounds; ratios are medians of the per-round ratios. Every row
-says what was achieved. Targets (issue 11): status req/s ≥ 1.0× the peer at each concurrency
-and p99 ≤ 1.5× the peer's; list ≥ 1.0×; create + run ≥ 0.5×; ``Slow`` overhead ≤ 60 ms;
-CPU per status request ≤ 2× the floor's (the cheaper of its two views). Exits 0 whatever
+says what was achieved. Targets (issue 11): status req/s >= 1.0x the peer at each concurrency
+and p99 <= 1.5x the peer's; list >= 1.0x; create + run >= 0.5x; ``Slow`` overhead <= 60 ms;
+CPU per status request <= 2x the floor's (the cheaper of its two views). Exits 0 whatever
 the verdicts (a benchmark); non-zero only when the set-up fails.
 
 The same bearer header goes to all three servers; the peer has no authentication and ignores
@@ -44,12 +44,14 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness as h  # noqa: E402
+import harness as h
 
 API = "/api/v1"
 SESSION = "main"
 LIST_SIZE = 20
 CONCURRENCIES = (1, 10, 50)
+RUNNERS = ("HEAT", "peer")
+FLOORS = ("floor sync", "floor async")
 CREATE_RUN_SCRIPT = h.BENCH / "lua" / "create_run.lua"
 SCENARIO_BODY = {"dataset_key": "Master data", "algo_name": "Slow", "algo_params": {"duration": 1}}
 
@@ -77,7 +79,8 @@ class Side:
     def call(self, method: str, path: str, expect: int, **kwargs) -> httpx.Response:
         response = self.http().request(method, path, **kwargs)
         if response.status_code != expect:
-            raise SystemExit(f"{self.name}: {method} {path} answered {response.status_code}, not {expect}: {response.text[:300]}")  # noqa: E501
+            answer = f"{response.status_code}, not {expect}: {response.text[:300]}"
+            raise SystemExit(f"{self.name}: {method} {path} answered {answer}")
         return response
 
 
@@ -89,10 +92,17 @@ def fill_main(side: Side) -> None:
     polled one (HEAT's seed_demo scenarios are deleted first, so both lists hold alike rows)."""
     for scenario in side.call("GET", f"{API}/sessions/{SESSION}/scenarios", 200).json():
         side.call("DELETE", f"{API}/sessions/{SESSION}/scenarios/{scenario['id']}", 204)
-    polled = side.call("POST", f"{API}/sessions/{SESSION}/scenarios", 201, json={"tag": "polled", **SCENARIO_BODY})
+    polled = side.call(
+        "POST", f"{API}/sessions/{SESSION}/scenarios", 201, json={"tag": "polled", **SCENARIO_BODY}
+    )
     side.status_path = f"{API}/sessions/{SESSION}/scenarios/{polled.json()['id']}/status"
     for index in range(1, LIST_SIZE):
-        side.call("POST", f"{API}/sessions/{SESSION}/scenarios", 201, json={"tag": f"listed-{index:02d}", **SCENARIO_BODY})
+        side.call(
+            "POST",
+            f"{API}/sessions/{SESSION}/scenarios",
+            201,
+            json={"tag": f"listed-{index:02d}", **SCENARIO_BODY},
+        )
     listed = side.call("GET", f"{API}/sessions/{SESSION}/scenarios", 200).json()
     if len(listed) != LIST_SIZE:
         raise SystemExit(f"{side.name}: main lists {len(listed)} scenarios, not {LIST_SIZE}")
@@ -118,7 +128,9 @@ def close_runs_session(side: Side) -> None:
 def measure_status(side: Side, url_path: str, connections: int, seconds: float) -> h.WrkResult:
     return h.cpu_per_request(
         side.server,
-        lambda: h.wrk(side.server.base + url_path, connections=connections, seconds=seconds, headers=side.headers),
+        lambda: h.wrk(
+            side.server.base + url_path, connections=connections, seconds=seconds, headers=side.headers
+        ),
     )
 
 
@@ -153,13 +165,23 @@ def measure_slow(side: Side, tag: str) -> dict:
 
 def measure_create_run(side: Side, seconds: float, round_: int) -> dict:
     result = h.wrk(
-        side.server.base, connections=1, threads=1, seconds=seconds, headers=side.headers,
-        script=CREATE_RUN_SCRIPT, script_args=[f"{API}/sessions/{side.runs_session}", f"cr{round_}"],
-    )  # fmt: skip
+        side.server.base,
+        connections=1,
+        threads=1,
+        seconds=seconds,
+        headers=side.headers,
+        script=CREATE_RUN_SCRIPT,
+        script_args=[f"{API}/sessions/{side.runs_session}", f"cr{round_}"],
+    )
     counts = result.output.split("pairs ", 1)[1].split()
     pairs, creates, other = int(counts[0]), int(counts[2]), int(counts[4])
-    return {"pairs_per_s": pairs / result.seconds, "pairs": pairs, "creates": creates, "other": other,
-            "seconds": result.seconds}  # fmt: skip
+    return {
+        "pairs_per_s": pairs / result.seconds,
+        "pairs": pairs,
+        "creates": creates,
+        "other": other,
+        "seconds": result.seconds,
+    }
 
 
 # --- One backend ----------------------------------------------------------------------------
@@ -176,10 +198,19 @@ def run_backend(backend: str, args) -> dict:
         ports.append(h.free_port(taken=ports))
     floor_env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
     floor_env.update({"DJANGO_SETTINGS_MODULE": "bench.floor.settings", "PYTHONUNBUFFERED": "1"})
-    heat = h.Server("heat", h.heat_server_command(ports[0]), env=env, port=ports[0], health=f"{API}/health", log_dir=logs)
+    heat = h.Server(
+        "heat", h.heat_server_command(ports[0]), env=env, port=ports[0], health=f"{API}/health", log_dir=logs
+    )
     worker = h.Server("heat-worker", h.heat_worker_command(), env=env, health=None, log_dir=logs)
     peer = h.Server("peer", h.peer_server_command(ports[1]), port=ports[1], health="/health", log_dir=logs)
-    floor = h.Server("floor", h.floor_server_command(ports[2]), env=floor_env, port=ports[2], health="/health", log_dir=logs)
+    floor = h.Server(
+        "floor",
+        h.floor_server_command(ports[2]),
+        env=floor_env,
+        port=ports[2],
+        health="/health",
+        log_dir=logs,
+    )
     servers = [heat, worker, peer, floor]
     sides: dict[str, Side] = {}
     try:
@@ -199,15 +230,25 @@ def run_backend(backend: str, args) -> dict:
         for side in sides.values():  # warm-up: lazy imports, first connections, caches
             h.wrk(side.server.base + side.status_path, connections=10, seconds=1, headers=headers)
         for side in runners:
-            h.wrk(side.server.base + f"{API}/sessions/{SESSION}/scenarios", connections=10, seconds=1, headers=headers)
+            h.wrk(
+                side.server.base + f"{API}/sessions/{SESSION}/scenarios",
+                connections=10,
+                seconds=1,
+                headers=headers,
+            )
 
         for round_ in range(1, args.rounds + 1):
             print(f"    round {round_}/{args.rounds}", flush=True)
             for connections in CONCURRENCIES:
                 for side in sides.values():
-                    side.record(f"status c{connections}", measure_status(side, side.status_path, connections, args.seconds))
+                    side.record(
+                        f"status c{connections}",
+                        measure_status(side, side.status_path, connections, args.seconds),
+                    )
             for side in runners:
-                side.record("list", measure_status(side, f"{API}/sessions/{SESSION}/scenarios", 10, args.seconds))
+                side.record(
+                    "list", measure_status(side, f"{API}/sessions/{SESSION}/scenarios", 10, args.seconds)
+                )
             for side in runners:
                 open_runs_session(side, round_)
                 for index in range(args.slow_runs):
@@ -235,99 +276,157 @@ def run_backend(backend: str, args) -> dict:
 # --- Report ---------------------------------------------------------------------------------
 
 
-def per_round_ratio(numerators: list[float], denominators: list[float]) -> float:
-    return h.median(h.ratio(a, b) for a, b in zip(numerators, denominators, strict=True))
+def med(runs: list, key: str) -> float:
+    """Median over the rounds of one figure (an attribute of a WrkResult, or a dict key)."""
+    return h.median(run[key] if isinstance(run, dict) else getattr(run, key) for run in runs)
 
 
-def report(backend: str, sides: dict[str, Side], args, peer_idle_ms: float) -> dict:
-    heat, peer = sides["HEAT"], sides["peer"]
-    rounds = f"{args.rounds} interleaved round(s), medians"
-    print(f"\n--- backend {backend}: {rounds}, {args.seconds:g} s per wrk run")
+def per_round_ratio(heat_runs: list, peer_runs: list, key: str) -> float:
+    """Median of the per-round ratios HEAT / peer (rounds are interleaved: pairs share drift)."""
+    pairs = zip(heat_runs, peer_runs, strict=True)
+    return h.median(h.ratio(med([heat], key), med([peer], key)) for heat, peer in pairs)
 
+
+def wrk_row(runs: list[h.WrkResult]) -> list[str]:
+    return [
+        f"{med(runs, 'rps'):,.0f}",
+        f"{med(runs, 'p50_ms'):.1f}",
+        f"{med(runs, 'p99_ms'):.1f}",
+        f"{med(runs, 'cpu_ms_per_request'):.2f}",
+        f"{med(runs, 'requests'):,.0f}",
+        str(sum(run.errors for run in runs)),
+        f"{med(runs, 'bytes_per_response'):,.0f}",
+    ]
+
+
+WRK_COLUMNS = ["req/s", "p50 ms", "p99 ms", "CPU ms/req", "requests", "errors", "bytes/resp"]
+
+
+def print_tables(backend: str, sides: dict[str, Side], peer_idle_ms: float) -> None:
     rows = []
     for connections in CONCURRENCIES:
-        key = f"status c{connections}"
         for name, side in sides.items():
-            runs: list[h.WrkResult] = side.figures[key]
-            rows.append([
-                f"-c{connections}", name,
-                f"{h.median(run.rps for run in runs):,.0f}",
-                f"{h.median(run.p50_ms for run in runs):.1f}",
-                f"{h.median(run.p99_ms for run in runs):.1f}",
-                f"{h.median(run.cpu_ms_per_request for run in runs):.2f}",
-                f"{h.median(run.requests for run in runs):,.0f}",
-                str(sum(run.errors for run in runs)),
-                f"{h.median(run.bytes_per_response for run in runs):.0f}",
-            ])  # fmt: skip
+            rows.append([f"-c{connections}", name, *wrk_row(side.figures[f"status c{connections}"])])
+    title = f"GET .../scenarios/{{id}}/status (floor: a bare view, same JSON shape) [{backend}]"
+    h.print_table(title, ["conc", "server", *WRK_COLUMNS], rows)
+
+    rows = [[name, *wrk_row(sides[name].figures["list"])] for name in RUNNERS]
     h.print_table(
-        f"GET .../scenarios/{{id}}/status (floor: a bare view, same JSON shape) [{backend}]",
-        ["conc", "server", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "requests", "errors", "bytes/resp"],
+        f"GET .../sessions/main/scenarios, {LIST_SIZE} scenarios, -c10 [{backend}]",
+        ["server", *WRK_COLUMNS],
         rows,
     )
 
     rows = []
-    for name in ("HEAT", "peer"):
-        runs = sides[name].figures["list"]
-        rows.append([name, f"{h.median(run.rps for run in runs):,.0f}", f"{h.median(run.p50_ms for run in runs):.1f}",
-                     f"{h.median(run.p99_ms for run in runs):.1f}", f"{h.median(run.cpu_ms_per_request for run in runs):.2f}",
-                     str(sum(run.errors for run in runs)), f"{h.median(run.bytes_per_response for run in runs):,.0f}"])  # fmt: skip
-    h.print_table(f"GET .../sessions/main/scenarios, {LIST_SIZE} scenarios, -c10 [{backend}]",
-                  ["server", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "errors", "bytes/resp"], rows)  # fmt: skip
-
-    rows = []
-    for name in ("HEAT", "peer"):
+    for name in RUNNERS:
         runs = sides[name].figures["create+run"]
-        rows.append([name, f"{h.median(run['pairs_per_s'] for run in runs):,.1f}", str(sum(run["pairs"] for run in runs)),
-                     str(sum(run["other"] for run in runs))])  # fmt: skip
-    h.print_table(f"Create + run pairs, one connection (wrk + bench/lua/create_run.lua) [{backend}]",
-                  ["server", "pairs/s", "pairs (all rounds)", "failed answers"], rows)  # fmt: skip
+        rows.append(
+            [
+                name,
+                f"{med(runs, 'pairs_per_s'):,.1f}",
+                str(sum(run["pairs"] for run in runs)),
+                str(sum(run["other"] for run in runs)),
+            ]
+        )
+    title = f"Create + run pairs, one connection (wrk + bench/lua/create_run.lua) [{backend}]"
+    h.print_table(title, ["server", "pairs/s", "pairs (all rounds)", "failed answers"], rows)
 
     rows = []
-    for name in ("HEAT", "peer"):
+    for name in RUNNERS:
         runs = sides[name].figures["slow"]
         outcome = ", ".join(sorted({run["status"] for run in runs}))
-        rows.append([name, f"{h.median(run['elapsed_ms'] for run in runs):,.0f}", f"{h.median(run['overhead_ms'] for run in runs):.0f}",
-                     f"{max(run['overhead_ms'] for run in runs):.0f}", f"{h.median(run['run_answered_ms'] for run in runs):.1f}",
-                     f"{h.median(run['processing_seen_ms'] for run in runs):.0f}", f"{len(runs)} ({outcome})"])  # fmt: skip
-    h.print_table(f"Slow duration 1: POST run → complete seen, polling every 5 ms [{backend}]",
-                  ["server", "elapsed ms", "overhead ms", "max overhead", "run answered ms", "processing seen ms", "runs (end state)"],
-                  rows)  # fmt: skip
-    print(f"  (the peer's process used {peer_idle_ms:.0f} ms CPU in 1 s idle at the end: its deleted sessions' "
-          "threads still sleep through their queued Slow runs)")  # fmt: skip
+        rows.append(
+            [
+                name,
+                f"{med(runs, 'elapsed_ms'):,.0f}",
+                f"{med(runs, 'overhead_ms'):.0f}",
+                f"{max(run['overhead_ms'] for run in runs):.0f}",
+                f"{med(runs, 'run_answered_ms'):.1f}",
+                f"{med(runs, 'processing_seen_ms'):.0f}",
+                f"{len(runs)} ({outcome})",
+            ]
+        )
+    header = [
+        "server",
+        "elapsed ms",
+        "overhead ms",
+        "max overhead",
+        "run answered ms",
+        "processing seen ms",
+        "runs",
+    ]
+    h.print_table(f"Slow duration 1: POST run -> complete seen, polling every 5 ms [{backend}]", header, rows)
+    print(
+        f"  (peer CPU in 1 s idle at the end: {peer_idle_ms:.0f} ms; the threads of its deleted sessions "
+        "still sleep through their queued Slow runs)"
+    )
 
-    print()
+
+def print_verdicts(backend: str, sides: dict[str, Side]) -> list[bool]:
+    heat, peer = sides["HEAT"].figures, sides["peer"].figures
     verdicts = []
     for connections in CONCURRENCIES:
         key = f"status c{connections}"
-        heat_runs, peer_runs = heat.figures[key], peer.figures[key]
-        rps = per_round_ratio([run.rps for run in heat_runs], [run.rps for run in peer_runs])
-        p99 = per_round_ratio([run.p99_ms for run in heat_runs], [run.p99_ms for run in peer_runs])
-        clean = not any(run.errors for run in heat_runs)
-        verdicts.append(h.verdict(rps >= 1.0 and clean, f"[{backend}] status -c{connections} req/s ≥ 1.0× peer",
-                                  f"{rps:.2f}× ({h.median(run.rps for run in heat_runs):,.0f} vs {h.median(run.rps for run in peer_runs):,.0f} req/s)"
-                                  + ("" if clean else ", HEAT had errors")))  # fmt: skip
-        verdicts.append(h.verdict(p99 <= 1.5, f"[{backend}] status -c{connections} p99 ≤ 1.5× peer",
-                                  f"{p99:.2f}× ({h.median(run.p99_ms for run in heat_runs):.1f} vs {h.median(run.p99_ms for run in peer_runs):.1f} ms)"))  # fmt: skip
-    heat_runs, peer_runs = heat.figures["list"], peer.figures["list"]
-    value = per_round_ratio([run.rps for run in heat_runs], [run.rps for run in peer_runs])
-    verdicts.append(h.verdict(value >= 1.0, f"[{backend}] list of {LIST_SIZE} req/s ≥ 1.0× peer",
-                              f"{value:.2f}× ({h.median(run.rps for run in heat_runs):,.0f} vs {h.median(run.rps for run in peer_runs):,.0f} req/s)"))  # fmt: skip
-    heat_runs, peer_runs = heat.figures["create+run"], peer.figures["create+run"]
-    value = per_round_ratio([run["pairs_per_s"] for run in heat_runs], [run["pairs_per_s"] for run in peer_runs])
-    verdicts.append(h.verdict(value >= 0.5, f"[{backend}] create + run pairs/s ≥ 0.5× peer",
-                              f"{value:.2f}× ({h.median(run['pairs_per_s'] for run in heat_runs):,.1f} vs "
-                              f"{h.median(run['pairs_per_s'] for run in peer_runs):,.1f} pairs/s)"))  # fmt: skip
-    slow = heat.figures["slow"]
-    overhead = h.median(run["overhead_ms"] for run in slow)
-    complete = all(run["status"] == "complete" for run in slow)
-    verdicts.append(h.verdict(overhead <= 60 and complete, f"[{backend}] Slow duration 1 overhead ≤ 60 ms",
-                              f"{overhead:.0f} ms (peer {h.median(run['overhead_ms'] for run in peer.figures['slow']):.0f} ms)"
-                              + ("" if complete else ", not every run completed")))  # fmt: skip
-    cpu_heat = h.median(run.cpu_ms_per_request for run in heat.figures["status c10"])
-    cpu_floor = min(h.median(run.cpu_ms_per_request for run in sides[name].figures["status c10"]) for name in ("floor sync", "floor async"))  # noqa: E501
-    cpu_peer = h.median(run.cpu_ms_per_request for run in peer.figures["status c10"])
-    verdicts.append(h.verdict(cpu_heat <= 2 * cpu_floor, f"[{backend}] CPU per status request (-c10) ≤ 2× floor",
-                              f"{h.ratio(cpu_heat, cpu_floor):.1f}× ({cpu_heat:.2f} ms vs floor {cpu_floor:.2f} ms; peer {cpu_peer:.2f} ms)"))  # fmt: skip
+        rps, p99 = (
+            per_round_ratio(heat[key], peer[key], "rps"),
+            per_round_ratio(heat[key], peer[key], "p99_ms"),
+        )
+        errors = sum(run.errors for run in heat[key])
+        achieved = f"{rps:.2f}x ({med(heat[key], 'rps'):,.0f} vs {med(peer[key], 'rps'):,.0f} req/s)"
+        verdicts.append(
+            h.verdict(
+                rps >= 1.0 and not errors,
+                f"[{backend}] status -c{connections} req/s >= 1.0x peer",
+                achieved + (f", {errors} HEAT errors" if errors else ""),
+            )
+        )
+        achieved = f"{p99:.2f}x ({med(heat[key], 'p99_ms'):.1f} vs {med(peer[key], 'p99_ms'):.1f} ms)"
+        verdicts.append(
+            h.verdict(p99 <= 1.5, f"[{backend}] status -c{connections} p99 <= 1.5x peer", achieved)
+        )
+    value = per_round_ratio(heat["list"], peer["list"], "rps")
+    achieved = f"{value:.2f}x ({med(heat['list'], 'rps'):,.0f} vs {med(peer['list'], 'rps'):,.0f} req/s)"
+    verdicts.append(h.verdict(value >= 1.0, f"[{backend}] list of {LIST_SIZE} req/s >= 1.0x peer", achieved))
+    value = per_round_ratio(heat["create+run"], peer["create+run"], "pairs_per_s")
+    achieved = (
+        f"{value:.2f}x ({med(heat['create+run'], 'pairs_per_s'):,.1f} vs "
+        f"{med(peer['create+run'], 'pairs_per_s'):,.1f} pairs/s)"
+    )
+    verdicts.append(h.verdict(value >= 0.5, f"[{backend}] create + run pairs/s >= 0.5x peer", achieved))
+    overhead = med(heat["slow"], "overhead_ms")
+    complete = all(run["status"] == "complete" for run in heat["slow"])
+    achieved = f"{overhead:.0f} ms (peer {med(peer['slow'], 'overhead_ms'):.0f} ms)"
+    verdicts.append(
+        h.verdict(
+            overhead <= 60 and complete,
+            f"[{backend}] Slow duration 1 overhead <= 60 ms",
+            achieved + ("" if complete else ", not every run completed"),
+        )
+    )
+    cpu_heat, cpu_peer = (
+        med(heat["status c10"], "cpu_ms_per_request"),
+        med(peer["status c10"], "cpu_ms_per_request"),
+    )
+    cpu_floor = min(med(sides[name].figures["status c10"], "cpu_ms_per_request") for name in FLOORS)
+    achieved = (
+        f"{h.ratio(cpu_heat, cpu_floor):.1f}x ({cpu_heat:.2f} ms vs floor {cpu_floor:.2f} ms, "
+        f"the cheaper of its views; peer {cpu_peer:.2f} ms)"
+    )
+    verdicts.append(
+        h.verdict(
+            cpu_heat <= 2 * cpu_floor, f"[{backend}] CPU per status request (-c10) <= 2x floor", achieved
+        )
+    )
+    return verdicts
+
+
+def report(backend: str, sides: dict[str, Side], args, peer_idle_ms: float) -> dict:
+    print(
+        f"\n--- backend {backend}: {args.rounds} interleaved round(s), medians, {args.seconds:g} s wrk runs"
+    )
+    print_tables(backend, sides, peer_idle_ms)
+    print()
+    verdicts = print_verdicts(backend, sides)
     return {"backend": backend, "passed": sum(verdicts), "targets": len(verdicts)}
 
 
@@ -337,7 +436,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--seconds", type=float, default=3, help="length of each wrk run (default 3)")
     parser.add_argument("--slow-runs", type=int, default=2, help="Slow runs per server per round (default 2)")
-    parser.add_argument("--quick", action="store_true", help="1 round, 1 s wrk runs, 1 Slow run: a smoke check")
+    parser.add_argument("--quick", action="store_true", help="1 round, 1 s runs, 1 Slow run: a smoke check")
     parser.add_argument("--keep", action="store_true", help="keep the data folder and logs")
     args = parser.parse_args()
     if args.quick:
@@ -348,9 +447,12 @@ def main() -> int:
         raise SystemExit(f"the peer's virtualenv {h.PEER_VENV} is missing: run bash bench/peer/setup.sh")
     started = time.monotonic()
     print("HEAT runner API vs algomancy-api 0.10.0 (peer) vs a bare Django view (floor)")
-    print(f"  HEAT: {' '.join(h.heat_server_command(0)).replace(' 0 ', ' PORT ')}  (Python {h.python_version(h.VENV_BIN / 'python')})")  # noqa: E501
-    print(f"  peer: {' '.join(h.peer_server_command(0)).replace(' 0 ', ' PORT ')}  (Python {h.python_version(h.PEER_VENV / 'bin' / 'python')})")  # noqa: E501
-    print("  client: wrk -t2 (-t1 at -c1), Authorization: Bearer <token> to all (the peer has no auth and ignores it)")
+    for name, command, python in (
+        ("HEAT", h.heat_server_command(0), h.VENV_BIN / "python"),
+        ("peer", h.peer_server_command(0), h.PEER_VENV / "bin" / "python"),
+    ):
+        print(f"  {name}: {' '.join(command).replace(' 0 ', ' PORT ')}  (Python {h.python_version(python)})")
+    print("  client: wrk -t2 (-t1 at -c1), the same bearer header to all (the peer has no auth: ignored)")
     backends = ("embedded", "pg") if args.backend == "both" else (args.backend,)
     summaries = [run_backend(backend, args) for backend in backends]
     print()

@@ -11,7 +11,7 @@ its docs show, with only what the runner benchmark needs:
 - one session ``main`` (the SessionManager creates it when there is none);
 - one dataset ``Master data`` (a master-data ``DataSource`` with one small table), put into
   ``main``'s in-memory data manager after build: there is no ETL or data folder to load from;
-- one algorithm ``Slow`` with an integer parameter ``duration`` (seconds, 1–60, default 1)
+- one algorithm ``Slow`` with an integer parameter ``duration`` (seconds, 1 to 60, default 1)
   that sleeps that long while reporting progress, like HEAT's ``Slow``
   (scenarios_app/algorithms.py: ``max(10, duration * 5)`` steps);
 - no KPIs, no persistence (``has_persistent_state=False``: scenarios live in memory, the
@@ -49,7 +49,7 @@ class SlowParameters(BaseParameterSet):
 
 
 class Slow(BaseAlgorithm):
-    """Waits ``duration`` seconds in ``max(10, 5 × duration)`` steps, reporting progress."""
+    """Waits ``duration`` seconds in ``max(10, 5 * duration)`` steps, reporting progress."""
 
     def __init__(self, params: SlowParameters) -> None:
         super().__init__("Slow", params)
