@@ -213,6 +213,7 @@ def run_backend(backend: str, args) -> dict:
     )
     servers = [heat, worker, peer, floor]
     sides: dict[str, Side] = {}
+    finished = False
     try:
         for server in servers:
             server.start()
@@ -259,17 +260,21 @@ def run_backend(backend: str, args) -> dict:
         idle = peer.cpu_seconds()
         time.sleep(1)
         peer_idle_ms = (peer.cpu_seconds() - idle) * 1000
+        finished = True
     finally:
         for side in sides.values():
             if side.client is not None:
                 side.client.close()
+        for server in servers:
+            if server.process is not None and server.process.poll() is not None:
+                code = server.process.returncode
+                print(f"    {server.name} had exited (code {code}); see {server.log_path}")
         for server in reversed(servers):
             server.stop()
-        if not args.keep:
-            if backend == "embedded":
-                h.remove_tree(data_dir)
-            else:
-                shutil.rmtree(data_dir, ignore_errors=True)
+        if finished and not args.keep:
+            h.remove_tree(data_dir)
+        else:
+            print(f"    kept {data_dir} (logs in {logs})")
     return report(backend, sides, args, peer_idle_ms)
 
 
