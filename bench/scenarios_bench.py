@@ -22,7 +22,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import free_port, percentile, wait_until  # noqa: E402
 
 # --- The server: the portal's URLs plus one bare view -------------------------------------------
 
@@ -69,17 +69,6 @@ def serve(port: int) -> None:
 # --- Helpers ----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 async def hammer(url: str, headers: dict, seconds: float, concurrency: int) -> tuple[float, int]:
     import httpx
 
@@ -101,15 +90,6 @@ async def hammer(url: str, headers: dict, seconds: float, concurrency: int) -> t
         await asyncio.gather(*(loop() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
     return done / elapsed, errors
-
-
-def wait_until(condition, timeout: float, interval: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return False
 
 
 # --- Main -------------------------------------------------------------------------------------
