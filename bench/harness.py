@@ -51,15 +51,24 @@ def heat_server_command(port: int, *, project: str = "heatportal") -> list[str]:
     by every bench. ``project`` is the Django project package (``bench.floor`` for the floor,
     so that the bare view runs in exactly the same server configuration). Run from ROOT."""
     return [
-        str(VENV_BIN / "uvicorn"),
-        f"{project}.asgi:application",
+        str(VENV_BIN / "granian"),
+        "--interface",
+        "asgi",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
-        "--no-access-log",
-        "--lifespan",
-        "off",
+        "--workers",
+        "1",
+        "--loop",
+        "uvloop",
+        "--backlog",
+        "4096",
+        "--backpressure",
+        "4096",
+        "--log-level",
+        "warning",
+        f"{project}.asgi:application",
     ]
 
 

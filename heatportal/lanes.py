@@ -196,7 +196,7 @@ async def _read_body(receive: Any) -> bytes:
     return b"".join(chunks)
 
 
-async def _lifespan(receive: Any, send: Any) -> None:
+async def lifespan(receive: Any, send: Any) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
@@ -218,7 +218,7 @@ def make_application():
 
     async def application(scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            return await _lifespan(receive, send)
+            return await lifespan(receive, send)
         path = scope["path"]
         if path.startswith(async_prefixes):
             return await async_api(scope, receive, send)

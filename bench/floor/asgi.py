@@ -1,6 +1,32 @@
-import os
+"""The floor: a bare Django project (no middleware, no database) served like HEAT.
 
-from django.core.asgi import get_asgi_application
+bench/harness.py serves it with ``heat_server_command(port, project="bench.floor")``, so the
+figures of a bare view come from the same server configuration as HEAT's: the same server
+and the same lanes (heatportal/lanes.py): ``/sync``, a sync view, runs on Django's WSGI handler
+in the thread pool (HEAT's API lane); ``/async``, an async view, on Django's ASGI handler
+(HEAT's async API lane, the crowd API). Both answer a small JSON body, as the runner's status
+does.
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import django
 
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.floor.settings"
-application = get_asgi_application()
+django.setup(set_prefix=False)
+
+from django.core.handlers.asgi import ASGIHandler  # noqa: E402
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+
+from heatportal.lanes import WSGILane, lifespan  # noqa: E402
+
+_sync = WSGILane(WSGIHandler(), ThreadPoolExecutor(16, thread_name_prefix="web"))
+_async = ASGIHandler()
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "lifespan":
+        return await lifespan(receive, send)
+    lane = _async if scope["path"].startswith(("/async", "/health")) else _sync
+    return await lane(scope, receive, send)
