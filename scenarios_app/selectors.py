@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from operator import itemgetter
 
 from django.db.models import Count, Q, QuerySet
 
@@ -56,9 +57,11 @@ def dataset_by_key(session: RunnerSession, key: str) -> Dataset | None:
 
 
 def session_scenarios(session: RunnerSession) -> QuerySet[Scenario]:
+    """The session's scenarios with their dataset (not its tables), oldest first. The caller
+    has the session: it is not joined again for every row."""
     return (
         Scenario.objects.filter(session=session)
-        .select_related("dataset", "session")
+        .select_related("dataset")
         .defer("dataset__tables")
         .order_by("created_at", "id")
     )
@@ -66,7 +69,8 @@ def session_scenarios(session: RunnerSession) -> QuerySet[Scenario]:
 
 def scenario_by_id(session: RunnerSession, scenario_id: str) -> Scenario | None:
     """A scenario of the session by its UUID (or, failing that, by its tag)."""
-    scenarios = session_scenarios(session)
+    scenarios = Scenario.objects.filter(session=session).select_related("dataset", "session")
+    scenarios = scenarios.defer("dataset__tables")
     as_uuid = _as_uuid(scenario_id)
     if as_uuid is not None:
         found = scenarios.filter(pk=as_uuid).first()
@@ -75,16 +79,50 @@ def scenario_by_id(session: RunnerSession, scenario_id: str) -> Scenario | None:
     return scenarios.filter(tag=scenario_id).first()
 
 
-def scenario_status(sid: str, scenario_id: str) -> dict | None:
-    """The poll body in one query: id, tag, status, progress."""
-    as_uuid = _as_uuid(scenario_id)
-    if as_uuid is None:
+def _pick_scenario(rows: list, sid: str, scenario_id: str, *, session_id, pk):
+    """Among the rows matched by one query on the session (UUID or display name) and the
+    scenario (UUID or tag), the one that :func:`session_by_sid` then :func:`scenario_by_id`
+    would find: None when there is none, or when only a full lookup can tell (a session whose
+    display name is another session's UUID)."""
+    sid_uuid = _as_uuid(sid)
+    if sid_uuid is not None:  # rows matched only by a display name that looks like a UUID: unsure
+        rows = [row for row in rows if session_id(row) == sid_uuid]
+    if not rows:
         return None
-    return (
-        Scenario.objects.filter(sid_filter(sid, "session__"), pk=as_uuid)
-        .values("id", "tag", "status", "progress")
-        .first()
+    scenario_uuid = _as_uuid(scenario_id)
+    by_pk = [row for row in rows if pk(row) == scenario_uuid]
+    return (by_pk or rows)[0]
+
+
+def _scenario_q(sid: str, scenario_id: str) -> Q:
+    scenario_uuid = _as_uuid(scenario_id)
+    by_id = (Q(pk=scenario_uuid) | Q(tag=scenario_id)) if scenario_uuid else Q(tag=scenario_id)
+    return sid_filter(sid, "session__") & by_id
+
+
+def scenario_get(*, sid: str, scenario_id: str) -> Scenario | None:
+    """The scenario, its session and its dataset's key in one query (None: look up the session
+    and the scenario one by one, for the right 404)."""
+    rows = list(
+        Scenario.objects.filter(_scenario_q(sid, scenario_id))
+        .select_related("session", "dataset")
+        .defer("dataset__tables")[:4]
     )
+    return _pick_scenario(rows, sid, scenario_id, session_id=lambda s: s.session_id, pk=lambda s: s.pk)
+
+
+def scenario_status(*, sid: str, scenario_id: str) -> dict | None:
+    """The poll body (id, tag, status, progress) in one query, the session joined by its UUID
+    or display name (None: look up the session and the scenario one by one, for the right 404)."""
+    rows = list(
+        Scenario.objects.filter(_scenario_q(sid, scenario_id)).values(
+            "id", "tag", "status", "progress", "session_id"
+        )[:4]
+    )
+    row = _pick_scenario(rows, sid, scenario_id, session_id=itemgetter("session_id"), pk=itemgetter("id"))
+    if row is not None:
+        del row["session_id"]
+    return row
 
 
 def processing_scenario(session: RunnerSession) -> Scenario | None:

@@ -21,13 +21,12 @@ from typing import Any, TypeVar
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from rest_framework import exceptions
-from rest_framework.views import APIView
+from rest_framework.views import APIView, set_rollback
 
 from heatportal.api.errors import HEAT, ErrorFamily, error_for, error_response
 from heatportal.api.input import BadInput, parse_json
@@ -126,8 +125,7 @@ class ApiView(APIView):
             headers.setdefault("WWW-Authenticate", header or "Bearer")
         if isinstance(exc, exceptions.MethodNotAllowed):
             headers["Allow"] = ", ".join(self.allowed_methods)
-        if transaction.get_connection().in_atomic_block:
-            transaction.set_rollback(True)
+        set_rollback()  # as DRF does: only the request's own transaction (ATOMIC_REQUESTS)
         return error_response(self.error_family, error, **headers)
 
     # --- The body ----------------------------------------------------------------------------
