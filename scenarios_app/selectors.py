@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from operator import itemgetter
 
 from django.db.models import Count, Q, QuerySet
 
@@ -67,6 +66,28 @@ def session_scenarios(session: RunnerSession) -> QuerySet[Scenario]:
     )
 
 
+# What a scenario's API body reads: not the run's bookkeeping (its datetimes, token, worker).
+SCENARIO_BODY_FIELDS = (
+    "session_id",
+    "tag",
+    "dataset_id",
+    "algo_name",
+    "algo_params",
+    "data_params",
+    "status",
+    "progress",
+    "result",
+    "kpi_values",
+    "error",
+)
+
+
+def scenario_list(*, session: RunnerSession) -> QuerySet[Scenario]:
+    """The session's scenarios as the API lists them, oldest first: the columns of their body
+    and their dataset's key only (a list is read on every refresh of a client's table)."""
+    return session_scenarios(session).only(*SCENARIO_BODY_FIELDS, "dataset__key")
+
+
 def scenario_by_id(session: RunnerSession, scenario_id: str) -> Scenario | None:
     """A scenario of the session by its UUID (or, failing that, by its tag)."""
     scenarios = Scenario.objects.filter(session=session).select_related("dataset", "session")
@@ -79,50 +100,34 @@ def scenario_by_id(session: RunnerSession, scenario_id: str) -> Scenario | None:
     return scenarios.filter(tag=scenario_id).first()
 
 
-def _pick_scenario(rows: list, sid: str, scenario_id: str, *, session_id, pk):
-    """Among the rows matched by one query on the session (UUID or display name) and the
-    scenario (UUID or tag), the one that :func:`session_by_sid` then :func:`scenario_by_id`
-    would find: None when there is none, or when only a full lookup can tell (a session whose
-    display name is another session's UUID)."""
-    sid_uuid = _as_uuid(sid)
-    if sid_uuid is not None:  # rows matched only by a display name that looks like a UUID: unsure
-        rows = [row for row in rows if session_id(row) == sid_uuid]
-    if not rows:
-        return None
-    scenario_uuid = _as_uuid(scenario_id)
-    by_pk = [row for row in rows if pk(row) == scenario_uuid]
-    return (by_pk or rows)[0]
-
-
-def _scenario_q(sid: str, scenario_id: str) -> Q:
-    scenario_uuid = _as_uuid(scenario_id)
-    by_id = (Q(pk=scenario_uuid) | Q(tag=scenario_id)) if scenario_uuid else Q(tag=scenario_id)
-    return sid_filter(sid, "session__") & by_id
+def _scenario_lookup(sid: str, scenario_id: str) -> dict:
+    """The filter of the common case, without an OR: the session by its UUID (no join) or its
+    display name, the scenario by its UUID or its tag. What it finds is what
+    :func:`session_by_sid` then :func:`scenario_by_id` find; when it finds nothing (or the
+    rare cases: a display name or tag that looks like a UUID), callers look up step by step."""
+    sid_uuid, scenario_uuid = _as_uuid(sid), _as_uuid(scenario_id)
+    by_session = {"session_id": sid_uuid} if sid_uuid else {"session__display_name": sid}
+    return {**by_session, **({"pk": scenario_uuid} if scenario_uuid else {"tag": scenario_id})}
 
 
 def scenario_get(*, sid: str, scenario_id: str) -> Scenario | None:
-    """The scenario, its session and its dataset's key in one query (None: look up the session
-    and the scenario one by one, for the right 404)."""
-    rows = list(
-        Scenario.objects.filter(_scenario_q(sid, scenario_id))
+    """The scenario with what its body reads of its session and dataset, in one query, or None.
+    (Services that change it save only the fields they change.)"""
+    return (
+        Scenario.objects.filter(**_scenario_lookup(sid, scenario_id))
         .select_related("session", "dataset")
-        .defer("dataset__tables")[:4]
+        .only(*SCENARIO_BODY_FIELDS, "session__kpis", "dataset__key")
+        .first()
     )
-    return _pick_scenario(rows, sid, scenario_id, session_id=lambda s: s.session_id, pk=lambda s: s.pk)
 
 
 def scenario_status(*, sid: str, scenario_id: str) -> dict | None:
-    """The poll body (id, tag, status, progress) in one query, the session joined by its UUID
-    or display name (None: look up the session and the scenario one by one, for the right 404)."""
-    rows = list(
-        Scenario.objects.filter(_scenario_q(sid, scenario_id)).values(
-            "id", "tag", "status", "progress", "session_id"
-        )[:4]
+    """The poll body's values (id, tag, status, progress) in one query, or None."""
+    return (
+        Scenario.objects.filter(**_scenario_lookup(sid, scenario_id))
+        .values("id", "tag", "status", "progress")
+        .first()
     )
-    row = _pick_scenario(rows, sid, scenario_id, session_id=itemgetter("session_id"), pk=itemgetter("id"))
-    if row is not None:
-        del row["session_id"]
-    return row
 
 
 def processing_scenario(session: RunnerSession) -> Scenario | None:

@@ -187,7 +187,7 @@ class ScenariosView(RunnerView):
         session = self.runner_session(sid)
         return [
             outputs.scenario_output(scenario, session=session)
-            for scenario in selectors.session_scenarios(session)
+            for scenario in selectors.scenario_list(session=session)
         ]
 
     @extend_schema(

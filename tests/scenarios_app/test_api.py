@@ -793,3 +793,15 @@ def test_a_taken_tag_is_reported_before_invalid_parameter_values(api, main):
 
     assert response.status_code == 409
     assert response.json() == {"detail": "A scenario with tag 'x' already exists."}
+
+
+def test_a_display_name_or_tag_that_looks_like_a_uuid_still_finds_the_scenario(api, main):
+    name, tag = str(uuid.uuid4()), str(uuid.uuid4())
+    api.post(f"{API}/sessions/main/copy", {"new_display_name": name}, format="json")
+    scenario = create_scenario(api, sid=name, tag=tag)
+
+    status = api.get(f"{API}/sessions/{name}/scenarios/{tag}/status")
+    one = api.get(f"{API}/sessions/{name}/scenarios/{tag}")
+
+    assert status.status_code == 200 and status.json()["id"] == scenario["id"]
+    assert one.status_code == 200 and one.json() == scenario
