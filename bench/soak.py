@@ -180,7 +180,7 @@ def role_of(argv: list[str]) -> str | None:
     if not argv or Path(argv[0]).name in {"sh", "bash", "dash"}:
         return None
     programs = [Path(arg).name for arg in argv[:3]]
-    if "uvicorn" in programs or "gunicorn" in programs:
+    if {"granian", "uvicorn", "gunicorn"} & set(programs):
         return "web"
     if "celery" in programs:
         if "beat" in argv:

@@ -1,5 +1,6 @@
 """Demo data of crowd_app, loaded by `manage.py seed_demo`."""
 
+from crowd_app.api.inputs import request_params
 from crowd_app.models import CrowdAccount, CrowdApiKey, CrowdRequest, RequestType
 from crowd_app.services import (
     answer_submit,
@@ -8,7 +9,6 @@ from crowd_app.services import (
     cruncher_for_user,
     cruncher_simulated,
 )
-from crowd_app.validation import request_params_clean
 from heatportal.accounts.models import User
 
 # The sample test key of document 004: every example there runs verbatim against a local portal.
@@ -48,7 +48,7 @@ def seed_crowd() -> list[str]:
             account=sample_key.account,
             api_key=sample_key,
             type=RequestType.MULTIPLE_CHOICE,
-            params=request_params_clean(RequestType.MULTIPLE_CHOICE, SAMPLE_REQUEST),
+            params=request_params(RequestType.MULTIPLE_CHOICE, SAMPLE_REQUEST),
             staging=True,
         )
         answer_submit(

@@ -18,45 +18,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 import weakref
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
 
-from asgiref.sync import SyncToAsync, sync_to_async
+from asgiref.sync import SyncToAsync
 from django.conf import settings
-from django.db import connections
 from django.utils import timezone
+
+from heatportal.db import db_call
 
 logger = logging.getLogger(__name__)
 CHANNEL = "crowd:done"
-T = TypeVar("T")
-
-
-def db_call(fn: Callable[..., T]) -> Callable[..., Any]:
-    """An async version of ``fn`` that runs on the shared thread pool (not a thread of its own
-    per request) and gives its database connection back when done."""
-
-    def closing(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            for connection in connections.all(initialized_only=True):
-                # A pooled PostgreSQL connection goes back to the pool. A SQLite connection
-                # stays with its pool thread: the pool is small and fixed, so they are bounded
-                # by its size, and reconnecting on every call would cost more than the query.
-                if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
-                    connection.close()
-
-    @functools.wraps(fn)
-    async def wrapper(*args, **kwargs):
-        return await sync_to_async(closing, thread_sensitive=False)(*args, **kwargs)
-
-    return wrapper
 
 
 _redis_client = None
@@ -135,7 +110,7 @@ def _done_bodies(ids: list[str], *, completed_since: datetime | None = None) -> 
             )
     if not done:
         return {}
-    from crowd_app.selectors import request_json
+    from crowd_app.api.outputs import request_json
 
     answers = Prefetch("answers", queryset=CrowdAnswer.objects.select_related("cruncher"))
     return {

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
+from crowd_app.api.outputs import request_json, request_output
 from crowd_app.models import CrowdAccount, CrowdApiKey, CrowdRequest, Cruncher, WebhookDelivery
 from heatportal.accounts.models import User
 
@@ -19,28 +20,56 @@ def crowd_counts() -> dict[str, int]:
     }
 
 
-def request_visible_to_key(*, api_key: CrowdApiKey, request_id: str) -> CrowdRequest | None:
+def _visible_to_key(api_key: CrowdApiKey) -> Q:
     """A key sees its account's requests; a test key only the staging ones, a live key only the
     live ones."""
+    return Q(account_id=api_key.account_id, staging=api_key.is_test)
+
+
+def request_visible_to_key(*, api_key: CrowdApiKey, request_id: str) -> CrowdRequest | None:
+    """The request with its answers and their crunchers (for :func:`request_json`)."""
     return (
-        CrowdRequest.objects.filter(pk=request_id, account_id=api_key.account_id, staging=api_key.is_test)
+        CrowdRequest.objects.filter(_visible_to_key(api_key), pk=request_id)
         .prefetch_related("answers__cruncher")
         .first()
     )
 
 
-def request_json(crowd_request: CrowdRequest) -> dict[str, Any]:
-    """The Request object of document 004: id, status, response when complete, the type and
-    every parameter as stored (defaults filled in)."""
-    body: dict[str, Any] = {"id": str(crowd_request.pk), "status": crowd_request.status}
-    if crowd_request.status == CrowdRequest.Status.COMPLETE:
-        answers = list(crowd_request.answers.all())
-        body["response"] = crowd_request.response
-        body["raw_responses"] = {answer.cruncher.cruncher_id: answer.response for answer in answers}
-        body["crunchers"] = [answer.cruncher.cruncher_id for answer in answers]
-    body["type"] = crowd_request.type
-    body.update(crowd_request.params)
-    return body
+def request_is_visible_to_key(*, api_key: CrowdApiKey, request_id: str) -> bool:
+    return CrowdRequest.objects.filter(_visible_to_key(api_key), pk=request_id).exists()
+
+
+def request_output_get(*, api_key: CrowdApiKey, request_id: str) -> dict[str, Any] | None:
+    """The Request object of ``request_id`` if ``api_key`` sees it, in ONE query: the request
+    row joined with its answers (one row per answer; the hot path of polling clients)."""
+    rows = list(
+        CrowdRequest.objects.filter(_visible_to_key(api_key), pk=request_id)
+        .order_by("answers__created_at", "answers__id")
+        .values_list(
+            "status", "type", "params", "response", "answers__cruncher__cruncher_id", "answers__response"
+        )
+    )
+    if not rows:
+        return None
+    status, request_type, params, response = rows[0][:4]
+    return request_output(
+        request_id=str(request_id),
+        status=status,
+        request_type=request_type,
+        params=params,
+        response=response,
+        answers=[(cruncher_id, answer) for *_request, cruncher_id, answer in rows if cruncher_id is not None],
+    )
+
+
+def request_output_reload(*, request_id: str) -> dict[str, Any]:
+    """The Request object of a request the caller has already been allowed to see."""
+    crowd_request = CrowdRequest.objects.prefetch_related("answers__cruncher").get(pk=request_id)
+    return request_json(crowd_request)
+
+
+def request_is_pending(*, request_id: str) -> bool:
+    return CrowdRequest.objects.filter(pk=request_id, status=CrowdRequest.Status.PENDING).exists()
 
 
 def accounts_of(*, user: User) -> QuerySet[CrowdAccount]:

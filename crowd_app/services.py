@@ -13,6 +13,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from crowd_app import webhooks
+from crowd_app.api.inputs import request_params
 from crowd_app.models import (
     CrowdAccount,
     CrowdAnswer,
@@ -24,7 +25,7 @@ from crowd_app.models import (
     WebhookDelivery,
 )
 from crowd_app.notify import request_done_publish
-from crowd_app.validation import InvalidParams, answer_clean, answer_key, request_params_clean
+from crowd_app.validation import InvalidParams, answer_clean, answer_key
 from heatportal.accounts.models import User
 from heatportal.credentials import credential_issue, credential_revoke
 from heatportal.ratelimit import rate_limit_hit
@@ -80,31 +81,32 @@ def _on_done(crowd_request: CrowdRequest) -> None:
 
 
 def request_create(*, api_key: CrowdApiKey, request_type: str, body: Any) -> CrowdRequest:
-    """Validate and store a new request; staging ones are queued for the simulated crunchers."""
+    """Validate and store a new request; staging ones are queued for the simulated crunchers.
+
+    An invalid body raises Pydantic's ValidationError naming the field (the input models of
+    :mod:`crowd_app.api.inputs`). One INSERT, in autocommit unless the caller holds a
+    transaction: the staging message is sent once the row is committed either way."""
     if request_type not in RequestType.values:
         raise NotFound(f"Unknown request type {request_type!r}")
-    try:
-        params = request_params_clean(request_type, body)
-        if params.get("hook_url"):
+    params = request_params(request_type, body)
+    if params.get("hook_url"):
+        try:
             webhooks.hook_url_check(params["hook_url"])
-    except InvalidParams as error:
-        raise ServiceError(error.message) from error
-    except webhooks.UnsafeURL as error:
-        raise ServiceError(str(error)) from error
+        except webhooks.UnsafeURL as error:
+            raise ServiceError(str(error)) from error
     confidence = params.get("confidence") or {}
-    with transaction.atomic():
-        crowd_request = CrowdRequest.objects.create(
-            account_id=api_key.account_id,
-            api_key=api_key,
-            type=request_type,
-            params=params,
-            staging=api_key.is_test,
-            min_agreements=confidence.get("min_agreements", 1),
-            max_crunchers=confidence.get("max_crunchers", 1),
-            hook_url=params.get("hook_url", ""),
-        )
-        if crowd_request.staging:
-            _staging_send_on_commit(str(crowd_request.pk), countdown=settings.CROWD_STAGING_DELAY)
+    crowd_request = CrowdRequest.objects.create(
+        account_id=api_key.account_id,
+        api_key=api_key,
+        type=request_type,
+        params=params,
+        staging=api_key.is_test,
+        min_agreements=confidence.get("min_agreements", 1),
+        max_crunchers=confidence.get("max_crunchers", 1),
+        hook_url=params.get("hook_url", ""),
+    )
+    if crowd_request.staging:
+        _staging_send_on_commit(str(crowd_request.pk), countdown=settings.CROWD_STAGING_DELAY)
     return crowd_request
 
 

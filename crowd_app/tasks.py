@@ -15,8 +15,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from crowd_app import services, webhooks
+from crowd_app.api.outputs import request_json
 from crowd_app.models import CrowdRequest, TaskLease
-from crowd_app.selectors import request_json
 from crowd_app.services import (
     ServiceError,
     answer_submit,

@@ -1,13 +1,11 @@
 """The Celery application. Its configuration is the ``CELERY_*`` block of the settings."""
 
-import ctypes
-import ctypes.util
 import os
-import signal
-import sys
 
 from celery import Celery
 from celery.signals import worker_process_init
+
+from heatportal.processes import die_with_parent
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "heatportal.settings.base")
 
@@ -18,7 +16,6 @@ app.autodiscover_tasks()
 # The pid of the process that imported this module first: in a prefork worker, the main
 # process, whose pool children inherit the value.
 _MAIN_PID = os.getpid()
-_PR_SET_PDEATHSIG = 1
 
 
 @worker_process_init.connect
@@ -31,9 +28,5 @@ def _die_with_the_main_process(**_kwargs) -> None:
     supervisor's reach (the restarted worker is another process group), and survives the
     portal's stop. Dead at once instead, its scenario stops beating and the sweep re-queues it.
     """
-    if os.getpid() == _MAIN_PID or not sys.platform.startswith("linux"):
-        return  # the solo pool sends this signal too, from the main process itself
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != _MAIN_PID:  # the main process died before prctl took effect
-        os._exit(1)
+    if os.getpid() != _MAIN_PID:  # the solo pool sends this signal too, from the main process
+        die_with_parent(_MAIN_PID)

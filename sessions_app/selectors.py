@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from django.conf import settings
-from django.db.models import Count, Prefetch, QuerySet
+from django.db import connection
+from django.db.models import Count, Prefetch, QuerySet, TextField
+from django.db.models.expressions import RawSQL
 
 from heatportal.accounts.models import User
 from heatportal.services import ServiceError
@@ -18,6 +22,7 @@ from sessions_app.models import (
     NodeTemplate,
     PlatformConfiguration,
     Project,
+    ScenarioInstance,
     Session,
     SessionTemplate,
 )
@@ -46,6 +51,187 @@ def sessions() -> QuerySet[Session]:
         Prefetch("project__default_session_template", queryset=session_templates()),
         Prefetch("node_instances", queryset=NodeInstance.objects.order_by("id")),
         "scenario_instances",
+    )
+
+
+# --- One session in one query -----------------------------------------------------------------
+# A session as the v2 API shows it spans seven tables (its template's node graph, its project's
+# default template's, its node and scenario instances): ``sessions()`` reads it in nine queries.
+# ``session_document`` reads it in one: the one-to-many parts are built as JSON by the database
+# (SQLite's json_object/json_group_array, PostgreSQL's json_build_object/json_agg), already in
+# the shapes of the output (``sessions_app.api.outputs``). The SQL is made of table and column
+# names only: no value from a request is ever part of it (the session id is a parameter).
+
+
+class _SQLite:
+    @staticmethod
+    def obj(*pairs: tuple[str, str]) -> str:
+        return "json_object(" + ", ".join(f"'{key}', {value}" for key, value in pairs) + ")"
+
+    @staticmethod
+    def row(*values: str) -> str:
+        return "json_array(" + ", ".join(values) + ")"
+
+    @staticmethod
+    def array(item: str, source: str, order: str) -> str:
+        # SQLite 3.40 has no ORDER BY inside aggregates: the rows come ordered from a subquery.
+        # json() keeps a nested document JSON (a subquery's result is plain text).
+        rows = f"SELECT {item} AS item FROM {source} ORDER BY {order}"  # noqa: S608 (no input: see above)
+        return f"json((SELECT json_group_array(json(item)) FROM ({rows})))"  # noqa: S608
+
+    @staticmethod
+    def document(column: str) -> str:
+        return f"json({column})"
+
+    @staticmethod
+    def text(expression: str) -> str:
+        return expression
+
+
+class _PostgreSQL:
+    @staticmethod
+    def obj(*pairs: tuple[str, str]) -> str:
+        return "json_build_object(" + ", ".join(f"'{key}', {value}" for key, value in pairs) + ")"
+
+    @staticmethod
+    def row(*values: str) -> str:
+        return "json_build_array(" + ", ".join(values) + ")"
+
+    @staticmethod
+    def array(item: str, source: str, order: str) -> str:
+        return f"(SELECT COALESCE(json_agg({item} ORDER BY {order}), '[]'::json) FROM {source})"  # noqa: S608
+
+    @staticmethod
+    def document(column: str) -> str:
+        return column
+
+    @staticmethod
+    def text(expression: str) -> str:
+        return f"({expression})::text"
+
+
+def _template_sql(sql: Any, template_id: str) -> str:
+    """A session template as ``SessionTemplateOutput`` gives it, nodes and edges included."""
+    node = NodeTemplate._meta.db_table
+    edge = NodeTemplate.inputs.through._meta.db_table
+    nodes = sql.array(
+        sql.obj(
+            ("id", "n.id"),
+            ("key", 'n."key"'),
+            ("type", 'n."type"'),
+            ("label", "n.label"),
+            ("configuration", sql.document("n.configuration")),
+        ),
+        f"{node} n WHERE n.session_template_id = t.id",
+        'n."position", n.id',
+    )
+    # node.inputs holds the node's sources: an edge runs from the source to the node.
+    edges = sql.array(
+        sql.obj(("from", "e.to_nodetemplate_id"), ("to", "e.from_nodetemplate_id")),
+        f"{edge} e JOIN {node} target ON target.id = e.from_nodetemplate_id"
+        f" JOIN {node} source ON source.id = e.to_nodetemplate_id"
+        " WHERE target.session_template_id = t.id",
+        'target."position", target.id, source."position", source.id',
+    )
+    document = sql.obj(
+        ("id", "t.id"),
+        ("name", "t.name"),
+        ("description", "t.description"),
+        ("configuration", "t.configuration"),
+        ("nodes", nodes),
+        ("edges", edges),
+    )
+    table = SessionTemplate._meta.db_table
+    return sql.text(f"(SELECT {document} FROM {table} t WHERE t.id = {template_id})")  # noqa: S608
+
+
+def _session_document_annotations() -> dict[str, RawSQL]:
+    sql = _PostgreSQL if connection.vendor == "postgresql" else _SQLite
+    session, project = Session._meta.db_table, Project._meta.db_table
+    nodes = sql.array(
+        sql.obj(
+            ("id", "i.id"),
+            ("name", "i.name"),
+            ("type", 'i."type"'),
+            ("nodeTemplateId", "i.node_template_id"),
+            ("configuration", sql.document("i.configuration")),
+        ),
+        f"{NodeInstance._meta.db_table} i WHERE i.session_id = {session}.id",
+        "i.id",
+    )
+    scenarios = sql.array(
+        sql.row(
+            "c.id",
+            "c.simulation_id",
+            "c.scenario_name",
+            "c.scenario_instance_id",
+            "c.created_at",
+            'c."start"',
+            'c."end"',
+        ),
+        f"{ScenarioInstance._meta.db_table} c WHERE c.session_id = {session}.id",
+        "c.created_at, c.id",
+    )
+    return {
+        "template_document": _raw(_template_sql(sql, f"{session}.session_template_id")),
+        "default_template_document": _raw(_template_sql(sql, f"{project}.default_session_template_id")),
+        "node_documents": _raw(sql.text(nodes)),
+        "scenario_rows": _raw(sql.text(scenarios)),
+    }
+
+
+def _raw(text: str) -> RawSQL:
+    return RawSQL(text, (), TextField())  # noqa: S611 (table and column names only, never input)
+
+
+def _moment(text: str | None) -> datetime | None:
+    """A datetime as the database wrote it in JSON (SQLite: naive UTC text; PostgreSQL: ISO 8601
+    with an offset and as few fraction digits as needed)."""
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class SessionDocument:
+    """A session with its project (and owner) as rows, and the rest as the output's dicts."""
+
+    session: Session
+    template: dict[str, Any]
+    default_template: dict[str, Any] | None
+    node_instances: list[dict[str, Any]]
+    scenarios: list[tuple[int, str, str, str, datetime, datetime | None, datetime | None]]
+
+    @property
+    def default_ingestion_node_id(self) -> int | None:
+        """The first input node of the session (its uploads' usual target)."""
+        return next(
+            (node["id"] for node in self.node_instances if node["type"] == NodeTemplate.INPUT_TYPE), None
+        )
+
+
+def _loads(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def session_document(session_id: Any) -> SessionDocument:
+    """The session ``session_id`` names, read in one query; Session.DoesNotExist otherwise."""
+    row = (
+        Session.objects.select_related("project__owner")
+        .annotate(**_session_document_annotations())
+        .get(pk=session_id)
+    )
+    scenarios = [
+        (pk, simulation, name, instance, _moment(created), _moment(start), _moment(end))
+        for pk, simulation, name, instance, created, start, end in _loads(row.scenario_rows)
+    ]
+    return SessionDocument(
+        session=row,
+        template=_loads(row.template_document),
+        default_template=_loads(row.default_template_document),
+        node_instances=_loads(row.node_documents),
+        scenarios=scenarios,
     )
 
 

@@ -158,14 +158,15 @@ def browser():
 
 
 class PortalServer:
-    """The portal's ASGI application served by uvicorn in a thread, as in production."""
+    """The portal's ASGI application (heatportal.asgi: its lanes, as in production) served by
+    uvicorn in a thread (production's granian does not run in a thread)."""
 
     def __init__(self):
-        from django.core.asgi import get_asgi_application
+        from heatportal.asgi import application
 
         self.socket = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        config = uvicorn.Config(get_asgi_application(), lifespan="off", log_level="warning")
+        config = uvicorn.Config(application, lifespan="off", log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
 

@@ -1,63 +1,17 @@
-"""The crowd API in the OpenAPI schema.
-
-Its views are async Django views (``crowd_app.api.views``), which drf-spectacular does not
-see. :func:`crowd_endpoints` (a ``PREPROCESSING_HOOKS`` entry) adds them as DRF views that only
-describe them: one ``POST /v1/requests/{type}`` path per request type, each with that type's
-body, ``GET /v1/requests/{id}`` and ``POST /v1/tasks/abort/{id}``, at the paths the URL
-configuration gives (``reverse``). Their errors come from :mod:`heatportal.api.schema` like
-every other family's.
+"""The crowd API's bodies in the OpenAPI schema: documentation only, never used at run time
+(the views validate with :mod:`crowd_app.api.inputs` and build bodies with
+:mod:`crowd_app.api.outputs`). The operations are the views' own ``extend_schema``; their
+errors come from :mod:`heatportal.api.schema` like every other family's.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.urls import reverse
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import permissions, serializers
-from rest_framework.authentication import BaseAuthentication
+from rest_framework import serializers
 
-from crowd_app.demo import SAMPLE_REQUEST_ID
 from crowd_app.models import CrowdRequest, RequestType
 from crowd_app.validation import ANNOTATION_TYPES, MEDIA_TYPES, VALIDATIONS
-from heatportal.api.errors import CROWD, FamilyAPIView
-from heatportal.api.schema import CrowdError, error_responses
-
-# --- Credentials ------------------------------------------------------------------------------
-
-
-class CrowdKeyCredentials(BaseAuthentication):
-    """Stands for the crowd API's credentials in the schema; the async views read the key
-    themselves (:func:`crowd_app.api.views.presented_key`)."""
-
-    def authenticate(self, request):
-        return None
-
-
-class CrowdKeyScheme(OpenApiAuthenticationExtension):
-    target_class = CrowdKeyCredentials
-    name = ["crowdApiKey", "crowdBasic"]
-
-    def get_security_definition(self, auto_schema):
-        return [
-            {
-                "type": "apiKey",
-                "in": "header",
-                "name": "X-Heat-API-Key",
-                "description": "A crowd API key (live, or test_... for staging).",
-            },
-            {
-                "type": "http",
-                "scheme": "basic",
-                "description": 'The crowd API key as the user name, no password (curl -u "KEY:").',
-            },
-        ]
-
-    def get_security_requirement(self, auto_schema):
-        return [{"crowdApiKey": []}, {"crowdBasic": []}]
-
 
 # --- Bodies -----------------------------------------------------------------------------------
 
@@ -192,105 +146,4 @@ class AbortResult(serializers.Serializer):
     message = serializers.CharField(required=False)
 
 
-# --- Operations -------------------------------------------------------------------------------
-
-BLOCK = OpenApiParameter(
-    "block",
-    {"type": "number", "minimum": 0},
-    description=(
-        "Wait up to this many seconds (at most CROWD_MAX_BLOCK_SECONDS, 60 by default) for the "
-        "request to complete before answering."
-    ),
-)
-REQUEST_ID = OpenApiParameter(
-    "id",
-    OpenApiTypes.UUID,
-    OpenApiParameter.PATH,
-    examples=[OpenApiExample("The document's sample request", value=SAMPLE_REQUEST_ID)],
-)
-
-
-class CrowdSchemaView(FamilyAPIView):
-    """Base of the describing views; never routed."""
-
-    error_family = CROWD
-    authentication_classes = [CrowdKeyCredentials]
-    permission_classes = [permissions.IsAuthenticated]
-
-
-def _create_view(request_type: str) -> type[CrowdSchemaView]:
-    name = "".join(part.title() for part in request_type.split("-"))
-
-    class CreateView(CrowdSchemaView):
-        @extend_schema(
-            operation_id=f"crowd_create_{request_type.replace('-', '_')}",
-            summary=f"Create a {request_type} request",
-            tags=["crowd"],
-            parameters=[BLOCK],
-            request=REQUEST_BODIES[request_type],
-            responses={200: CrowdRequestOutput},
-        )
-        def post(self, request):
-            raise NotImplementedError  # served by crowd_app.api.views.requests_endpoint
-
-    CreateView.__name__ = CreateView.__qualname__ = f"Create{name}RequestView"
-    return CreateView
-
-
-class RetrieveView(CrowdSchemaView):
-    @extend_schema(
-        operation_id="crowd_retrieve",
-        summary="Retrieve a request",
-        tags=["crowd"],
-        parameters=[REQUEST_ID, BLOCK],
-        responses={200: CrowdRequestOutput},
-    )
-    def get(self, request, id):
-        raise NotImplementedError  # served by crowd_app.api.views.requests_endpoint
-
-
-class AbortView(CrowdSchemaView):
-    @extend_schema(
-        operation_id="crowd_abort",
-        summary="Abort a pending request",
-        tags=["crowd"],
-        parameters=[REQUEST_ID],
-        request=None,
-        responses={
-            200: AbortResult,
-            400: OpenApiResponse(
-                {
-                    "anyOf": [
-                        {"$ref": "#/components/schemas/AbortResult"},
-                        {"$ref": "#/components/schemas/CrowdError"},
-                    ]
-                },
-                description='{"success": false, "message"} when the request is no longer pending; '
-                "the crowd error body for an unreadable request",
-            ),
-            **error_responses(401, 404, 429),
-        },
-    )
-    def post(self, request, id):
-        raise NotImplementedError  # served by crowd_app.api.views.abort_endpoint
-
-
-def _path(url_name: str, segment: str) -> str:
-    return reverse(url_name, kwargs={"segment": segment})
-
-
-def crowd_endpoints(endpoints):
-    """drf-spectacular preprocessing hook: the crowd API's operations."""
-    placeholder = "00000000-0000-0000-0000-000000000000"
-    added = []
-    for request_type in RequestType.values:
-        path = _path("crowd-requests", request_type)
-        added.append((path, f"^{path}$", "POST", _create_view(request_type).as_view()))
-    by_id = _path("crowd-requests", placeholder).replace(placeholder, "{id}")
-    added.append((by_id, "^" + by_id.replace("{id}", "(?P<id>[^/]+)") + "$", "GET", RetrieveView.as_view()))
-    abort = _path("crowd-abort", placeholder).replace(placeholder, "{id}")
-    added.append((abort, "^" + abort.replace("{id}", "(?P<id>[^/]+)") + "$", "POST", AbortView.as_view()))
-    return [*endpoints, *added]
-
-
-__all__ = ["CrowdError", "crowd_endpoints"]
+__all__ = ["REQUEST_BODIES", "AbortResult", "CrowdRequestOutput"]

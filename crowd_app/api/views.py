@@ -1,151 +1,120 @@
-"""The crowd API (document 004, CONTRACT §5) as async Django views.
+"""The crowd API (document 004, CONTRACT §5): thin async views.
 
-Blocking calls (``?block=N``) wait on an asyncio event from :mod:`crowd_app.notify`; their
-database work runs in short calls on the shared thread pool that give the connection back, so
-a waiting client costs neither a thread nor a database connection. When the client goes away,
-Django cancels the view and the waiter is dropped.
+Blocking calls (``?block=N``) wait on an asyncio future from :mod:`crowd_app.notify`; their
+database work runs in short :func:`heatportal.db.db_call` calls on the shared thread pool that
+give the connection back, so that a waiting client costs neither a thread nor a database
+connection. When the client goes away, Django cancels the view and the waiter is dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
+import functools
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
+from rest_framework import exceptions, permissions
 
-from crowd_app import notify
+from crowd_app import notify, selectors, services
+from crowd_app.api import schema
+from crowd_app.api.authentication import SLOW_DOWN, CrowdKeyAuthentication, CrowdKeyRateLimit, TooManyRequests
+from crowd_app.api.inputs import BlockQuery
+from crowd_app.api.outputs import abort_output, request_json
+from crowd_app.demo import SAMPLE_REQUEST_ID
 from crowd_app.models import CrowdApiKey, CrowdRequest, RequestType
-from crowd_app.notify import db_call
-from crowd_app.selectors import request_json, request_visible_to_key
-from crowd_app.services import ServiceError, rate_limit_retry_after, request_abort, request_create
-from heatportal.api.errors import CROWD, ApiError, error_response
+from heatportal.api.errors import CROWD
 from heatportal.api.input import BadInput, parse_json
-from heatportal.credentials import CredentialThrottled, InvalidCredential, credential_authenticate
-from heatportal.ratelimit import client_address
+from heatportal.api.rendering import render
+from heatportal.api.schema import error_responses
+from heatportal.api.views import ApiView
+from heatportal.db import db_call
+from heatportal.services import NotFound, ServiceError, TooLarge
+
+NOT_FOUND = "Request not found"
+
+BLOCK = OpenApiParameter(
+    "block",
+    {"type": "number", "minimum": 0},
+    description=(
+        "Wait up to this many seconds (at most CROWD_MAX_BLOCK_SECONDS, 60 by default) for the "
+        "request to complete before answering."
+    ),
+)
+REQUEST_ID = OpenApiParameter(
+    "id",
+    OpenApiTypes.UUID,
+    OpenApiParameter.PATH,
+    examples=[OpenApiExample("The document's sample request", value=SAMPLE_REQUEST_ID)],
+)
 
 
-class Failure(Exception):
-    def __init__(self, status: int, message: str, **headers: str):
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers
+class CrowdView(ApiView):
+    """Base of the crowd API's views: a crowd key, its rate limit, the crowd error body."""
 
-
-def _fail(failure: Failure) -> JsonResponse:
-    return error_response(CROWD, ApiError(status=failure.status, message=failure.message), **failure.headers)
-
-
-def presented_key(request: HttpRequest) -> str:
-    """``X-Heat-API-Key``, or the user name of HTTP Basic (``curl -u "KEY:"``)."""
-    value = request.headers.get("X-Heat-API-Key", "").strip()
-    if value:
-        return value
-    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "basic":
-        try:
-            return base64.b64decode(encoded.strip(), validate=True).decode().partition(":")[0].strip()
-        except (binascii.Error, UnicodeDecodeError):
-            return ""
-    return ""
-
-
-@dataclass(frozen=True)
-class Presented:
-    """What a call presents to authenticate: the key, and the address it comes from."""
-
-    key: str
-    address: str
-
-    @classmethod
-    def of(cls, request: HttpRequest) -> Presented:
-        return cls(presented_key(request), client_address(request))
-
-
-def _authenticate(presented: Presented) -> CrowdApiKey:
-    keys = CrowdApiKey.objects.select_related("account")
-    try:
-        api_key = credential_authenticate(keys, presented.key, client_address=presented.address)
-    except CredentialThrottled as throttled:
-        raise Failure(429, str(throttled), **{"Retry-After": str(throttled.retry_after)}) from None
-    except InvalidCredential:
-        raise Failure(
-            401, "Unauthorized: no valid API key provided", **{"WWW-Authenticate": 'Basic realm="heat"'}
-        ) from None
-    retry_after = rate_limit_retry_after(api_key=api_key)
-    if retry_after is not None:
-        raise Failure(429, "Too many requests: slow down", **{"Retry-After": str(retry_after)})
-    return api_key
-
-
-def _block_seconds(request: HttpRequest) -> float:
-    raw = request.GET.get("block", "0").strip() or "0"
-    try:
-        value = float(raw)
-    except ValueError:
-        raise Failure(400, "block: must be a number of seconds") from None
-    if value < 0 or value != value:
-        raise Failure(400, "block: must be a number of seconds") from None
-    return min(value, settings.CROWD_MAX_BLOCK_SECONDS)
-
-
-@dataclass
-class Snapshot:
-    request_id: str
-    body: dict[str, Any] = field(default_factory=dict)
+    error_family = CROWD
+    authentication_classes = [CrowdKeyAuthentication]
+    permission_classes = [permissions.IsAuthenticated]
+    throttle_classes = [CrowdKeyRateLimit]
 
     @property
-    def pending(self) -> bool:
-        return self.body.get("status") == CrowdRequest.Status.PENDING
+    def allowed_methods(self) -> list[str]:
+        return [
+            method.upper()
+            for method in self.http_method_names
+            if method != "options" and hasattr(self, method)
+        ]
+
+    def throttled(self, request, wait):
+        raise TooManyRequests(SLOW_DOWN, wait=wait)
+
+    def failure(self, exc: Exception):
+        if isinstance(exc, exceptions.MethodNotAllowed):
+            exc = exceptions.MethodNotAllowed(self.request.method, detail="Method not allowed")
+        return super().failure(exc)
+
+    @functools.cached_property
+    def data(self) -> Any:
+        """The JSON body, whatever the Content-Type says (``curl -d`` sends form's): the crowd
+        API has only ever read JSON, and answers in its own words when it cannot."""
+        try:
+            raw = self.request.body
+        except RequestDataTooBig:
+            raise TooLarge("Request body too large") from None
+        if not raw.strip():
+            raise ServiceError("body: a JSON object is required")
+        try:
+            return parse_json(raw)
+        except BadInput as error:
+            raise ServiceError("body: invalid JSON" if error.kind == "json_invalid" else str(error)) from None
+
+    def block_seconds(self) -> float:
+        return BlockQuery.model_validate(self.request.GET.dict()).block
+
+    def request_id(self, segment: str) -> str:
+        try:
+            return str(uuid.UUID(segment))
+        except ValueError:
+            raise NotFound(NOT_FOUND) from None
+
+
+# --- Reading ----------------------------------------------------------------------------------
 
 
 @db_call
-def _create(presented: Presented, request_type: str, body: Any) -> Snapshot:
-    api_key = _authenticate(presented)
-    try:
-        crowd_request = request_create(api_key=api_key, request_type=request_type, body=body)
-    except ServiceError as error:
-        raise Failure(error.status, error.message) from error
-    return Snapshot(str(crowd_request.pk), request_json(crowd_request))
-
-
-@db_call
-def _retrieve(presented: Presented, request_id: str) -> Snapshot:
-    api_key = _authenticate(presented)
-    crowd_request = request_visible_to_key(api_key=api_key, request_id=request_id)
-    if crowd_request is None:
-        raise Failure(404, "Request not found")
-    return Snapshot(request_id, request_json(crowd_request))
-
-
-@db_call
-def _reload(request_id: str) -> Snapshot:
-    crowd_request = CrowdRequest.objects.prefetch_related("answers__cruncher").get(pk=request_id)
-    return Snapshot(request_id, request_json(crowd_request))
-
-
-@db_call
-def _is_pending(request_id: str) -> bool:
-    return CrowdRequest.objects.filter(pk=request_id, status=CrowdRequest.Status.PENDING).exists()
-
-
-@db_call
-def _abort(presented: Presented, request_id: str) -> dict:
-    api_key = _authenticate(presented)
-    crowd_request = request_visible_to_key(api_key=api_key, request_id=request_id)
-    if crowd_request is None:
-        raise Failure(404, "Request not found")
-    try:
-        request_abort(crowd_request=crowd_request)
-    except ServiceError as error:
-        return {"success": False, "message": error.message}
-    return {"success": True}
+def _read(api_key: CrowdApiKey, request_id: str) -> dict:
+    body = selectors.request_output_get(api_key=api_key, request_id=request_id)
+    if body is None:
+        raise NotFound(NOT_FOUND)
+    return body
 
 
 async def wait_until_done(request_id: str, seconds: float) -> dict | None:
@@ -157,7 +126,7 @@ async def wait_until_done(request_id: str, seconds: float) -> dict | None:
     try:
         await hub.ready()
         # Completion published before the subscription was in place would be missed.
-        if hub.uses_redis and not await _is_pending(request_id):
+        if hub.uses_redis and not await db_call(selectors.request_is_pending)(request_id=request_id):
             return None
         return await asyncio.wait_for(future, timeout=max(0.0, deadline - time.monotonic()))
     except TimeoutError:
@@ -166,67 +135,125 @@ async def wait_until_done(request_id: str, seconds: float) -> dict | None:
         hub.unregister(request_id, future)
 
 
-def _parse_json(request: HttpRequest) -> Any:
-    try:
-        raw = request.body
-    except RequestDataTooBig:
-        raise Failure(413, "Request body too large") from None
-    if not raw.strip():
-        raise Failure(400, "body: a JSON object is required")
-    try:
-        return parse_json(raw)
-    except BadInput as error:
-        raise Failure(400, "body: invalid JSON" if error.kind == "json_invalid" else str(error)) from None
+async def answer_when_done(body: dict, block: float) -> dict:
+    """``body``, or when it is pending and the client blocks, the request once done (or as it
+    is when ``block`` seconds pass)."""
+    if body["status"] != CrowdRequest.Status.PENDING or block <= 0:
+        return body
+    done = await wait_until_done(body["id"], block)
+    return done if done is not None else await db_call(selectors.request_output_reload)(request_id=body["id"])
 
 
-def allowed_methods(segment: str) -> str:
-    """What ``/v1/requests/{segment}`` answers: POST for a request type, GET for a request id;
-    both for anything else (an unknown type is a 404, as is an unknown id)."""
-    if segment in RequestType.values:
-        return "POST"
-    try:
-        uuid.UUID(segment)
-    except ValueError:
-        return "GET, POST"
-    return "GET"
+class RequestView(CrowdView):
+    # /v1/requests/{id}: a request by id (GET). A POST here names no known request type. (No
+    # docstring: it would become the operation's description in the schema.)
 
-
-@csrf_exempt
-async def requests_endpoint(request: HttpRequest, segment: str) -> JsonResponse:
-    """``POST /v1/requests/{type}`` creates; ``GET /v1/requests/{id}`` retrieves."""
-    try:
-        allowed = allowed_methods(segment)
-        if request.method not in allowed.split(", "):
-            raise Failure(405, "Method not allowed", Allow=allowed)
-        block = _block_seconds(request)
-        if request.method == "POST":
-            body = _parse_json(request)
-            snapshot = await _create(Presented.of(request), segment, body)
-        else:
-            try:
-                request_id = str(uuid.UUID(segment))
-            except ValueError:
-                raise Failure(404, "Request not found") from None
-            snapshot = await _retrieve(Presented.of(request), request_id)
-        if snapshot.pending and block > 0:
-            body = await wait_until_done(snapshot.request_id, block)
-            return JsonResponse(body if body is not None else (await _reload(snapshot.request_id)).body)
-        return JsonResponse(snapshot.body)
-    except Failure as failure:
-        return _fail(failure)
-
-
-@csrf_exempt
-async def abort_endpoint(request: HttpRequest, segment: str) -> JsonResponse:
-    """``POST /v1/tasks/abort/{id}``: ``{"success": true}`` while pending, 400 after."""
-    try:
-        if request.method != "POST":
-            raise Failure(405, "Method not allowed", Allow="POST")
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
         try:
-            request_id = str(uuid.UUID(segment))
+            uuid.UUID(kwargs["id"])
         except ValueError:
-            raise Failure(404, "Request not found") from None
-        result = await _abort(Presented.of(request), request_id)
-        return JsonResponse(result, status=200 if result["success"] else 400)
-    except Failure as failure:
-        return _fail(failure)
+            self.http_method_names = ["get", "post"]  # neither an id nor a type: both answer 404
+        else:
+            self.http_method_names = ["get"]
+
+    @extend_schema(
+        operation_id="crowd_retrieve",
+        summary="Retrieve a request",
+        tags=["crowd"],
+        parameters=[REQUEST_ID, BLOCK],
+        responses={200: schema.CrowdRequestOutput},
+    )
+    async def get(self, request, id):
+        block = self.block_seconds()
+        body = await _read(request.auth, self.request_id(id))
+        return await answer_when_done(body, block)
+
+    @extend_schema(exclude=True)  # the known types are documented one by one (CreateRequestView)
+    async def post(self, request, id):
+        raise NotFound(f"Unknown request type {id!r}")
+
+
+# --- Creating ---------------------------------------------------------------------------------
+
+
+@db_call
+def _create(api_key: CrowdApiKey, request_type: str, body: Any) -> dict:
+    return request_json(services.request_create(api_key=api_key, request_type=request_type, body=body))
+
+
+class CreateRequestView(CrowdView):
+    """``POST /v1/requests/{type}``: one subclass per type (:data:`CREATE_VIEWS`), each with
+    its type's body in the schema."""
+
+    request_type: str
+
+    async def create(self, request):
+        block = self.block_seconds()
+        body = await _create(request.auth, self.request_type, self.data)
+        return await answer_when_done(body, block)
+
+
+def _create_view(request_type: str) -> type[CreateRequestView]:
+    @extend_schema(
+        operation_id=f"crowd_create_{request_type.replace('-', '_')}",
+        summary=f"Create a {request_type} request",
+        tags=["crowd"],
+        parameters=[BLOCK],
+        request=schema.REQUEST_BODIES[request_type],
+        responses={200: schema.CrowdRequestOutput},
+    )
+    async def post(self, request):
+        return await self.create(request)
+
+    name = "".join(part.title() for part in request_type.split("-"))
+    return type(
+        f"Create{name}RequestView", (CreateRequestView,), {"request_type": request_type, "post": post}
+    )
+
+
+CREATE_VIEWS: dict[str, type[CreateRequestView]] = {
+    request_type: _create_view(request_type) for request_type in RequestType.values
+}
+
+
+# --- Aborting ---------------------------------------------------------------------------------
+
+
+@db_call
+def _abort(api_key: CrowdApiKey, request_id: str) -> dict:
+    if not selectors.request_is_visible_to_key(api_key=api_key, request_id=request_id):
+        raise NotFound(NOT_FOUND)
+    try:
+        services.request_abort(crowd_request=CrowdRequest(pk=request_id))
+    except ServiceError as error:
+        return abort_output(error=error.message)
+    return abort_output(error=None)
+
+
+class AbortView(CrowdView):
+    @extend_schema(
+        operation_id="crowd_abort",
+        summary="Abort a pending request",
+        tags=["crowd"],
+        parameters=[REQUEST_ID],
+        request=None,
+        responses={
+            200: schema.AbortResult,
+            400: OpenApiResponse(
+                {
+                    "anyOf": [
+                        {"$ref": "#/components/schemas/AbortResult"},
+                        {"$ref": "#/components/schemas/CrowdError"},
+                    ]
+                },
+                description='{"success": false, "message"} when the request is no longer pending; '
+                "the crowd error body for an unreadable request",
+            ),
+            **error_responses(401, 404, 429),
+        },
+    )
+    async def post(self, request, id):
+        # {"success": true} while pending; 400 with {"success": false} after.
+        result = await _abort(request.auth, self.request_id(id))
+        return render(result, status=200 if result["success"] else 400)

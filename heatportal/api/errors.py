@@ -89,16 +89,27 @@ def _crowd(error: ApiError) -> dict:
     return {"status": "error", "code": error.status, "message": error.message}
 
 
+def dotted(loc: tuple[Any, ...]) -> str:
+    """A field's path in messages: ``items.0.name``."""
+    return ".".join(str(part) for part in loc)
+
+
+def bracketed(loc: tuple[Any, ...]) -> str:
+    """A field's path in messages, list items in brackets: ``items[0].name``."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+
+
 @dataclass(frozen=True)
 class ErrorFamily:
     name: str
     render: Callable[[ApiError], dict]
+    field_path: Callable[[tuple[Any, ...]], str] = dotted
 
 
 HEAT = ErrorFamily("heat", _heat)
 SITES = ErrorFamily("sites", _sites)
 SCENARIOS = ErrorFamily("scenarios", _scenarios)
-CROWD = ErrorFamily("crowd", _crowd)
+CROWD = ErrorFamily("crowd", _crowd, field_path=bracketed)
 
 
 def family_for_path(path: str) -> ErrorFamily | None:
@@ -174,7 +185,12 @@ def _validation_error(family: ErrorFamily, items: list[dict], message: str) -> A
     if family is SCENARIOS:
         return ApiError(status=422, message=message, details=items)
     fields = [
-        {"field": ".".join(str(part) for part in item["loc"] if part != "body"), "message": item["msg"]}
+        {
+            "field": family.field_path(
+                tuple(item["loc"][1:] if item["loc"][:1] == ["body"] else item["loc"])
+            ),
+            "message": item["msg"],
+        }
         for item in items
     ]
     first = fields[0] if fields else {"field": "", "message": message}

@@ -18,10 +18,10 @@ from __future__ import annotations
 import functools
 from typing import Any, TypeVar
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
@@ -32,6 +32,7 @@ from heatportal.api.errors import HEAT, ErrorFamily, error_for, error_response
 from heatportal.api.input import BadInput, parse_json
 from heatportal.api.parsers import InvalidBody
 from heatportal.api.rendering import render
+from heatportal.db import db_call
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 JSON_TYPES = ("application/json", "")  # no Content-Type: read as JSON, as DRF's default did
@@ -73,16 +74,16 @@ class ApiView(APIView):
             result = handler(request, *args, **kwargs)
         except Exception as exc:  # error_for raises a crash again
             return self.failure(exc)
-        return result if isinstance(result, HttpResponse) else render(result)
+        return result if isinstance(result, HttpResponseBase) else render(result)
 
     async def respond_async(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
             handler = self._handler(request)
-            await sync_to_async(self.check_access, thread_sensitive=False)(request)
+            await db_call(self.check_access)(request)  # the shared pool; the connection given back
             result = await handler(request, *args, **kwargs)
         except Exception as exc:
             return self.failure(exc)
-        return result if isinstance(result, HttpResponse) else render(result)
+        return result if isinstance(result, HttpResponseBase) else render(result)
 
     def _handler(self, request: HttpRequest):
         method = request.method.lower()
@@ -125,7 +126,7 @@ class ApiView(APIView):
             headers.setdefault("WWW-Authenticate", header or "Bearer")
         if isinstance(exc, exceptions.MethodNotAllowed):
             headers["Allow"] = ", ".join(self.allowed_methods)
-        set_rollback()  # as DRF does: only the request's own transaction (ATOMIC_REQUESTS)
+        set_rollback()  # as DRF does: only a request's own transaction (ATOMIC_REQUESTS)
         return error_response(self.error_family, error, **headers)
 
     # --- The body ----------------------------------------------------------------------------

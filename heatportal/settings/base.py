@@ -68,6 +68,18 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# API paths skip the rest (heatportal/lanes.py): their views authenticate themselves, set no
+# cookies and render no pages.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "heatportal.api.middleware.InputGuardMiddleware",
+]
+# Paths whose views wait on asyncio (the crowd API's blocking polls): Django's ASGI handler.
+ASYNC_API_PREFIXES = ["/v1/"]
+# Threads of the web process that run Django's (synchronous) handler; each keeps its database
+# connection. Requests beyond this wait for a free thread.
+WEB_THREADS = env.int("WEB_THREADS", default=16)
+
 ROOT_URLCONF = "heatportal.urls"
 ASGI_APPLICATION = "heatportal.asgi.application"
 WSGI_APPLICATION = None
@@ -92,17 +104,20 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # A pool instead of persistent connections: under ASGI each request may run on another
-    # thread, so per-thread persistent connections would pile up.
+    # A pool: the web process's fixed threads (WEB_THREADS) and the async lane's pool threads
+    # take a connection per request from it and give it back, and workers share it too.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
-        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=24),
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server, the worker and beat read while one of them writes; IMMEDIATE
     # transactions take the write lock up front instead of failing half-way with "locked".
+    # Persistent connections: the web process runs requests on a fixed set of threads
+    # (heatportal/lanes.py), so each keeps one open instead of opening one per request.
+    DATABASES["default"]["CONN_MAX_AGE"] = None
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
@@ -358,7 +373,6 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "heatportal.api.schema.FamilyAutoSchema",
-    "EXCEPTION_HANDLER": "heatportal.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
@@ -396,8 +410,6 @@ SPECTACULAR_SETTINGS = {
         "ScheduleTypeEnum": "sites_app.models.ScheduleType",
         "ScheduledAssetEnum": ["bess", "grid", "solar"],
     },
-    # The crowd API's async views, which drf-spectacular cannot see by itself.
-    "PREPROCESSING_HOOKS": ["crowd_app.api.schema.crowd_endpoints"],
 }
 
 # --- Logging ----------------------------------------------------------------------------------

@@ -106,3 +106,58 @@ def test_pages_of_another_users_account_are_404(account):
     assert stranger.get(f"/requests/accounts/{account.pk}/").status_code == 404
     assert stranger.post(f"/requests/accounts/{account.pk}/webhook-secret/rotate").status_code == 404
     assert "mine" not in stranger.get("/requests/").content.decode()
+
+
+class AllQueries:
+    """The queries of every thread (async views query on the shared pool's threads, which
+    CaptureQueriesContext on this thread's connection would not see), with their SQL."""
+
+    def __init__(self):
+        self.sql: list[str] = []
+
+    def __enter__(self):
+        from django.db.backends import utils
+
+        self._original = original = utils.CursorWrapper._execute_with_wrappers
+        captured = self.sql
+
+        def counting(cursor, sql, *args, **kwargs):
+            captured.append(sql)
+            return original(cursor, sql, *args, **kwargs)
+
+        utils.CursorWrapper._execute_with_wrappers = counting
+        return self
+
+    def __exit__(self, *exc):
+        from django.db.backends import utils
+
+        utils.CursorWrapper._execute_with_wrappers = self._original
+
+
+def test_hot_endpoints_cost_one_query_besides_the_credential(account, settings):
+    """GET /v1/requests/{id} (pending, and complete with answers) and POST /v1/requests/{type}:
+    one query each once the key is verified (the credential cache answers the lookup)."""
+    from crowd_app.models import CrowdRequest
+    from tests.crowd_app.conftest import CrowdClient
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    api_key, value = crowd_api_key_create(account=account)
+    api = CrowdClient(value)
+    [pending] = make_requests(api_key, 1)
+    [complete] = make_requests(api_key, 1, answers=3)
+    CrowdRequest.objects.filter(pk=complete).update(status="complete", completed_at="2026-01-01T00:00:00Z")
+    assert api.get(f"/v1/requests/{pending}").status_code == 200  # the key is verified and cached
+
+    with AllQueries() as read_pending:
+        assert api.get(f"/v1/requests/{pending}").json()["status"] == "pending"
+    with AllQueries() as read_complete:
+        body = api.get(f"/v1/requests/{complete}").json()
+    with AllQueries() as create:
+        assert api.post("/v1/requests/free-text", {"instruction": "x"}).status_code == 200
+
+    assert len(body["crunchers"]) == 3 and body["raw_responses"] == dict.fromkeys(body["crunchers"], "a")
+    assert (len(read_pending.sql), len(read_complete.sql), len(create.sql)) == (1, 1, 1), (
+        read_pending.sql,
+        read_complete.sql,
+        create.sql,
+    )

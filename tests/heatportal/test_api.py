@@ -1,5 +1,7 @@
 """API plumbing shared by every family: error shapes, pagination, OpenAPI."""
 
+import json
+
 import pytest
 from django.core.exceptions import SuspiciousOperation
 from django.core.management import call_command
@@ -7,13 +9,13 @@ from django.test import RequestFactory
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 
 from heatportal import views
 from heatportal.accounts.models import User
-from heatportal.api.errors import CROWD, HEAT, SCENARIOS, SITES, FamilyAPIView
+from heatportal.api.errors import CROWD, HEAT, SCENARIOS, SITES
 from heatportal.api.pagination import Pagination
+from heatportal.api.views import ApiView
 from tests.factories import UserFactory
 
 
@@ -23,7 +25,7 @@ class Body(serializers.Serializer):
 
 
 def family_view(family, exception=None):
-    class View(FamilyAPIView):
+    class View(ApiView):
         error_family = family
         permission_classes = [AllowAny]
         authentication_classes = []
@@ -31,14 +33,18 @@ def family_view(family, exception=None):
         def post(self, request):
             if exception is not None:
                 raise exception
-            Body(data=request.data).is_valid(raise_exception=True)
-            return Response({})
+            Body(data=self.data).is_valid(raise_exception=True)
+            return {}
 
     return View.as_view()
 
 
 def post(view, data=None):
-    return view(APIRequestFactory().post("/anything", data or {}, format="json"))
+    response = view(
+        RequestFactory().post("/anything", json.dumps(data or {}), content_type="application/json")
+    )
+    response.data = json.loads(response.content)
+    return response
 
 
 @pytest.mark.parametrize(

@@ -161,3 +161,18 @@ def test_issue_token_without_offline_gives_an_expiring_token(capsys):
 
     token = credential_authenticate(AccessToken.objects.all(), capsys.readouterr().out.strip())
     assert token.expires_at is not None and not token.is_offline
+
+
+def test_login_costs_the_user_lookup_and_the_token_writes():
+    """The user row (with the password hash), last_login, and one row per token issued;
+    nothing else (savepoints of the surrounding test transaction aside)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    UserFactory(username="ada")
+    with CaptureQueriesContext(connection) as queries:
+        response = login(username="ada", password=PASSWORD)
+
+    assert response.status_code == 200
+    statements = [q["sql"].split()[0] for q in queries if "SAVEPOINT" not in q["sql"]]
+    assert statements == ["SELECT", "UPDATE", "INSERT", "INSERT"]

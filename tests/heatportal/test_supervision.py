@@ -87,3 +87,47 @@ def test_pool_children_die_with_their_main_process(celery_workers):
     while any(_alive(child) for child in children) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(_alive(child) for child in children)
+
+
+def test_web_workers_die_with_granians_main_process(tmp_path):
+    """kill -9 of granian's main process: its worker must not keep serving the port beside the
+    server the supervisor starts again (heatportal/asgi.py)."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    env = {**os.environ, "HEAT_DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"}
+    granian = Path(sys.executable).parent / "granian"
+    command = [str(granian), "--interface", "asgi", "--port", str(port), "--workers", "1"]
+    server = subprocess.Popen(
+        [*command, "heatportal.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _children(server.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = _children(server.pid)
+        assert workers
+        while time.monotonic() < deadline:  # the worker has imported the app (and set its signal)
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait()
+
+        deadline = time.monotonic() + 5
+        while any(_alive(worker) for worker in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(worker) for worker in workers)
+    finally:
+        server.kill()
+        for worker in _children(server.pid) if _alive(server.pid) else []:
+            os.kill(worker, signal.SIGKILL)

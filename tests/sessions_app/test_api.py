@@ -689,3 +689,29 @@ def test_every_role_creates_and_joins_sessions(project):
             client.post(f"{V2}/session", {"Name": role, "ProjectId": project.pk}, format="json").status_code
             == 201
         )
+
+
+# --- Hot endpoints: what each request costs -------------------------------------------------
+
+
+def test_health_costs_one_query():
+    with CaptureQueriesContext(connection) as queries:
+        response = APIClient().get(f"{V2}/health")
+
+    assert response.status_code == 200
+    assert [q["sql"] for q in queries] == ["SELECT 1"]
+
+
+def test_session_get_costs_one_query_besides_the_token(trainee, project):
+    created = create_session(trainee, project)
+    trainee.post(f"{V2}/{created['id']}/scenario_instances", {"scenarioName": "A"}, format="json")
+    trainee.post(f"{V2}/{created['id']}/scenario_instances", {"scenarioName": "B"}, format="json")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = trainee.get(f"{V2}/sessions/{created['id']}")
+
+    assert response.status_code == 200
+    assert [s["scenarioName"] for s in response.json()["scenarios"]] == ["A", "B"]
+    token_lookups = [q for q in queries if "accounts_accesstoken" in q["sql"]]
+    assert len(token_lookups) == 1
+    assert len(queries) == 2, [q["sql"][:80] for q in queries]

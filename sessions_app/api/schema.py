@@ -1,4 +1,6 @@
-"""Request bodies (snake_case after key normalisation) and camelCase responses of the v2 API."""
+"""The HEAT v2 API's bodies as the OpenAPI document describes them: documentation only, never
+run on a request (bodies are validated by ``inputs.py`` and built by ``outputs.py``; keep the
+three in step). Request bodies are given in snake_case; the API takes any casing."""
 
 from __future__ import annotations
 
@@ -6,8 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from heatportal.api.fields import StrictCharField
-from heatportal.api.input import BadInput, column_bounds, parse_json
-from sessions_app import selectors
+from heatportal.api.input import column_bounds
 from sessions_app.models import (
     NodeInstance,
     NodeOutput,
@@ -47,15 +48,6 @@ class SessionPatchInput(serializers.Serializer):
     project_id = serializers.IntegerField(required=False)
     metadata = serializers.JSONField(required=False, allow_null=True)
 
-    def validate_metadata(self, value):
-        # "metadata must be valid JSON": a JSON string is parsed, anything else kept as sent.
-        if isinstance(value, str):
-            try:
-                return parse_json(value)
-            except BadInput as error:
-                raise serializers.ValidationError(f"must be valid JSON ({error})") from None
-        return value
-
 
 class SharedSessionInput(serializers.Serializer):
     name = StrictCharField(max_length=200)
@@ -73,26 +65,9 @@ class CloseSessionInput(serializers.Serializer):
     close_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
-class ScenarioInstanceInput(serializers.Serializer):
-    simulation_id = StrictCharField(required=False, allow_blank=True, default="", max_length=200)
-    scenario_name = StrictCharField(required=False, allow_blank=True, default="", max_length=200)
-    scenario_instance_id = StrictCharField(required=False, allow_blank=True, default="", max_length=200)
-    start = serializers.DateTimeField(required=False, allow_null=True, default=None, source="from")
-    end = serializers.DateTimeField(required=False, allow_null=True, default=None, source="to")
-
-    def to_internal_value(self, data):
-        # "from" and "to" are Python keywords, so the fields are named start/end.
-        if isinstance(data, dict):
-            data = {**data}
-            for wire, field in (("from", "start"), ("to", "end")):
-                if wire in data:
-                    data[field] = data.pop(wire)
-        return super().to_internal_value(data)
-
-
 class ScenarioInstanceCreate(serializers.Serializer):
-    """The body of ``POST /{sessionId}/scenario_instances`` as the schema gives it (the view
-    parses it with :class:`ScenarioInstanceInput`, whose messages are the document's)."""
+    """The body of ``POST /{sessionId}/scenario_instances`` (a missing scenario name is refused
+    with the document's message)."""
 
     simulation_id = StrictCharField(required=False, allow_blank=True, max_length=200)
     scenario_name = StrictCharField(max_length=200)
@@ -106,18 +81,11 @@ class ConfigValueTypeField(serializers.IntegerField):
     """0 string, 1 boolean, 2 integer, 3 float, 4 JSON."""
 
 
-class ConfigInput(serializers.Serializer):
-    name = StrictCharField(max_length=300, allow_blank=True)  # the service checks it
-    value_type = serializers.IntegerField(required=False, default=PlatformConfiguration.ValueType.STRING)
-    value = serializers.JSONField(required=False, default="")
-    description = StrictCharField(required=False, allow_blank=True, default="")
-
-
 CONFIG_NAME_HELP = 'Hierarchical: segments separated by ":", none empty, no space at either end.'
 
 
 class ConfigCreate(serializers.Serializer):
-    """The body of ``POST /config`` as the schema gives it (parsed by :class:`ConfigInput`)."""
+    """The body of ``POST /config``."""
 
     name = StrictCharField(max_length=300, help_text=CONFIG_NAME_HELP)
     value_type = ConfigValueTypeField(required=False)
@@ -160,11 +128,7 @@ class SessionTemplateOutput(serializers.ModelSerializer):
         }
     )
     def get_edges(self, template: SessionTemplate) -> list[dict]:
-        return [
-            {"from": source.pk, "to": node.pk}
-            for node in template.nodes.all()
-            for source in node.inputs.all()
-        ]
+        """Each input of each node, as ``{"from": source id, "to": node id}``."""
 
 
 class OwnerOutput(serializers.Serializer):
@@ -203,8 +167,7 @@ class ProjectOutput(serializers.ModelSerializer):
         }
     )
     def get_defaultSessionTemplate(self, project: Project) -> dict:
-        template = project.default_session_template
-        return SessionTemplateOutput(template).data if template else {}
+        """The default template, or ``{}``."""
 
 
 class NodeInstanceOutput(serializers.ModelSerializer):
@@ -279,8 +242,7 @@ class SessionOutput(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_defaultIngestionNodeId(self, session: Session) -> int | None:
-        node = selectors.default_ingestion_node(session)
-        return node.pk if node else None
+        """The first input node of the session."""
 
 
 class SessionPatchOutput(serializers.ModelSerializer):
@@ -303,48 +265,19 @@ class SessionPatchOutput(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_project(self, session: Session) -> dict:
-        project = session.project
-        return {
-            "id": project.pk,
-            "hex_id": project.hex_id,
-            "title": project.title,
-            "description": project.description,
-            "icon": project.icon,
-            "owner_id": project.owner_id,
-            "default_session_template_id": project.default_session_template_id,
-            "created_at": serializers.DateTimeField().to_representation(project.created_at),
-        }
+        """The project, without its owner and default template."""
 
     def get_session_template(self, session: Session) -> dict:
-        template = session.session_template
-        return {
-            "id": template.pk,
-            "name": template.name,
-            "description": template.description,
-            "configuration": template.configuration,
-        }
+        """The template, without its nodes and edges."""
 
     def get_node_instances(self, session: Session) -> list[dict]:
-        return [
-            {
-                "id": node.pk,
-                "name": node.name,
-                "type": node.type,
-                "node_template_id": node.node_template_id,
-                "configuration": node.configuration,
-            }
-            for node in session.node_instances.all()
-        ]
+        """The node instances."""
 
     def get_default_ingestion_node_id(self, session: Session) -> int | None:
-        node = selectors.default_ingestion_node(session)
-        return node.pk if node else None
+        """The first input node of the session."""
 
     def get_scenarios(self, session: Session) -> list[dict]:
-        return [
-            {"id": s.pk, "scenario_name": s.scenario_name, "scenario_instance_id": s.scenario_instance_id}
-            for s in session.scenario_instances.all()
-        ]
+        """The scenario instances: id, name and instance id."""
 
 
 class NodeOutputOutput(serializers.ModelSerializer):

@@ -1,3 +1,6 @@
+"""HEAT Auth's bodies as the OpenAPI document describes them: documentation only (bodies are
+validated by ``inputs.py`` and built by ``outputs.py``). The API takes any casing."""
+
 from rest_framework import serializers
 
 from heatportal.api.fields import StrictCharField
@@ -15,13 +18,6 @@ class RefreshInput(serializers.Serializer):
 
 class TokensOutput(serializers.Serializer):
     accessToken = serializers.CharField(source="access_token")
-    refreshToken = serializers.CharField(source="refresh_token", required=False)
+    refreshToken = serializers.CharField(source="refresh_token", required=False)  # only with rememberMe
     tokenType = serializers.CharField(default="Bearer")
     expiresIn = serializers.IntegerField(source="expires_in")
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        if data.get("refreshToken") is None:
-            data.pop("refreshToken", None)  # only with rememberMe
-        data["tokenType"] = "Bearer"
-        return data

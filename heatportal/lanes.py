@@ -1,0 +1,228 @@
+"""How the web process runs Django: three lanes behind one ASGI application (docs/decisions.md,
+"Server").
+
+Django's own ASGI handler gives every request a thread of its own for the synchronous parts
+(a new thread per request, and so a new database connection per request) and runs the whole
+middleware chain on every path. Measured on this project, that was most of what an API request
+cost. So :func:`application` sends each request down one of three lanes:
+
+- **async API lane** (``ASYNC_API_PREFIXES``, the crowd API): Django's ASGI handler with the
+  API middleware only; its blocking polls wait on an asyncio event, holding no thread;
+- **API lane** (every other API path, :func:`heatportal.api.errors.family_for_path`): Django's
+  WSGI handler with the API middleware only (``API_MIDDLEWARE``: no sessions, CSRF, messages;
+  API views authenticate themselves), run on a fixed pool of ``WEB_THREADS`` threads, so
+  threads and their database connections are reused;
+- **pages lane** (everything else): the same, with the full ``MIDDLEWARE``.
+
+A request body up to ``INLINE_BODY_MAX`` bytes is read on the event loop before the request
+is handed to a thread; a larger one (a node-output upload of a gigabyte) is streamed to the
+view as it reads it. A response is sent in one piece unless it streams (file downloads,
+CSV exports), in which case each chunk is sent as the view yields it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.conf import settings
+from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.wsgi import WSGIHandler
+
+INLINE_BODY_MAX = 256 * 1024
+
+
+class _MiddlewareOf:
+    """A Django handler that loads the middleware list named by ``middleware_setting``.
+
+    Django's handlers read ``settings.MIDDLEWARE`` once, when they are made; this swaps the list
+    in for that moment (at start-up, before any request)."""
+
+    middleware_setting = "MIDDLEWARE"
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        saved = settings.MIDDLEWARE
+        settings.MIDDLEWARE = getattr(settings, self.middleware_setting)
+        try:
+            super().load_middleware(is_async=is_async)
+        finally:
+            settings.MIDDLEWARE = saved
+
+
+class ApiWSGIHandler(_MiddlewareOf, WSGIHandler):
+    middleware_setting = "API_MIDDLEWARE"
+
+
+class ApiASGIHandler(_MiddlewareOf, ASGIHandler):
+    middleware_setting = "API_MIDDLEWARE"
+
+
+class StreamedBody(io.RawIOBase):
+    """``wsgi.input`` of a large body: read from the ASGI ``receive`` as the view asks."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, receive: Any):
+        self.loop, self.receive = loop, receive
+        self.buffer = bytearray()
+        self.more = True
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> None:
+        message = asyncio.run_coroutine_threadsafe(self.receive(), self.loop).result()
+        if message["type"] == "http.disconnect":
+            raise OSError("the client went away")
+        self.buffer += message.get("body", b"")
+        self.more = message.get("more_body", False)
+
+    def read(self, size: int = -1) -> bytes:
+        while self.more and (size < 0 or len(self.buffer) < size):
+            self._fill()
+        size = len(self.buffer) if size < 0 else min(size, len(self.buffer))
+        chunk = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return chunk
+
+    def readline(self, size: int = -1) -> bytes:
+        while self.more and b"\n" not in self.buffer and (size < 0 or len(self.buffer) < size):
+            self._fill()
+        end = self.buffer.find(b"\n") + 1 or len(self.buffer)
+        return self.read(end if size < 0 else min(end, size))
+
+
+def _environ(scope: dict, body: Any) -> dict:
+    server = scope.get("server") or ("localhost", 80)
+    client = scope.get("client") or ("", 0)
+    environ = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": scope.get("root_path", ""),
+        "PATH_INFO": scope["path"],
+        "QUERY_STRING": scope["query_string"].decode("latin-1"),
+        "SERVER_NAME": server[0],
+        "SERVER_PORT": str(server[1] or 80),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "REMOTE_ADDR": client[0],
+        "REMOTE_PORT": str(client[1]),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": body,
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for raw_name, raw_value in scope["headers"]:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        if name == "content-length":
+            key = "CONTENT_LENGTH"
+        elif name == "content-type":
+            key = "CONTENT_TYPE"
+        else:
+            key = "HTTP_" + name.upper().replace("-", "_")
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+class WSGILane:
+    """An ASGI application that runs a Django WSGI handler on a fixed pool of threads."""
+
+    def __init__(self, handler: WSGIHandler, executor: ThreadPoolExecutor):
+        self.handler, self.executor = handler, executor
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        loop = asyncio.get_running_loop()
+        length = _content_length(scope)
+        if length is not None and length <= INLINE_BODY_MAX:
+            body: Any = io.BytesIO(await _read_body(receive))
+        else:
+            body = StreamedBody(loop, receive)
+        environ = _environ(scope, body)
+        start, content = await loop.run_in_executor(self.executor, self._run, environ, loop, send)
+        if start is not None:  # not streamed: the whole response at once
+            await send(start)
+            await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else content})
+
+    def _run(self, environ: dict, loop: asyncio.AbstractEventLoop, send: Any):
+        started: dict = {}
+
+        def start_response(status: str, headers: list, exc_info: Any = None):
+            started["message"] = {
+                "type": "http.response.start",
+                "status": int(status[:3]),
+                "headers": [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in headers],
+            }
+
+        response = self.handler(environ, start_response)
+        try:
+            if not getattr(response, "streaming", False):
+                return started["message"], b"".join(response)
+
+            def relay(message: dict) -> None:
+                asyncio.run_coroutine_threadsafe(send(message), loop).result()
+
+            relay(started["message"])
+            for chunk in response:
+                if chunk:
+                    relay({"type": "http.response.body", "body": chunk, "more_body": True})
+            relay({"type": "http.response.body", "body": b""})
+            return None, b""
+        finally:
+            if hasattr(response, "close"):  # Django's request_finished: connections tidied, files closed
+                response.close()
+
+
+def _content_length(scope: dict) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return 0 if scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS") else None
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def make_application():
+    """The portal's ASGI application (``heatportal.asgi.application``)."""
+    from heatportal.api.errors import family_for_path
+
+    executor = ThreadPoolExecutor(settings.WEB_THREADS, thread_name_prefix="web")
+    async_api = ApiASGIHandler()
+    api = WSGILane(ApiWSGIHandler(), executor)
+    pages = WSGILane(WSGIHandler(), executor)
+    async_prefixes = tuple(settings.ASYNC_API_PREFIXES)
+
+    async def application(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            return await _lifespan(receive, send)
+        path = scope["path"]
+        if path.startswith(async_prefixes):
+            return await async_api(scope, receive, send)
+        lane = api if family_for_path(path) is not None else pages
+        return await lane(scope, receive, send)
+
+    return application

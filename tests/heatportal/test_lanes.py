@@ -1,0 +1,112 @@
+"""The web process's lanes (heatportal/lanes.py): which middleware a path gets, bodies streamed
+in and out of the thread pool, HEAD without a body."""
+
+import asyncio
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from heatportal.lanes import INLINE_BODY_MAX, WSGILane
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_api_paths_skip_the_page_middleware_and_pages_keep_it(live_url):
+    api = httpx.get(f"{live_url}/api/v2/health")
+    page = httpx.get(f"{live_url}/login/")
+
+    assert api.status_code == 200 and page.status_code == 200
+    # Security headers on both; sessions, CSRF cookies and frame options only on pages.
+    assert api.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "set-cookie" not in api.headers and "cookie" not in api.headers.get("vary", "").lower()
+    assert "csrftoken" in page.cookies and page.headers["x-frame-options"] == "DENY"
+
+
+def test_the_crowd_api_takes_the_async_lane_and_answers_in_its_shape(live_url):
+    response = httpx.get(f"{live_url}/v1/requests/unknown", headers={"X-Heat-API-Key": "nope"})
+
+    body = response.json()
+    assert response.status_code >= 400 and body["status"] == "error" and body["code"] == response.status_code
+    assert "set-cookie" not in response.headers
+
+
+def test_head_answers_without_a_body(live_url):
+    response = httpx.head(f"{live_url}/api/v2/health")
+
+    assert response.status_code == 200 and response.content == b""
+
+
+def _drive(lane, scope: dict, chunks: list[bytes], events: list[str]) -> list[dict]:
+    """Run one request through ``lane``, noting each received chunk in ``events``; returns
+    what the lane sent."""
+    sent: list[dict] = []
+
+    async def main():
+        pending = list(chunks)
+
+        async def receive():
+            chunk = pending.pop(0)
+            events.append("received")
+            return {"type": "http.request", "body": chunk, "more_body": bool(pending)}
+
+        async def send(message):
+            sent.append(message)
+
+        await lane(scope, receive, send)
+
+    asyncio.run(main())
+    return sent
+
+
+def _scope(method: str, length: int | None) -> dict:
+    headers = [(b"content-type", b"application/octet-stream")]
+    if length is not None:
+        headers.append((b"content-length", str(length).encode()))
+    return {"type": "http", "method": method, "path": "/x", "query_string": b"", "headers": headers}
+
+
+def test_a_large_body_is_streamed_to_the_view_as_it_reads_it():
+    events: list[str] = []
+
+    def app(environ, start_response):
+        digest, size = hashlib.sha256(), 0
+        while chunk := environ["wsgi.input"].read(65536):
+            events.append("read")
+            digest.update(chunk)
+            size += len(chunk)
+        start_response("201 Created", [("Content-Type", "text/plain")])
+        return [f"{size} {digest.hexdigest()}".encode()]
+
+    chunks = [bytes([n]) * 200_000 for n in range(8)]  # 1.6 MB in 8 messages
+    body = b"".join(chunks)
+    assert len(body) > INLINE_BODY_MAX
+    with ThreadPoolExecutor(2) as executor:
+        sent = _drive(WSGILane(app, executor), _scope("POST", len(body)), chunks, events)
+
+    assert sent[0]["status"] == 201
+    assert sent[1]["body"].decode() == f"{len(body)} {hashlib.sha256(body).hexdigest()}"
+    # The view read the first chunks before the last one had been received.
+    assert events.count("received") == len(chunks)
+    assert events.index("read") < len(events) - 1 - events[::-1].index("received")
+
+
+def test_a_small_body_is_read_before_the_view_runs_and_a_streaming_response_is_relayed_in_order():
+    class Streaming(list):
+        streaming = True
+
+        def close(self):
+            pass
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/csv")])
+        return Streaming([environ["wsgi.input"].read(), b"a,b\n", b"1,2\n"])
+
+    with ThreadPoolExecutor(1) as executor:
+        sent = _drive(WSGILane(app, executor), _scope("POST", 5), [b"hello"], [])
+
+    assert sent[0]["status"] == 200 and sent[0]["headers"] == [(b"content-type", b"text/csv")]
+    assert [message["body"] for message in sent[1:]] == [b"hello", b"a,b\n", b"1,2\n", b""]
+    assert [message.get("more_body", False) for message in sent[1:]] == [True, True, True, False]
