@@ -235,7 +235,7 @@ def error_for(exc: Exception, family: ErrorFamily) -> tuple[ApiError, dict[str, 
             details = [{"field": exc.field, "message": exc.message}] if exc.loc else None
             error = ApiError(status=400, message=str(exc), details=details)
     elif isinstance(exc, RequestDataTooBig):
-        error = ApiError(status=413, message="Request body too large.")
+        error = ApiError(status=413, message=GENERIC_MESSAGES[413])
     elif isinstance(exc, Http404):
         error = ApiError(status=404, message=GENERIC_MESSAGES[404])
     elif isinstance(exc, PermissionDenied):
