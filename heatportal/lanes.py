@@ -16,8 +16,10 @@ cost. So :func:`application` sends each request down one of three lanes:
 
 A request body up to ``INLINE_BODY_MAX`` bytes is read on the event loop before the request
 is handed to a thread; a larger one (a node-output upload of a gigabyte) is streamed to the
-view as it reads it. A response is sent in one piece unless it streams (file downloads,
-CSV exports), in which case each chunk is sent as the view yields it.
+view as it reads it; one of unknown length (chunked) is spooled first, to a file beyond
+``FILE_UPLOAD_MAX_MEMORY_SIZE``, as Django's ASGI handler does, since Django needs its
+length. A response is sent in one piece unless it streams (file downloads, CSV exports), in
+which case each chunk is sent as the view yields it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -135,12 +138,18 @@ class WSGILane:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         loop = asyncio.get_running_loop()
         length = _content_length(scope)
-        if length is not None and length <= INLINE_BODY_MAX:
-            body: Any = io.BytesIO(await _read_body(receive))
+        if length is None:  # chunked: Django needs a length, so the body is spooled first
+            body, length = await _spool_body(receive)
+        elif length <= INLINE_BODY_MAX:
+            body = io.BytesIO(await _read_body(receive))
         else:
             body = StreamedBody(loop, receive)
         environ = _environ(scope, body)
-        start, content = await loop.run_in_executor(self.executor, self._run, environ, loop, send)
+        environ["CONTENT_LENGTH"] = str(length)
+        try:
+            start, content = await loop.run_in_executor(self.executor, self._run, environ, loop, send)
+        finally:
+            body.close()
         if start is not None:  # not streamed: the whole response at once
             await send(start)
             await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else content})
@@ -182,6 +191,23 @@ def _content_length(scope: dict) -> int | None:
             except ValueError:
                 return None
     return 0 if scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS") else None
+
+
+async def _spool_body(receive: Any) -> tuple[Any, int]:
+    """A body of unknown length (chunked), in memory up to FILE_UPLOAD_MAX_MEMORY_SIZE and on
+    disk beyond, as Django's own ASGI handler keeps it; and its length."""
+    # Closed by WSGILane once the request is answered.
+    body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b")  # noqa: SIM115
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        body.write(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    length = body.tell()
+    body.seek(0)
+    return body, length
 
 
 async def _read_body(receive: Any) -> bytes:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from heatportal.accounts.models import User
 from heatportal.api.input import parse_json, text_problem
+from heatportal.files import stored_file_delete
 from heatportal.services import Conflict, ServiceError, TooLarge
 from sessions_app.models import (
     DataSource,
@@ -274,7 +275,7 @@ def node_output_create(
                 configuration=node_instance.configuration,
             )
     except BaseException:
-        default_storage.delete(stored_name or name)
+        stored_file_delete(stored_name or name)
         raise
 
 

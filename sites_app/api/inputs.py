@@ -174,7 +174,8 @@ class ScheduleCommandIn(BaseModel):
     @classmethod
     def _documented_pair(cls, data: Any, handler):
         # The pair first: a command for an unsupported pair is one problem, its entries unread.
-        if isinstance(data, dict) and (data.get("asset"), data.get("type")) not in _PAIRS:
+        pair = (data.get("asset"), data.get("type")) if isinstance(data, dict) else None
+        if pair is not None and not (all(isinstance(part, str) for part in pair) and pair in _PAIRS):
             raise PydanticCustomError(
                 "unsupported_pair", f"Unsupported asset/type combination. Supported: {SUPPORTED}."
             )

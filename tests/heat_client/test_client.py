@@ -20,6 +20,7 @@ from heat_client import (
     HeatConnectionException,
 )
 from heatportal.accounts.models import AccessToken
+from heatportal.credentials import credential_cache_clear
 from sessions_app.models import NodeOutput, PlatformConfiguration, Session
 from tests.factories import PASSWORD
 
@@ -173,7 +174,10 @@ def test_password_sign_in_refreshes_and_retries_once_after_a_401(password_heat, 
     [first] = AccessToken.objects.filter(user=api_user, revoked_at__isnull=True)
 
     # The server revokes the cached access token: the next call gets a 401, refreshes, retries.
+    # (A revocation takes effect within CREDENTIAL_CACHE_SECONDS; clearing the server's cache of
+    # verified credentials, which runs in this process, stands for that second.)
     AccessToken.objects.filter(pk=first.pk).update(revoked_at=timezone.now())
+    credential_cache_clear()
     assert [p.id for p in password_heat.get_projects()] == [project.id]
 
     [renewed] = AccessToken.objects.filter(user=api_user, revoked_at__isnull=True)
@@ -183,6 +187,7 @@ def test_password_sign_in_refreshes_and_retries_once_after_a_401(password_heat, 
 def test_an_upload_is_sent_again_after_the_refresh_when_it_can_be_rewound(password_heat, api_user, project):
     session = password_heat.create_session(project.id, CreateSessionRequest(name="Run"))
     AccessToken.objects.filter(user=api_user).update(revoked_at=timezone.now())
+    credential_cache_clear()
 
     output = password_heat.upload_node_output(session.default_ingestion_node_id, b"after refresh")
 

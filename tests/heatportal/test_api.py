@@ -122,7 +122,8 @@ def test_a_crash_under_an_api_prefix_is_a_json_500_in_its_shape():
     response = views.handler500(RequestFactory().get("/api/v1/public/sites"))
 
     assert response.status_code == 500
-    assert response.content == b'{"error": "internal_server_error", "message": "Internal server error"}'
+    body = json.loads(response.content)
+    assert body == {"error": "internal_server_error", "message": "Internal server error"}
 
 
 @pytest.mark.django_db

@@ -57,7 +57,7 @@ def test_database_url_switches_to_postgresql_with_a_pool(tmp_path):
     settings = settings_with(tmp_path, DATABASE_URL="postgres://heat@db.example:5432/heat")
 
     assert settings["engine"] == "django.db.backends.postgresql"
-    assert settings["options"]["pool"]["max_size"] == 10
+    assert settings["options"]["pool"]["max_size"] == 24  # WEB_THREADS (16) and the async lane's pool
     assert settings["conn_max_age"] == 0
 
 

@@ -4,7 +4,6 @@ import hashlib
 import uuid
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -19,8 +18,8 @@ pytestmark = pytest.mark.django_db
 V2 = "/api/v2"
 
 
-async def read_stream(response) -> bytes:
-    return b"".join([chunk async for chunk in response.streaming_content])
+def read_stream(response) -> bytes:
+    return b"".join(response.streaming_content)
 
 
 def create_session(client, project, **extra):
@@ -454,7 +453,7 @@ def test_upload_raw_bytes_list_and_download(trainee, project):
     assert [o["id"] for o in listed] == [output["id"]]
     download = trainee.get(f"{V2}/node_outputs/{output['id']}/data")
     assert download.status_code == 200
-    assert async_to_sync(read_stream)(download) == payload
+    assert read_stream(download) == payload
     assert download["Content-Length"] == str(len(payload))
 
 
@@ -713,5 +712,5 @@ def test_session_get_costs_one_query_besides_the_token(trainee, project):
     assert response.status_code == 200
     assert [s["scenarioName"] for s in response.json()["scenarios"]] == ["A", "B"]
     token_lookups = [q for q in queries if "accounts_accesstoken" in q["sql"]]
-    assert len(token_lookups) == 1
-    assert len(queries) == 2, [q["sql"][:80] for q in queries]
+    assert len(token_lookups) <= 1  # none when the token was verified within the last second
+    assert len(queries) - len(token_lookups) == 1, [q["sql"][:80] for q in queries]
