@@ -12,6 +12,15 @@ handler404 = "heatportal.views.handler404"
 handler500 = "heatportal.views.handler500"
 
 urlpatterns = [
+    # APIs first: the resolver tries patterns in order, and API clients call many times a
+    # second. At the contract's mount points (longest prefixes first).
+    path("api/v2/", include("sessions_app.api.urls")),
+    path("auth/", include("heatportal.accounts.api.urls")),
+    path("api/v1/public/", include(("sites_app.api.urls", "sites_public"), namespace="sites-v1")),
+    path("api/v0/public/", include(("sites_app.api.urls", "sites_public"), namespace="sites-v0")),
+    path("api/v1/gateway/", include("sites_app.api.gateway_urls")),
+    path(settings.SCENARIOS_API_PREFIX.strip("/") + "/", include("scenarios_app.api.urls")),
+    path("v1/", include("crowd_app.api.urls")),
     # Portal pages
     path("", views.dashboard, name="dashboard"),
     path("health/", views.health, name="health"),
@@ -26,12 +35,4 @@ urlpatterns = [
     # OpenAPI
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    # APIs, at the contract's mount points (longest prefixes first)
-    path("api/v2/", include("sessions_app.api.urls")),
-    path("auth/", include("heatportal.accounts.api.urls")),
-    path("api/v1/public/", include(("sites_app.api.urls", "sites_public"), namespace="sites-v1")),
-    path("api/v0/public/", include(("sites_app.api.urls", "sites_public"), namespace="sites-v0")),
-    path("api/v1/gateway/", include("sites_app.api.gateway_urls")),
-    path(settings.SCENARIOS_API_PREFIX.strip("/") + "/", include("scenarios_app.api.urls")),
-    path("v1/", include("crowd_app.api.urls")),
 ]

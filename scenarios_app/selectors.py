@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 
+import orjson
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from scenarios_app.models import Dataset, RunnerSession, Scenario
@@ -121,13 +124,93 @@ def scenario_get(*, sid: str, scenario_id: str) -> Scenario | None:
     )
 
 
+# --- The hottest reads, in SQL written once ---------------------------------------------------
+# Clients poll a scenario's status many times a second and refresh their list of scenarios. For
+# these reads Django's query compiler cost ten times the query itself (0.23 ms against 0.01 ms
+# for the status on SQLite), so they are SQL written once per database vendor and shape, with
+# table and column names from the models and every value passed as a parameter. The common case
+# only: what they do not find, callers look up step by step (the 404s, the rare cases).
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+@functools.cache
+def _status_sql(vendor: str, session_by_uuid: bool, scenario_by_uuid: bool) -> str:
+    scenario, session = _q(Scenario._meta.db_table), _q(RunnerSession._meta.db_table)
+    join = "" if session_by_uuid else f" JOIN {session} r ON r.id = s.session_id"
+    where_session = "s.session_id = %s" if session_by_uuid else "r.display_name = %s"
+    where_scenario = "s.id = %s" if scenario_by_uuid else "s.tag = %s ORDER BY s.created_at, s.id"
+    return f"SELECT s.id, s.tag, s.status, s.progress FROM {scenario} s{join} WHERE {where_session} AND {where_scenario} LIMIT 1"  # noqa: E501, S608 (names from the models; values are parameters)
+
+
+@functools.cache
+def _list_sql(vendor: str, session_by_uuid: bool) -> str:
+    scenario, session, dataset = (_q(m._meta.db_table) for m in (Scenario, RunnerSession, Dataset))
+    columns = "s.id, s.tag, d." + _q("key") + ", s.algo_name, s.algo_params, s.data_params, s.status, "
+    columns += "s.progress, s.error, s.result, s.kpi_values"
+    return (
+        f"SELECT r.id, r.kpis, {columns} FROM {session} r"  # noqa: S608 (names from the models)
+        f" LEFT JOIN {scenario} s ON s.session_id = r.id LEFT JOIN {dataset} d ON d.id = s.dataset_id"
+        f" WHERE r.{'id' if session_by_uuid else 'display_name'} = %s ORDER BY s.created_at, s.id"
+    )
+
+
+def _uuid_param(value: uuid.UUID):
+    return Scenario._meta.pk.get_db_prep_value(value, connection)
+
+
+def _uuid_text(value) -> str:
+    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(value))
+
+
+def _json(value):
+    # JSON columns come as text on both backends (Django reads jsonb as text with psycopg 3).
+    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
+
+
 def scenario_status(*, sid: str, scenario_id: str) -> dict | None:
     """The poll body's values (id, tag, status, progress) in one query, or None."""
-    return (
-        Scenario.objects.filter(**_scenario_lookup(sid, scenario_id))
-        .values("id", "tag", "status", "progress")
-        .first()
-    )
+    sid_uuid, scenario_uuid = _as_uuid(sid), _as_uuid(scenario_id)
+    sql = _status_sql(connection.vendor, sid_uuid is not None, scenario_uuid is not None)
+    params = [
+        _uuid_param(sid_uuid) if sid_uuid else sid,
+        _uuid_param(scenario_uuid) if scenario_uuid else scenario_id,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return {"id": _uuid_text(row[0]), "tag": row[1], "status": row[2], "progress": row[3]}
+
+
+def scenario_rows(*, sid: str) -> tuple[list, list[dict]] | None:
+    """``(session KPI names, scenario rows)`` of the session ``sid`` (its UUID or its display
+    name), its scenarios oldest first, in one query; None when not found that way. A row holds
+    what a scenario's body reads (see ``scenarios_app.api.outputs.scenario_row_output``)."""
+    sid_uuid = _as_uuid(sid)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _list_sql(connection.vendor, sid_uuid is not None), [_uuid_param(sid_uuid) if sid_uuid else sid]
+        )
+        found = cursor.fetchall()
+    if not found:
+        return None
+    keys = ("tag", "input_data_id", "algo_name", "algo_params", "data_params", "status", "progress")
+    rows = []
+    for _session_id, _kpis, scenario_id, *values, error, result, kpi_values in found:
+        if scenario_id is None:  # a session without scenarios
+            continue
+        row = dict(zip(keys, values, strict=True))
+        row["id"] = _uuid_text(scenario_id)
+        row["algo_params"], row["data_params"] = _json(row["algo_params"]), _json(row["data_params"])
+        complete = row["status"] == Scenario.Status.COMPLETE  # the body shows results only then
+        row.update(error=error, result=_json(result) if complete else None)
+        row["kpi_values"] = _json(kpi_values) if complete else None
+        rows.append(row)
+    return _json(found[0][1]), rows
 
 
 def processing_scenario(session: RunnerSession) -> Scenario | None:

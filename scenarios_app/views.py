@@ -214,7 +214,7 @@ def scenario_detail(request: HttpRequest, session_id, scenario_id) -> HttpRespon
         "scenario": scenario,
         "kpis": kpis,
         "chart": chart,
-        "parameters": algorithm_output(scenario)["parameters"],
+        "parameters": algorithm_output(scenario.algo_name, scenario.algo_params)["parameters"],
         "status_url": _status_url(session, scenario),
         "summary": json.dumps(scenario.result.get("optimisation"), indent=2)
         if complete and isinstance(scenario.result, dict) and scenario.result.get("optimisation")

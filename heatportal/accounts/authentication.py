@@ -1,9 +1,18 @@
+import functools
+
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 
 from heatportal.accounts.models import AccessToken
 from heatportal.credentials import CredentialThrottled, InvalidCredential, credential_authenticate
 from heatportal.ratelimit import client_address
+
+
+@functools.cache
+def _tokens():
+    """Built once: a request clones it (by lookup id) only when its token is not in the cache
+    of verified credentials. Never evaluated itself."""
+    return AccessToken.objects.select_related("user").filter(user__is_active=True)
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -13,10 +22,9 @@ class BearerTokenAuthentication(BaseAuthentication):
         scheme, _, value = get_authorization_header(request).decode("latin-1").partition(" ")
         if scheme.lower() != "bearer":
             return None
-        tokens = AccessToken.objects.select_related("user").filter(user__is_active=True)
         try:
             token = credential_authenticate(
-                tokens, value.strip(), client_address=client_address(request), cache=True
+                _tokens(), value.strip(), client_address=client_address(request), cache=True
             )
         except CredentialThrottled as throttled:
             raise Throttled(wait=throttled.retry_after, detail=str(throttled)) from None

@@ -19,32 +19,50 @@ def session_output(session: RunnerSession) -> dict:
     return {"id": str(session.pk), "display_name": session.display_name}
 
 
-def algorithm_output(scenario: Scenario) -> dict:
-    algorithm = algorithms.REGISTRY.get(scenario.algo_name)
+def algorithm_output(name: str, values: dict) -> dict:
+    algorithm = algorithms.REGISTRY.get(name)
     if algorithm is None:
-        parameters = [{"name": name, "value": value} for name, value in scenario.algo_params.items()]
+        parameters = [{"name": key, "value": value} for key, value in values.items()]
     else:
-        parameters = describe(algorithm.parameters, scenario.algo_params)
-    return {"name": scenario.algo_name, "parameters": parameters}
+        parameters = describe(algorithm.parameters, values)
+    return {"name": name, "parameters": parameters}
+
+
+def scenario_row_output(row: dict, kpi_names: list[str]) -> dict:
+    """``Scenario.to_dict()`` from a row of :func:`scenarios_app.selectors.scenario_rows`:
+    result and KPI values are null until the scenario is complete."""
+    complete = row["status"] == Scenario.Status.COMPLETE
+    return {
+        "id": row["id"],
+        "tag": row["tag"],
+        "input_data_id": row["input_data_id"],
+        "algorithm": algorithm_output(row["algo_name"], row["algo_params"]),
+        "data_params": row["data_params"],
+        "kpis": kpis.kpi_payload(kpi_names, row["kpi_values"] if complete else None),
+        "status": row["status"],
+        "progress": row["progress"],
+        "error": row["error"] or None,
+        "result": row["result"] if complete else None,
+    }
 
 
 def scenario_output(scenario: Scenario, *, session: RunnerSession | None = None) -> dict:
-    """``Scenario.to_dict()``: result and KPI values are null until the scenario is complete.
-    ``session``: the scenario's, when the caller has it (a list), so it is not read per row."""
-    session = session or scenario.session
-    complete = scenario.status == Scenario.Status.COMPLETE
-    return {
+    """The same body from a model row. ``session``: the scenario's, when the caller has it, so
+    it is not read again."""
+    row = {
         "id": str(scenario.pk),
         "tag": scenario.tag,
         "input_data_id": scenario.dataset.key,
-        "algorithm": algorithm_output(scenario),
+        "algo_name": scenario.algo_name,
+        "algo_params": scenario.algo_params,
         "data_params": scenario.data_params,
-        "kpis": kpis.kpi_payload(session.kpis, scenario.kpi_values if complete else None),
         "status": scenario.status,
         "progress": scenario.progress,
-        "error": scenario.error or None,
-        "result": scenario.result if complete else None,
+        "error": scenario.error,
+        "result": scenario.result,
+        "kpi_values": scenario.kpi_values,
     }
+    return scenario_row_output(row, (session or scenario.session).kpis)
 
 
 def scenario_status_output(row: dict) -> dict:

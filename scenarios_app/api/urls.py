@@ -7,7 +7,9 @@ from scenarios_app.api import views
 S = "sessions/<str:sid>"
 SC = S + "/scenarios/<str:scenario_id>"
 
+# The polled endpoints first: the resolver tries patterns in order.
 urlpatterns = [
+    path(SC + "/status", views.ScenarioStatusView.as_view(), name="scenarios-scenario-status"),
     path("health", views.HealthView.as_view(), name="scenarios-health"),
     path("sessions", views.SessionsView.as_view(), name="scenarios-sessions"),
     path(S, views.SessionDetailView.as_view(), name="scenarios-session"),
@@ -23,7 +25,6 @@ urlpatterns = [
     path(SC, views.ScenarioDetailView.as_view(), name="scenarios-scenario"),
     path(SC + "/run", views.ScenarioRunView.as_view(), name="scenarios-scenario-run"),
     path(SC + "/reset", views.ScenarioResetView.as_view(), name="scenarios-scenario-reset"),
-    path(SC + "/status", views.ScenarioStatusView.as_view(), name="scenarios-scenario-status"),
     path(S + "/processing", views.ProcessingView.as_view(), name="scenarios-processing"),
     path(S + "/data", views.DataView.as_view(), name="scenarios-data"),
     path(S + "/data/from-json", views.DataFromJsonView.as_view(), name="scenarios-data-from-json"),

@@ -184,11 +184,15 @@ class ScenariosView(RunnerView):
         responses=doc.ScenarioOutput(many=True),
     )
     def get(self, request, sid: str):
-        session = self.runner_session(sid)
-        return [
-            outputs.scenario_output(scenario, session=session)
-            for scenario in selectors.scenario_list(session=session)
-        ]
+        found = selectors.scenario_rows(sid=sid)  # the common case: one query
+        if found is None:  # the 404, or a display name that looks like a UUID
+            session = self.runner_session(sid)
+            return [
+                outputs.scenario_output(scenario, session=session)
+                for scenario in selectors.scenario_list(session=session)
+            ]
+        kpi_names, rows = found
+        return [outputs.scenario_row_output(row, kpi_names) for row in rows]
 
     @extend_schema(
         summary="Create a scenario",

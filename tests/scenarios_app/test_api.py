@@ -722,14 +722,20 @@ def test_status_is_one_query_by_session_uuid_or_name_and_scenario_id_or_tag(api,
     assert api.get(path).json() == {"id": scenario["id"], "tag": "poll", "status": "created", "progress": 0.0}
 
 
-def test_listing_20_scenarios_is_two_queries(api, main):
+def test_listing_20_scenarios_is_one_query_by_name_or_uuid(api, main):
     for index in range(20):
         create_scenario(api, tag=f"s{index}")
 
-    queries = _queries_of(lambda: api.get(f"{API}/sessions/main/scenarios"))
+    by_name = _queries_of(lambda: api.get(f"{API}/sessions/main/scenarios"))
+    by_uuid = _queries_of(lambda: api.get(f"{API}/sessions/{main.pk}/scenarios"))
 
-    assert len(queries) == 2, queries  # the session, then its scenarios with their dataset's key
-    assert "tables" not in queries[1]  # the datasets' tables are never read for a list
+    assert len(by_name) == 1, by_name  # the session, its scenarios and their dataset's key
+    assert len(by_uuid) == 1, by_uuid
+    assert all("tables" not in query for query in by_name + by_uuid)  # never the datasets' tables
+    assert (
+        api.get(f"{API}/sessions/main/scenarios").json()
+        == api.get(f"{API}/sessions/{main.pk}/scenarios").json()
+    )
 
 
 def test_getting_a_scenario_is_one_query(api, main):
