@@ -46,6 +46,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from queue import Empty
@@ -130,6 +131,9 @@ class Waker:
         self._inotify = -1
         self._read_end, self._write_end = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.pid = os.getpid()
+        self.arrived: set[str] = set()  # queues with a message seen since the last listing
+        self._names: dict[tuple[str, str], deque[str]] = {}
+        self._listed_at: dict[str, float] = {}
         libc = _inotify_libc()
         if libc is not None:
             fd = libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
@@ -171,6 +175,8 @@ class Waker:
         deadline = monotonic() + timeout
         readers = [self._read_end] + ([self._inotify] if self._inotify >= 0 else [])
         while True:
+            if self.arrived and (not queues or not self.arrived.isdisjoint(queues)):
+                return
             try:
                 ready, _, _ = select.select(readers, [], [], max(0.0, deadline - monotonic()))
             except InterruptedError:
@@ -181,27 +187,50 @@ class Waker:
                 with contextlib.suppress(BlockingIOError):
                     os.read(self._read_end, 4096)
                 return
-            if self._arrived(queues):
-                return
+            self.collect()
 
-    def _arrived(self, queues: frozenset[str]) -> bool:
-        """Read every pending inotify event; whether one is a message of ``queues``."""
-        arrived = False
+    def collect(self) -> None:
+        """Read the pending inotify events (without waiting): the queues they name join
+        :attr:`arrived`."""
+        if self._inotify < 0:
+            return
         while True:
             try:
                 data = os.read(self._inotify, 65536)
             except BlockingIOError:
-                return arrived
+                return
             offset = 0
             while offset + _EVENT.size <= len(data):
                 _wd, _mask, _cookie, length = _EVENT.unpack_from(data, offset)
                 name = data[offset + _EVENT.size : offset + _EVENT.size + length].rstrip(b"\0")
                 offset += _EVENT.size + length
-                if name.startswith(b".") or not name.endswith(b".msg"):
-                    continue
-                queue = name.decode(errors="replace").partition(".")[2].removesuffix(".msg")
-                if not queues or queue in queues:
-                    arrived = True
+                if not name.startswith(b".") and name.endswith(b".msg"):
+                    self.arrived.add(name.decode(errors="replace").partition(".")[2].removesuffix(".msg"))
+
+    def next_names(self, folder: str, queue: str, *, relist_after: float) -> deque[str]:
+        """The names of ``queue``'s messages in ``folder``, oldest first, from the last listing
+        of the folder; listed again when it holds none of them and a message of the queue
+        arrived since (or ``relist_after`` seconds passed, or nothing is watched). One listing
+        serves every queue and many messages: a worker draining N messages lists the folder
+        about once per batch instead of once per message (N² names sorted)."""
+        names = self._names.get((folder, queue))
+        if names:
+            return names
+        self.watch(folder)  # before a listing: a message arriving after it is an event
+        if folder in self._watched:
+            self.collect()
+            fresh = monotonic() - self._listed_at.get(folder, -1e9) < relist_after
+            if fresh and queue not in self.arrived:
+                return deque()
+        self.arrived.clear()  # before listing: what arrives from now on is seen by the next one
+        self._listed_at[folder] = monotonic()
+        listing: dict[tuple[str, str], deque[str]] = {}
+        for filename in sorted(os.listdir(folder)):
+            rest = filename.partition(".")[2]
+            if rest.endswith(".msg") and not filename.startswith("."):
+                listing.setdefault((folder, rest[:-4]), deque()).append(filename)
+        self._names = listing
+        return listing.get((folder, queue), deque())
 
     def close(self) -> None:
         for fd in (self._read_end, self._write_end, self._inotify):
@@ -249,24 +278,26 @@ class Channel(filesystem.Channel):
     def _get(self, queue):
         """Claim, read and return the oldest message of ``queue``; raise ``Empty`` if none."""
         self._maybe_tidy()
-        wanted = f"{queue}.msg"
-        for filename in sorted(os.listdir(self.data_folder_in)):
-            if filename.partition(".")[2] != wanted:
-                continue
-            claimed = self._claim(filename)
-            if claimed is None:
-                continue  # another consumer won it
-            try:
-                with open(claimed, "rb") as file:
-                    raw = file.read()
-            except OSError as exc:
-                raise ChannelError(f"Cannot read file {claimed!r} from queue.") from exc
-            payload, problem = self._decode(raw)
-            if problem is not None:
-                self._set_aside(claimed, filename, queue, problem)
-                continue
-            self._dispose(claimed, filename)
-            return payload
+        waker = self.connection.waker
+        folder = self.data_folder_in
+        for _pass in range(2):  # the names of the last listing, then of a new one if there is cause
+            names = waker.next_names(folder, queue, relist_after=self.watched_polling_interval)
+            while names:
+                filename = names.popleft()
+                claimed = self._claim(filename)
+                if claimed is None:
+                    continue  # another consumer won it
+                try:
+                    with open(claimed, "rb") as file:
+                        raw = file.read()
+                except OSError as exc:
+                    raise ChannelError(f"Cannot read file {claimed!r} from queue.") from exc
+                payload, problem = self._decode(raw)
+                if problem is not None:
+                    self._set_aside(claimed, filename, queue, problem)
+                    continue
+                self._dispose(claimed, filename)
+                return payload
         raise Empty()
 
     def _claim(self, filename: str) -> str | None:
