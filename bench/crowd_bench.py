@@ -398,12 +398,21 @@ def bench_webhooks(count: int) -> None:
         for request_id in burst:
             complete(request_id, robot)
         worker = start_worker(purge=False)
+        cpu_before = cpu_seconds(worker.pid)  # started: what it spends from now on is the drain's
         arrivals = wait_for_deliveries(receiver, burst, 600)
+        cpu = cpu_seconds(worker.pid) - cpu_before
         times = sorted(arrivals[i] for i in burst if i in arrivals)
         span = times[-1] - times[0] if len(times) > 1 else float("nan")
+        rate = len(times) / span
         print(
             f"burst {count}: delivered {len(times)}; one worker drained them at "
-            f"{len(times) / span:.0f} deliveries/s (first to last delivery, {span:.1f} s)"
+            f"{rate:.0f} deliveries/s (first to last delivery, {span:.1f} s); "
+            f"target >= 200/s {'OK' if rate >= 200 else 'MISSED'}"
+        )
+        print(
+            f"worker CPU for the burst: {cpu:.2f} s, {cpu / len(times) * 1000:.2f} ms per delivery"
+            f" (at most {len(times) / cpu:.0f} deliveries/s on one free core;"
+            f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
         )
         receiver.arrivals(final=True)
     finally:

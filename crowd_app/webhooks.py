@@ -8,6 +8,7 @@ unreadable; rotate the webhook secrets afterwards.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -23,7 +24,12 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 (the Standard Webhooks prefix, not a secr
 
 
 def _fernet() -> Fernet:
-    digest = hashlib.sha256(b"heat-portal/crowd-webhook-secret/" + settings.SECRET_KEY.encode()).digest()
+    return _fernet_for(settings.SECRET_KEY)
+
+
+@functools.lru_cache(maxsize=4)
+def _fernet_for(secret_key: str) -> Fernet:
+    digest = hashlib.sha256(b"heat-portal/crowd-webhook-secret/" + secret_key.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
@@ -36,7 +42,14 @@ def secret_encrypt(secret: str) -> str:
 
 
 def secret_decrypt(token: str) -> str:
-    return _fernet().decrypt(token.encode()).decode()
+    """The secret of an encrypted ``token``. Every delivery signs with its account's secret:
+    decrypted once per process and key (a rotated secret is another token)."""
+    return _decrypted(settings.SECRET_KEY, token)
+
+
+@functools.lru_cache(maxsize=1024)
+def _decrypted(secret_key: str, token: str) -> str:
+    return _fernet_for(secret_key).decrypt(token.encode()).decode()
 
 
 def sign(*, secret: str, message_id: str, timestamp: int, body: bytes) -> str:

@@ -21,17 +21,32 @@ path (``CELERY_BROKER_TRANSPORT = "heatportal.broker:Transport"``) and keep the
   are changed under an exclusive lock on a lock file of their own and replaced by an atomic
   rename, so readers never see a table that is truncated or half-written. kombu truncates a new
   table before it locks it.
+- **A waiting consumer wakes up when there is something to do**, not at its next poll. kombu
+  sleeps ``polling_interval`` after every empty look at the folder, so a message waited
+  50 ms on average at 0.1 s, and a worker whose prefetch slots were full slept a whole interval
+  after a slot came free. Here a consumer waits on inotify (Linux) for a message to be renamed
+  into the queue folder, and on a pipe that an acknowledgement writes to when it frees a slot;
+  it looks at the folder at least every ``watched_polling_interval`` (1 s) regardless, in case
+  a change went unseen (a folder on a network file system). Without inotify it polls every
+  ``polling_interval`` as before.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import fcntl
 import logging
 import os
+import select
 import shutil
+import struct
+import sys
+import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from queue import Empty
@@ -84,9 +99,169 @@ def _write_atomically(path: str, data: bytes, *, fsync: bool) -> None:
         raise
 
 
+# --- Waking up waiting consumers ---------------------------------------------------------------
+
+_IN_CREATE = 0x100
+_IN_MOVED_TO = 0x80
+_IN_NONBLOCK = os.O_NONBLOCK
+_IN_CLOEXEC = os.O_CLOEXEC
+_EVENT = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len (then the name)
+
+
+def _inotify_libc():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.inotify_init1.argtypes = [ctypes.c_int]
+        libc.inotify_add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+class Waker:
+    """What a consumer of this process waits on between two looks at the queue folders: a new
+    message there (inotify) or a prefetch slot freed by an acknowledgement (a pipe). One per
+    process and transport; :meth:`wait` returns early on either, or after ``timeout``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._watched: set[str] = set()
+        self._inotify = -1
+        self._read_end, self._write_end = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.pid = os.getpid()
+        self.arrived: set[str] = set()  # queues with a message seen since the last listing
+        self._names: dict[tuple[str, str], deque[str]] = {}
+        self._listed_at: dict[str, float] = {}
+        libc = _inotify_libc()
+        if libc is not None:
+            fd = libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
+            if fd >= 0:
+                self._libc, self._inotify = libc, fd
+
+    @property
+    def watching(self) -> bool:
+        """Whether new messages wake a waiting consumer (inotify watches every folder)."""
+        return self._inotify >= 0
+
+    def watch(self, folder: str) -> None:
+        """Be woken by messages renamed or written into ``folder`` (idempotent). Call before
+        looking at the folder, so that a message arriving in between is not missed."""
+        if folder in self._watched or self._inotify < 0:
+            return
+        with self._lock:
+            if folder in self._watched:
+                return
+            mask = _IN_MOVED_TO | _IN_CREATE  # ours rename into place; kombu's own creates
+            if self._libc.inotify_add_watch(self._inotify, os.fsencode(folder), mask) < 0:
+                error = ctypes.get_errno()
+                logger.warning("Broker: cannot watch %s (%s); polling it", folder, os.strerror(error))
+                os.close(self._inotify)
+                self._inotify = -1
+                return
+            self._watched.add(folder)
+
+    def slot_freed(self) -> None:
+        """Wake the consumer: a message was acknowledged while its prefetch slots were full.
+        Any thread (a pool's) may call it."""
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._write_end, b"\0")
+
+    def wait(self, timeout: float, queues: frozenset[str] = frozenset()) -> None:
+        """Until a message of one of ``queues`` (of any queue if empty) may have arrived, a slot
+        was freed, or ``timeout`` seconds. Files of other queues and this transport's hidden
+        files (writes in progress, claims) do not end the wait."""
+        deadline = monotonic() + timeout
+        readers = [self._read_end] + ([self._inotify] if self._inotify >= 0 else [])
+        while True:
+            if self.arrived and (not queues or not self.arrived.isdisjoint(queues)):
+                return
+            try:
+                ready, _, _ = select.select(readers, [], [], max(0.0, deadline - monotonic()))
+            except InterruptedError:
+                return
+            if not ready:
+                return
+            if self._read_end in ready:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._read_end, 4096)
+                return
+            self.collect()
+
+    def collect(self) -> None:
+        """Read the pending inotify events (without waiting): the queues they name join
+        :attr:`arrived`."""
+        if self._inotify < 0:
+            return
+        while True:
+            try:
+                data = os.read(self._inotify, 65536)
+            except BlockingIOError:
+                return
+            offset = 0
+            while offset + _EVENT.size <= len(data):
+                _wd, _mask, _cookie, length = _EVENT.unpack_from(data, offset)
+                name = data[offset + _EVENT.size : offset + _EVENT.size + length].rstrip(b"\0")
+                offset += _EVENT.size + length
+                if not name.startswith(b".") and name.endswith(b".msg"):
+                    self.arrived.add(name.decode(errors="replace").partition(".")[2].removesuffix(".msg"))
+
+    def next_names(self, folder: str, queue: str, *, relist_after: float) -> deque[str]:
+        """The names of ``queue``'s messages in ``folder``, oldest first, from the last listing
+        of the folder; listed again when it holds none of them and a message of the queue
+        arrived since (or ``relist_after`` seconds passed, or nothing is watched). One listing
+        serves every queue and many messages: a worker draining N messages lists the folder
+        about once per batch instead of once per message (N² names sorted)."""
+        names = self._names.get((folder, queue))
+        if names:
+            return names
+        self.watch(folder)  # before a listing: a message arriving after it is an event
+        if folder in self._watched:
+            self.collect()
+            fresh = monotonic() - self._listed_at.get(folder, -1e9) < relist_after
+            if fresh and queue not in self.arrived:
+                return deque()
+        self.arrived.clear()  # before listing: what arrives from now on is seen by the next one
+        self._listed_at[folder] = monotonic()
+        listing: dict[tuple[str, str], deque[str]] = {}
+        for filename in sorted(os.listdir(folder)):
+            rest = filename.partition(".")[2]
+            if rest.endswith(".msg") and not filename.startswith("."):
+                listing.setdefault((folder, rest[:-4]), deque()).append(filename)
+        self._names = listing
+        return listing.get((folder, queue), deque())
+
+    def close(self) -> None:
+        for fd in (self._read_end, self._write_end, self._inotify):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._inotify = -1
+
+
+class QoS(virtual.QoS):
+    """kombu's QoS; an acknowledgement that frees a slot of a full prefetch wakes the consumer
+    (kombu's would sleep out its polling interval first)."""
+
+    def ack(self, delivery_tag):
+        full = not self.can_consume()
+        super().ack(delivery_tag)
+        if full:
+            self.channel.connection.waker.slot_freed()
+
+    def reject(self, delivery_tag, requeue=False):
+        full = not self.can_consume()
+        super().reject(delivery_tag, requeue=requeue)
+        if full:
+            self.channel.connection.waker.slot_freed()
+
+
 class Channel(filesystem.Channel):
     """kombu's filesystem channel with atomic writes, single-winner claims and exchange tables
     changed under a lock; undecodable messages are set aside instead of raised."""
+
+    QoS = QoS
 
     # --- Messages ------------------------------------------------------------------------------
 
@@ -103,24 +278,26 @@ class Channel(filesystem.Channel):
     def _get(self, queue):
         """Claim, read and return the oldest message of ``queue``; raise ``Empty`` if none."""
         self._maybe_tidy()
-        wanted = f"{queue}.msg"
-        for filename in sorted(os.listdir(self.data_folder_in)):
-            if filename.partition(".")[2] != wanted:
-                continue
-            claimed = self._claim(filename)
-            if claimed is None:
-                continue  # another consumer won it
-            try:
-                with open(claimed, "rb") as file:
-                    raw = file.read()
-            except OSError as exc:
-                raise ChannelError(f"Cannot read file {claimed!r} from queue.") from exc
-            payload, problem = self._decode(raw)
-            if problem is not None:
-                self._set_aside(claimed, filename, queue, problem)
-                continue
-            self._dispose(claimed, filename)
-            return payload
+        waker = self.connection.waker
+        folder = self.data_folder_in
+        for _pass in range(2):  # the names of the last listing, then of a new one if there is cause
+            names = waker.next_names(folder, queue, relist_after=self.watched_polling_interval)
+            while names:
+                filename = names.popleft()
+                claimed = self._claim(filename)
+                if claimed is None:
+                    continue  # another consumer won it
+                try:
+                    with open(claimed, "rb") as file:
+                        raw = file.read()
+                except OSError as exc:
+                    raise ChannelError(f"Cannot read file {claimed!r} from queue.") from exc
+                payload, problem = self._decode(raw)
+                if problem is not None:
+                    self._set_aside(claimed, filename, queue, problem)
+                    continue
+                self._dispose(claimed, filename)
+                return payload
         raise Empty()
 
     def _claim(self, filename: str) -> str | None:
@@ -339,6 +516,12 @@ class Channel(filesystem.Channel):
         return float(self.transport_options.get("stale_after", 3600))
 
     @cached_property
+    def watched_polling_interval(self) -> float:
+        """How often a consumer looks at the folder when inotify wakes it on new messages
+        (transport option ``watched_polling_interval``): a safety net, not the latency."""
+        return float(self.transport_options.get("watched_polling_interval", 1.0))
+
+    @cached_property
     def fsync(self) -> bool:
         """Flush each message and table to disk before it is renamed into place (transport
         option ``fsync``, on by default): after a power loss a message is whole or absent."""
@@ -346,6 +529,44 @@ class Channel(filesystem.Channel):
 
 
 class Transport(filesystem.Transport):
-    """kombu's filesystem transport with :class:`Channel`; ``filesystem://`` URLs as before."""
+    """kombu's filesystem transport with :class:`Channel`; ``filesystem://`` URLs as before.
+    A consumer waits for a change (:class:`Waker`) instead of sleeping a polling interval."""
 
     Channel = Channel
+
+    _waker: Waker | None = None
+
+    @property
+    def waker(self) -> Waker:
+        """This process's waker (a forked child makes its own: the inotify queue is shared)."""
+        if self._waker is None or self._waker.pid != os.getpid():
+            self._waker = Waker()
+        return self._waker
+
+    def drain_events(self, connection, timeout=None):
+        """kombu's loop (look at every consumed queue, deliver one message), but an empty look
+        waits on :attr:`waker` instead of sleeping: a new message or a freed slot ends the wait."""
+        started = monotonic()
+        waker = self.waker
+        interval = self.polling_interval or 0.1
+        for channel in self.channels:
+            waker.watch(channel.data_folder_in)
+        if waker.watching and self.channels:
+            interval = max(interval, self.channels[0].watched_polling_interval)
+        while True:
+            try:
+                self.cycle.get(self._deliver, timeout=timeout)
+                return
+            except Empty:
+                pass
+            remaining = interval if timeout is None else min(interval, timeout - (monotonic() - started))
+            if remaining <= 0:
+                raise TimeoutError()
+            queues = frozenset(queue for channel in self.channels for queue in channel._active_queues)
+            waker.wait(remaining, queues)
+
+    def close_connection(self, connection):
+        super().close_connection(connection)
+        if self._waker is not None and self._waker.pid == os.getpid():
+            self._waker.close()
+        self._waker = None

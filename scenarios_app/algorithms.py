@@ -83,8 +83,11 @@ def _series(profile: Profile, *, battery_kw, soc, grid_import, grid_export) -> d
 def run_slow(profile: Profile, params: dict, report: Report) -> dict:
     duration = params["duration"]
     steps = max(10, duration * 5)
+    started = time.monotonic()
     for step in range(1, steps + 1):
-        time.sleep(duration / steps)
+        # Until the step's point in time, not for a step's length: ``duration`` seconds in all,
+        # however long reporting took.
+        time.sleep(max(0.0, started + duration * step / steps - time.monotonic()))
         report(step / steps)
     net = profile.load_kw - profile.pv_kw
     zeros = np.zeros_like(net)

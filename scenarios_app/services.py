@@ -413,39 +413,34 @@ def scenario_heartbeat(*, scenario_id, token) -> bool:
     )
 
 
-@transaction.atomic
-def scenario_finish(*, scenario_id, token, result: dict | None = None, error: str = "") -> bool:
-    """processing → complete (with result and KPI values) or failed (with the error)."""
-    scenario = (
-        Scenario.objects.select_for_update()
-        .select_related("session")
-        .filter(pk=scenario_id, status=Status.PROCESSING, run_token=token)
-        .first()
-    )
-    if scenario is None:
-        return False
+def scenario_finish(
+    *, scenario_id, token, result: dict | None = None, error: str = "", kpi_names: list | None = None
+) -> bool:
+    """processing → complete (with result and KPI values) or failed (with the error).
+
+    One UPDATE guarded by the run's token: it writes nothing once the run is no longer this
+    worker's. ``kpi_names`` are the session's KPIs (read here when not given)."""
     now = timezone.now()
+    fields: dict[str, Any] = {"finished_at": now, "heartbeat_at": now}
     if not error:
-        kpi_values = kpis.compute_kpis(scenario.session.kpis, result)
+        if kpi_names is None:
+            kpi_names = (
+                RunnerSession.objects.filter(scenarios__pk=scenario_id).values_list("kpis", flat=True).first()
+            ) or []
+        kpi_values = kpis.compute_kpis(kpi_names, result)
         try:  # a NaN or infinity has no JSON form: the run fails with a reason instead of a crash
             check_json_value({"result": result, "kpi_values": kpi_values})
         except BadInput as bad:
             error = f"The algorithm's result cannot be stored: {bad}"
+        else:
+            fields.update(
+                status=Status.COMPLETE, error="", progress=1.0, result=result, kpi_values=kpi_values
+            )
     if error:
-        scenario.status = Status.FAILED
-        scenario.error = error[:4000]
-        scenario.result = None
-        scenario.kpi_values = None
-    else:
-        scenario.status = Status.COMPLETE
-        scenario.error = ""
-        scenario.progress = 1.0
-        scenario.result = result
-        scenario.kpi_values = kpi_values
-    scenario.finished_at = now
-    scenario.heartbeat_at = now
-    scenario.save()
-    return True
+        fields.update(status=Status.FAILED, error=error[:4000], result=None, kpi_values=None)
+    return bool(
+        Scenario.objects.filter(pk=scenario_id, status=Status.PROCESSING, run_token=token).update(**fields)
+    )
 
 
 def scenarios_sweep(*, now=None) -> dict:

@@ -316,7 +316,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # Leftovers (control messages of stopped workers, claims of dead consumers) are dealt
         # with after this long: longer than a task may keep a worker from its control queue.
         "stale_after": CELERY_TASK_TIME_LIMIT * 2,
+        # A waiting worker is woken by inotify when a message arrives or a prefetch slot frees
+        # (heatportal/broker.py); it looks at the folder every watched_polling_interval anyway.
+        # polling_interval is how often it looks where inotify is missing.
         "polling_interval": 0.1,
+        "watched_polling_interval": 1.0,
     }
 else:
     # Unacknowledged messages come back after this long: longer than the longest task, so
