@@ -34,6 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 INLINE_BODY_MAX = 256 * 1024
 
@@ -251,4 +252,6 @@ def make_application():
         lane = api if family_for_path(path) is not None else pages
         return await lane(scope, receive, send)
 
+    if settings.FORWARDED_ALLOW_IPS:  # behind a reverse proxy: the client from X-Forwarded-For
+        return ProxyHeadersMiddleware(application, trusted_hosts=settings.FORWARDED_ALLOW_IPS)
     return application

@@ -173,7 +173,7 @@ def failures_clear(scope: str, identity: object) -> None:
 
 
 def client_address(request) -> str:
-    """The client's address as the server saw it: ``REMOTE_ADDR``. Behind a reverse proxy the
-    ASGI server must set it from the forwarding headers (uvicorn ``--proxy-headers
-    --forwarded-allow-ips=<proxy address>``), or every client counts as the proxy."""
+    """The client's address as the server saw it: ``REMOTE_ADDR``. Behind a reverse proxy,
+    ``FORWARDED_ALLOW_IPS`` names it, so that the address comes from its forwarding headers
+    (heatportal/lanes.py); otherwise every client counts as the proxy."""
     return (request.META.get("REMOTE_ADDR") or "") if request is not None else ""

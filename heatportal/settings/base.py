@@ -79,6 +79,9 @@ ASYNC_API_PREFIXES = ["/v1/"]
 # Threads of the web process that run Django's (synchronous) handler; each keeps its database
 # connection. Requests beyond this wait for a free thread.
 WEB_THREADS = env.int("WEB_THREADS", default=16)
+# Addresses of reverse proxies whose X-Forwarded-For names the client (comma-separated, or "*");
+# empty: the client is the peer of the connection (docs/configuration.md, "Client address").
+FORWARDED_ALLOW_IPS = env("FORWARDED_ALLOW_IPS", default="")
 
 ROOT_URLCONF = "heatportal.urls"
 ASGI_APPLICATION = "heatportal.asgi.application"
