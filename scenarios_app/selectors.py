@@ -56,17 +56,42 @@ def dataset_by_key(session: RunnerSession, key: str) -> Dataset | None:
 
 
 def session_scenarios(session: RunnerSession) -> QuerySet[Scenario]:
+    """The session's scenarios with their dataset (not its tables), oldest first. The caller
+    has the session: it is not joined again for every row."""
     return (
         Scenario.objects.filter(session=session)
-        .select_related("dataset", "session")
+        .select_related("dataset")
         .defer("dataset__tables")
         .order_by("created_at", "id")
     )
 
 
+# What a scenario's API body reads: not the run's bookkeeping (its datetimes, token, worker).
+SCENARIO_BODY_FIELDS = (
+    "session_id",
+    "tag",
+    "dataset_id",
+    "algo_name",
+    "algo_params",
+    "data_params",
+    "status",
+    "progress",
+    "result",
+    "kpi_values",
+    "error",
+)
+
+
+def scenario_list(*, session: RunnerSession) -> QuerySet[Scenario]:
+    """The session's scenarios as the API lists them, oldest first: the columns of their body
+    and their dataset's key only (a list is read on every refresh of a client's table)."""
+    return session_scenarios(session).only(*SCENARIO_BODY_FIELDS, "dataset__key")
+
+
 def scenario_by_id(session: RunnerSession, scenario_id: str) -> Scenario | None:
     """A scenario of the session by its UUID (or, failing that, by its tag)."""
-    scenarios = session_scenarios(session)
+    scenarios = Scenario.objects.filter(session=session).select_related("dataset", "session")
+    scenarios = scenarios.defer("dataset__tables")
     as_uuid = _as_uuid(scenario_id)
     if as_uuid is not None:
         found = scenarios.filter(pk=as_uuid).first()
@@ -75,13 +100,31 @@ def scenario_by_id(session: RunnerSession, scenario_id: str) -> Scenario | None:
     return scenarios.filter(tag=scenario_id).first()
 
 
-def scenario_status(sid: str, scenario_id: str) -> dict | None:
-    """The poll body in one query: id, tag, status, progress."""
-    as_uuid = _as_uuid(scenario_id)
-    if as_uuid is None:
-        return None
+def _scenario_lookup(sid: str, scenario_id: str) -> dict:
+    """The filter of the common case, without an OR: the session by its UUID (no join) or its
+    display name, the scenario by its UUID or its tag. What it finds is what
+    :func:`session_by_sid` then :func:`scenario_by_id` find; when it finds nothing (or the
+    rare cases: a display name or tag that looks like a UUID), callers look up step by step."""
+    sid_uuid, scenario_uuid = _as_uuid(sid), _as_uuid(scenario_id)
+    by_session = {"session_id": sid_uuid} if sid_uuid else {"session__display_name": sid}
+    return {**by_session, **({"pk": scenario_uuid} if scenario_uuid else {"tag": scenario_id})}
+
+
+def scenario_get(*, sid: str, scenario_id: str) -> Scenario | None:
+    """The scenario with what its body reads of its session and dataset, in one query, or None.
+    (Services that change it save only the fields they change.)"""
     return (
-        Scenario.objects.filter(sid_filter(sid, "session__"), pk=as_uuid)
+        Scenario.objects.filter(**_scenario_lookup(sid, scenario_id))
+        .select_related("session", "dataset")
+        .only(*SCENARIO_BODY_FIELDS, "session__kpis", "dataset__key")
+        .first()
+    )
+
+
+def scenario_status(*, sid: str, scenario_id: str) -> dict | None:
+    """The poll body's values (id, tag, status, progress) in one query, or None."""
+    return (
+        Scenario.objects.filter(**_scenario_lookup(sid, scenario_id))
         .values("id", "tag", "status", "progress")
         .first()
     )

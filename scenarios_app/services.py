@@ -8,6 +8,7 @@ API answers with (document 003): 404 :class:`NotFound`, 409 :class:`Conflict`, 4
 from __future__ import annotations
 
 import uuid
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any
 
@@ -220,15 +221,6 @@ def dataset_ingest_json(*, session: RunnerSession, payload: Any) -> list[Dataset
 # --- Scenarios --------------------------------------------------------------------------------
 
 
-def validate_algorithm_params(*, algo_name: str, algo_params: dict | None) -> dict:
-    algorithm = algorithms.REGISTRY[algo_name]
-    try:
-        return validate_parameters(algorithm.parameters, algo_params)
-    except ParameterError as error:
-        raise Invalid(str(error)) from error
-
-
-@transaction.atomic
 def scenario_create(
     *,
     session: RunnerSession,
@@ -238,30 +230,54 @@ def scenario_create(
     algo_params: dict | None = None,
     data_params: dict | None = None,
 ) -> Scenario:
-    dataset = Dataset.objects.filter(session=session, key=dataset_key).first()
+    """A new scenario in ``created``.
+
+    One write, so no transaction of its own: a tag already taken is found by the unique
+    constraint when inserting (409), not by a query before it. Checks in the documented order:
+    dataset (404), algorithm (404), tag (409), parameter values (400).
+    """
+    # The dataset's tables are not read: they can be megabytes.
+    dataset = Dataset.objects.filter(session=session, key=dataset_key).only("id", "key", "session_id").first()
     if dataset is None:
         raise NotFound(f"Dataset '{dataset_key}' not found.")
     if algo_name not in session.algorithms or algo_name not in algorithms.REGISTRY:
         raise NotFound(f"Algorithm '{algo_name}' not found.")
-    if Scenario.objects.filter(session=session, tag=tag).exists():
-        raise Conflict(f"A scenario with tag '{tag}' already exists.")
-    params = validate_algorithm_params(algo_name=algo_name, algo_params=algo_params)
     try:
+        params = validate_parameters(algorithms.REGISTRY[algo_name].parameters, algo_params)
         clean_data_params = validate_parameters(datasets.data_parameter_schema(), data_params)
     except ParameterError as error:
+        _check_tag_free(session=session, tag=tag)  # a taken tag is reported first (409)
         raise Invalid(str(error)) from error
+    scenario = Scenario(
+        session=session,
+        tag=tag,
+        dataset=dataset,
+        algo_name=algo_name,
+        algo_params=params,
+        data_params=clean_data_params,
+    )
     try:
-        with transaction.atomic():
-            return Scenario.objects.create(
-                session=session,
-                tag=tag,
-                dataset=dataset,
-                algo_name=algo_name,
-                algo_params=params,
-                data_params=clean_data_params,
-            )
-    except IntegrityError as error:  # the same tag, created concurrently
-        raise Conflict(f"A scenario with tag '{tag}' already exists.") from error
+        with _savepoint_if_nested():
+            scenario.save(force_insert=True)
+    except IntegrityError as error:
+        raise _tag_taken(tag) from error
+    return scenario
+
+
+def _tag_taken(tag: str) -> Conflict:
+    return Conflict(f"A scenario with tag '{tag}' already exists.")
+
+
+def _check_tag_free(*, session: RunnerSession, tag: str) -> None:
+    if Scenario.objects.filter(session=session, tag=tag).exists():
+        raise _tag_taken(tag)
+
+
+def _savepoint_if_nested():
+    """A savepoint around a single write that may fail, when the caller has a transaction
+    open (it stays usable after the failure); outside one the write commits alone, and
+    opening a transaction for it would cost two round trips for nothing."""
+    return transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
 
 
 @transaction.atomic
@@ -290,26 +306,33 @@ def _locked(scenario: Scenario) -> Scenario:
     )
 
 
-@transaction.atomic
 def scenario_run(*, scenario: Scenario) -> Scenario:
-    """created → queued; a worker picks it up when the session's earlier scenarios are done."""
-    locked = _locked(scenario)
-    if locked.status != Status.CREATED:
+    """created → queued; a worker picks it up when the session's earlier scenarios are done.
+
+    One conditional UPDATE decides (no row lock and no transaction needed): of two concurrent
+    runs only one finds the scenario ``created``. The session's dispatcher is enqueued when it
+    commits.
+    """
+    queued = {
+        "status": Status.QUEUED,
+        "progress": 0.0,
+        "queued_at": timezone.now(),
+        "result": None,
+        "kpi_values": None,
+        "error": "",
+        "attempts": 0,
+    }
+    if not Scenario.objects.filter(pk=scenario.pk, status=Status.CREATED).update(**queued):
+        status = Scenario.objects.filter(pk=scenario.pk).values_list("status", flat=True).first()
+        if status is None:
+            raise NotFound(f"Scenario '{scenario.tag}' not found.")
         raise Conflict(
-            f"Scenario '{locked.tag}' is {locked.status}, not created. Reset it first with POST .../reset."
+            f"Scenario '{scenario.tag}' is {status}, not created. Reset it first with POST .../reset."
         )
-    locked.status = Status.QUEUED
-    locked.progress = 0.0
-    locked.queued_at = timezone.now()
-    locked.result = None
-    locked.kpi_values = None
-    locked.error = ""
-    locked.attempts = 0
-    locked.save(
-        update_fields=["status", "progress", "queued_at", "result", "kpi_values", "error", "attempts"]
-    )
-    _dispatch_on_commit(locked.session_id)
-    return locked
+    for field, value in queued.items():
+        setattr(scenario, field, value)
+    _dispatch_on_commit(scenario.session_id)
+    return scenario
 
 
 @transaction.atomic

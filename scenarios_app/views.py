@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from heatportal.pages import AREAS
 from scenarios_app import algorithms, etl, selectors, services
-from scenarios_app.api.serializers import algorithm_payload
+from scenarios_app.api.outputs import algorithm_output
 from scenarios_app.forms import CopySessionForm, ScenarioForm, SessionForm
 from scenarios_app.kpis import REGISTRY as KPIS
 from scenarios_app.models import RunnerSession, Scenario
@@ -214,7 +214,7 @@ def scenario_detail(request: HttpRequest, session_id, scenario_id) -> HttpRespon
         "scenario": scenario,
         "kpis": kpis,
         "chart": chart,
-        "parameters": algorithm_payload(scenario)["parameters"],
+        "parameters": algorithm_output(scenario)["parameters"],
         "status_url": _status_url(session, scenario),
         "summary": json.dumps(scenario.result.get("optimisation"), indent=2)
         if complete and isinstance(scenario.result, dict) and scenario.result.get("optimisation")

@@ -19,6 +19,7 @@ Statuses an operation has beyond those (409, 503, ...) are declared on the view 
 
 from __future__ import annotations
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_doc
 from drf_spectacular.utils import OpenApiResponse
@@ -26,6 +27,14 @@ from rest_framework import permissions, serializers
 from rest_framework.authentication import SessionAuthentication
 
 from heatportal.api.errors import CROWD, HEAT, SCENARIOS, SITES, ErrorFamily
+
+
+class SessionCookieScheme(SessionScheme):
+    """:class:`heatportal.api.authentication.SessionCookieAuthentication` is the session cookie
+    (``cookieAuth``), as DRF's SessionAuthentication is (spectacular matches exact classes)."""
+
+    target_class = "heatportal.api.authentication.SessionCookieAuthentication"
+
 
 # --- The families' error bodies ---------------------------------------------------------------
 

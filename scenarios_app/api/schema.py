@@ -1,7 +1,8 @@
-"""The scenario runner's bodies as the OpenAPI schema gives them (document 003's shapes).
+"""The scenario runner's bodies as the OpenAPI schema gives them (document 003's shapes):
+documentation only, never used when answering a request.
 
-The views validate bodies with :func:`scenarios_app.api.views.check_body` and build responses
-with :mod:`scenarios_app.api.serializers`; these serializers only describe them.
+The views validate bodies with the Pydantic models of :mod:`scenarios_app.api.inputs` and build
+responses with :mod:`scenarios_app.api.outputs`; these serializers only describe them.
 """
 
 from __future__ import annotations

@@ -9,11 +9,23 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from scenarios_app.models import Dataset, Scenario
-from tests.scenarios_app.conftest import API, create_scenario
+from tests.scenarios_app.conftest import API, bearer_client, create_scenario
 
 pytestmark = pytest.mark.django_db
 
 VALID = {"tag": "t", "dataset_key": "Master data", "algo_name": "Slow"}
+
+
+def endpoint_queries(captured: CaptureQueriesContext) -> list[str]:
+    """The queries an endpoint makes itself: not the bearer token's lookup (present or not,
+    as the per-process credential cache holds it for a second), nor savepoints (there only
+    because each test runs inside a transaction)."""
+    return [
+        query["sql"]
+        for query in captured.captured_queries
+        if "accounts_accesstoken" not in query["sql"]
+        and not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
 
 
 # --- Global and authentication ----------------------------------------------------------------
@@ -510,7 +522,9 @@ def test_status_by_display_name_takes_two_queries_with_the_token(api, main):
     with CaptureQueriesContext(connection) as queries:
         api.get(f"{API}/sessions/main/scenarios/{scenario['id']}/status")
 
-    assert len(queries) == 2
+    # At most two: the token's lookup (none while the credential cache holds it) and the status.
+    assert len(queries) <= 2
+    assert len(endpoint_queries(queries)) == 1
 
 
 def test_processing_is_null_or_the_scenario(api, main):
@@ -683,3 +697,111 @@ def test_from_json_with_nul_or_an_overlong_key_is_400(api, main):
         )
         assert response.status_code == 400
     assert Dataset.objects.count() == 1
+
+
+# --- What the hot endpoints cost ------------------------------------------------------------
+
+
+def _queries_of(call) -> list[str]:
+    call()  # first: the token's last use is written, the credential cached
+    with CaptureQueriesContext(connection) as queries:
+        response = call()
+    assert response.status_code < 300, response.content
+    return endpoint_queries(queries)
+
+
+@pytest.mark.parametrize("sid", ["main", "uuid"])
+@pytest.mark.parametrize("by", ["id", "tag"])
+def test_status_is_one_query_by_session_uuid_or_name_and_scenario_id_or_tag(api, main, sid, by):
+    scenario = create_scenario(api, tag="poll")
+    path = f"{API}/sessions/{main.pk if sid == 'uuid' else 'main'}/scenarios/{scenario[by]}/status"
+
+    queries = _queries_of(lambda: api.get(path))
+
+    assert len(queries) == 1, queries
+    assert api.get(path).json() == {"id": scenario["id"], "tag": "poll", "status": "created", "progress": 0.0}
+
+
+def test_listing_20_scenarios_is_two_queries(api, main):
+    for index in range(20):
+        create_scenario(api, tag=f"s{index}")
+
+    queries = _queries_of(lambda: api.get(f"{API}/sessions/main/scenarios"))
+
+    assert len(queries) == 2, queries  # the session, then its scenarios with their dataset's key
+    assert "tables" not in queries[1]  # the datasets' tables are never read for a list
+
+
+def test_getting_a_scenario_is_one_query(api, main):
+    scenario = create_scenario(api)
+
+    queries = _queries_of(lambda: api.get(f"{API}/sessions/main/scenarios/{scenario['id']}"))
+
+    assert len(queries) == 1, queries
+
+
+def test_creating_a_scenario_is_three_queries_without_reading_the_tables(api, main):
+    tags = iter(["a", "b"])
+    url = f"{API}/sessions/main/scenarios"
+
+    queries = _queries_of(lambda: api.post(url, {**VALID, "tag": next(tags)}, format="json"))
+
+    assert len(queries) == 3, queries  # the session, the dataset's id, the INSERT
+    assert queries[2].startswith("INSERT")
+    assert "tables" not in queries[1]
+
+
+def test_running_a_scenario_is_two_queries_and_enqueues_on_commit(
+    api, main, django_capture_on_commit_callbacks
+):
+    ids = iter([create_scenario(api, tag=tag)["id"] for tag in ("a", "b")])
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        queries = _queries_of(lambda: api.post(f"{API}/sessions/main/scenarios/{next(ids)}/run"))
+
+    assert len(queries) == 2, queries  # the scenario with its session, the conditional UPDATE
+    assert queries[1].startswith("UPDATE")
+    assert len(callbacks) == 2  # one dispatch per run, sent when the transaction commits
+
+
+@pytest.mark.parametrize("path", ["health", "sessions"])
+def test_health_and_the_session_list_read_one_query_and_write_nothing(api, main, path):
+    queries = _queries_of(lambda: api.get(f"{API}/{path}"))
+
+    assert len(queries) == 1 and queries[0].startswith("SELECT"), queries
+
+
+def test_the_portal_session_cookie_polls_status_and_needs_csrf_to_run(main, user):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+    scenario = create_scenario(bearer_client())
+
+    status = client.get(f"{API}/sessions/main/scenarios/{scenario['id']}/status")
+    run = client.post(f"{API}/sessions/main/scenarios/{scenario['id']}/run")
+
+    assert status.status_code == 200 and status.json()["status"] == "created"
+    assert run.status_code == 403
+    assert "CSRF" in run.json()["detail"]
+
+
+def test_a_taken_tag_is_reported_before_invalid_parameter_values(api, main):
+    create_scenario(api, tag="x")
+
+    response = api.post(
+        f"{API}/sessions/main/scenarios", {**VALID, "tag": "x", "algo_params": {"duration": 0}}, format="json"
+    )
+
+    assert response.status_code == 409
+    assert response.json() == {"detail": "A scenario with tag 'x' already exists."}
+
+
+def test_a_display_name_or_tag_that_looks_like_a_uuid_still_finds_the_scenario(api, main):
+    name, tag = str(uuid.uuid4()), str(uuid.uuid4())
+    api.post(f"{API}/sessions/main/copy", {"new_display_name": name}, format="json")
+    scenario = create_scenario(api, sid=name, tag=tag)
+
+    status = api.get(f"{API}/sessions/{name}/scenarios/{tag}/status")
+    one = api.get(f"{API}/sessions/{name}/scenarios/{tag}")
+
+    assert status.status_code == 200 and status.json()["id"] == scenario["id"]
+    assert one.status_code == 200 and one.json() == scenario
