@@ -485,11 +485,10 @@ def report(backend: str, order: list[Endpoint], runs: dict[str, list], idle: dic
             ]
             judged_ratio[endpoint.name] = judged(per_round, h.ratio(cpu, floor_cpu[endpoint.floor_name]))
             ratio = f"{judged_ratio[endpoint.name]:.2f}x {endpoint.floor_name.split()[1]}"
-        extra = (
-            "; ".join(sorted({run.extra for run in endpoint_runs if run.extra}))
-            if endpoint.name != "auth login"
-            else ""
-        )
+        extra = ""
+        if endpoint.script is TELEMETRY_SCRIPT:  # "applied N stale N other N" per run: summed
+            counts = [sum(int(run.extra.split()[index]) for run in endpoint_runs) for index in (1, 3, 5)]
+            extra = f"applied {counts[0]:,}, stale (200 applied: false) {counts[1]:,}, other {counts[2]:,}"
         rows.append(
             [
                 endpoint.name,
