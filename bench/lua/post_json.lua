@@ -1,0 +1,34 @@
+-- The same JSON body POSTed on every request.
+--   wrk -t2 -c10 -d3s -s bench/lua/post_json.lua http://127.0.0.1:PORT/auth/login -- '{"username": ...}'
+-- The -H headers (a credential) are kept; Content-Type is set to application/json.
+-- done() prints one line: "sent <requests written>" (answers still outstanding when wrk stops
+-- are not in wrk's request count; a bench may wait for the server to finish them).
+
+local req
+sent = 0
+
+function init(args)
+  wrk.method = "POST"
+  wrk.body = args[1]
+  wrk.headers["Content-Type"] = "application/json"
+  req = wrk.format()
+end
+
+function request()
+  sent = sent + 1
+  return req
+end
+
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function done(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do
+    total = total + thread:get("sent")
+  end
+  io.write(string.format("sent %d\n", total))
+end
