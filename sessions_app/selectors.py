@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,10 +13,10 @@ import orjson
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Count, Prefetch, QuerySet
-from django.db.models.expressions import Col
 
 from heatportal.accounts.models import User
 from heatportal.services import ServiceError
+from heatportal.sqlrows import Columns
 from sessions_app.models import (
     NodeInstance,
     NodeOutput,
@@ -149,9 +148,10 @@ def _template_sql(sql: Any, template_id: str) -> str:
     return sql.text(f"(SELECT {document} FROM {table} t WHERE t.id = {template_id})")  # noqa: S608
 
 
-# The session, its project and the project's owner, in the model's columns: each becomes a model
+# The session, its project and the project's owner, in the models' columns: each becomes a model
 # instance (``Model.from_db``), as ``select_related("project__owner")`` would make them.
 _ROW_MODELS = ((Session, "s"), (Project, "p"), (User, "u"))
+_ROW_COLUMNS = [Columns.of_model(model, alias) for model, alias in _ROW_MODELS]
 
 
 @functools.cache
@@ -159,7 +159,6 @@ def _session_document_sql(vendor: str) -> str:
     """The one query of ``session_document``, written once per database vendor: table and column
     names come from the models, the session id is the only parameter (``%s``)."""
     sql = _PostgreSQL if vendor == "postgresql" else _SQLite
-    quote = connection.ops.quote_name
     nodes = sql.array(
         sql.obj(
             ("id", "i.id"),
@@ -184,11 +183,7 @@ def _session_document_sql(vendor: str) -> str:
         f"{ScenarioInstance._meta.db_table} c WHERE c.session_id = s.id",
         "c.created_at, c.id",
     )
-    columns = [
-        f"{alias}.{quote(field.column)}"
-        for model, alias in _ROW_MODELS
-        for field in model._meta.concrete_fields
-    ]
+    columns = [columns.select(connection.ops.quote_name) for columns in _ROW_COLUMNS]
     columns += [
         _template_sql(sql, "s.session_template_id"),
         _template_sql(sql, "p.default_session_template_id"),
@@ -200,24 +195,6 @@ def _session_document_sql(vendor: str) -> str:
         f"SELECT {', '.join(columns)} FROM {session} s"  # noqa: S608 (names from the models; the id is a parameter)
         f" JOIN {project} p ON p.id = s.project_id JOIN {user} u ON u.id = p.owner_id WHERE s.id = %s"
     )
-
-
-# Django's converters of each model column (e.g. SQLite's text → datetime, UUID, bool; JSON text →
-# value), as its query compiler applies them, found once per connection: the backend's converters
-# are bound to the connection they were asked of (connections are per thread).
-_converters_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _row_converters(db: Any) -> list[tuple[Col, list]]:
-    found = _converters_of.get(db)
-    if found is None:
-        found = []
-        for model, alias in _ROW_MODELS:
-            for field in model._meta.concrete_fields:
-                column = Col(alias, field)
-                found.append((column, db.ops.get_db_converters(column) + column.get_db_converters(db)))
-        _converters_of[db] = found
-    return found
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -260,19 +237,14 @@ def session_document(session_id: Any) -> SessionDocument:
         found = cursor.fetchone()
     if found is None:
         raise Session.DoesNotExist("Session matching query does not exist.")
-    values = list(found)
-    for index, (column, converters) in enumerate(_row_converters(db)):
-        for converter in converters:
-            values[index] = converter(values[index], column, db)
     rows, offset = [], 0
-    for model, _alias in _ROW_MODELS:
-        names = [field.attname for field in model._meta.concrete_fields]
-        rows.append(model.from_db(db.alias, names, values[offset : offset + len(names)]))
-        offset += len(names)
+    for (model, _alias), columns in zip(_ROW_MODELS, _ROW_COLUMNS, strict=True):
+        rows.append(columns.instance(model, db, found[offset : offset + len(columns)]))
+        offset += len(columns)
     session, project, owner = rows
     Project.owner.field.set_cached_value(project, owner)
     Session.project.field.set_cached_value(session, project)
-    template, default_template, node_documents, scenario_rows = values[offset:]
+    template, default_template, node_documents, scenario_rows = found[offset:]
     scenarios = [
         (pk, simulation, name, instance, _moment(created), _moment(start), _moment(end))
         for pk, simulation, name, instance, created, start, end in _loads(scenario_rows)
