@@ -178,6 +178,13 @@ class PortalServer:
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.02)
 
+    def settle(self, timeout: float = 10) -> None:
+        """Wait until no request is in flight, so that a page's late request (a poll, an
+        iframe) does not run during the next test, where it may not touch the database."""
+        deadline = time.monotonic() + timeout
+        while self.server.server_state.tasks and time.monotonic() < deadline:
+            time.sleep(0.02)
+
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=15)
@@ -193,9 +200,10 @@ def portal_server(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def live_url(portal_server, transactional_db) -> str:
+def live_url(portal_server, transactional_db):
     """Base URL of the running portal; what the test commits, it serves."""
-    return portal_server.url
+    yield portal_server.url
+    portal_server.settle()
 
 
 @pytest.fixture
