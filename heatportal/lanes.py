@@ -6,8 +6,10 @@ Django's own ASGI handler gives every request a thread of its own for the synchr
 middleware chain on every path. Measured on this project, that was most of what an API request
 cost. So :func:`application` sends each request down one of three lanes:
 
-- **async API lane** (``ASYNC_API_PREFIXES``, the crowd API): Django's ASGI handler with the
-  API middleware only; its blocking polls wait on an asyncio event, holding no thread;
+- **async API lane** (``ASYNC_API_PREFIXES``, the crowd API): Django's ASGI handler without
+  its thread per request (:class:`LeanASGIHandler`) with the API middleware only; its views
+  do their database work in one trip to the shared pool, and its blocking polls wait on an
+  asyncio event, holding no thread;
 - **API lane** (every other API path, :func:`heatportal.api.errors.family_for_path`): Django's
   WSGI handler with the API middleware only (``API_MIDDLEWARE``: no sessions, CSRF, messages;
   API views authenticate themselves), run on a fixed pool of ``WEB_THREADS`` threads, so
