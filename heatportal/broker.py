@@ -8,8 +8,9 @@ path (``CELERY_BROKER_TRANSPORT = "heatportal.broker:Transport"``) and keep the
 - **Messages are written whole or not at all.** kombu opens the final ``*.msg`` name, empty, and
   then writes into it, so a worker polling in between reads an empty file and dies with
   ``JSONDecodeError`` (celery/kombu#1551, celery/celery#4308; DVC's dvc-task#90). Here a message
-  is written to a hidden temporary name in the same folder, flushed to disk (``fsync``) and
-  renamed into place: ``rename`` is atomic on POSIX, so a reader sees nothing or all of it.
+  is written to a hidden temporary name in the same folder (flushed to disk first when the
+  transport option ``fsync`` is on) and renamed into place: ``rename`` is atomic on POSIX, so a
+  reader sees nothing or all of it.
 - **A message is claimed by one consumer.** kombu moves a message to the temporary folder, which
   is a copy when ``/tmp`` is another file system, so two workers could both read it. Here a
   consumer claims a message by renaming it to a hidden name in the same folder; of two workers
@@ -524,7 +525,8 @@ class Channel(filesystem.Channel):
     @cached_property
     def fsync(self) -> bool:
         """Flush each message and table to disk before it is renamed into place (transport
-        option ``fsync``, on by default): after a power loss a message is whole or absent."""
+        option ``fsync``; the settings turn it off, like SQLite's per-commit sync): with it, after
+        a power loss a message is whole or absent."""
         return bool(self.transport_options.get("fsync", True))
 
 

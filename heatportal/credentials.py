@@ -84,7 +84,17 @@ class CredentialKind:
 
 
 def _random(alphabet: str, length: int) -> str:
-    return "".join(secrets.choice(alphabet) for _ in range(length))
+    """``length`` characters drawn uniformly from ``alphabet`` (at most 256 of them) with the
+    OS's CSPRNG, as ``secrets.choice`` per character would, from one ``token_bytes`` call per
+    batch rather than one per character: a byte picks ``alphabet[byte % size]``, and bytes at
+    or above the largest multiple of ``size`` are dropped, so that every character is equally
+    likely (no modulo bias)."""
+    size = len(alphabet)
+    usable = 256 - 256 % size
+    drawn: list[str] = []
+    while len(drawn) < length:
+        drawn += [alphabet[byte % size] for byte in secrets.token_bytes(length) if byte < usable]
+    return "".join(drawn[:length])
 
 
 def hash_secret(secret: str) -> str:

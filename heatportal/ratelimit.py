@@ -126,17 +126,28 @@ def _failure_key(scope: str, identity: object) -> str:
     return f"authfail:{scope}:{identity}"
 
 
-def _failures(key: str) -> tuple[int, int]:
-    """The failures counted under ``key`` and the whole seconds its window has left."""
+def failures_read(*counters: tuple[str, object]) -> list[tuple[int, int]]:
+    """For each ``(scope, identity)``: the failures counted in its current window and the whole
+    seconds the window has left ((0, 0) when none). One round trip to Redis for all of them."""
+    keys = [_failure_key(scope, identity) for scope, identity in counters]
     location = _redis_location()
     if location is not None:
         pipe = _redis_client(location).pipeline(transaction=False)
-        full_key = cache.make_and_validate_key(key)
-        count, ttl = pipe.get(full_key).ttl(full_key).execute()
-        return (int(count), max(1, ttl)) if count is not None else (0, 0)
-    count, closes_at = cache.get(key) or (0, 0.0)
-    left = closes_at - time.time()
-    return (count, max(1, int(left + 0.999))) if left > 0 else (0, 0)
+        for key in keys:
+            full_key = cache.make_and_validate_key(key)
+            pipe.get(full_key).ttl(full_key)
+        answers = pipe.execute()
+        return [
+            (int(count), max(1, ttl)) if count is not None else (0, 0)
+            for count, ttl in zip(answers[::2], answers[1::2], strict=True)
+        ]
+    found = cache.get_many(keys)
+    now, read = time.time(), []
+    for key in keys:
+        count, closes_at = found.get(key) or (0, 0.0)
+        left = closes_at - now
+        read.append((count, max(1, int(left + 0.999))) if left > 0 else (0, 0))
+    return read
 
 
 def failures_retry_after(scope: str, identity: object, *, limit: int) -> int | None:
@@ -145,7 +156,7 @@ def failures_retry_after(scope: str, identity: object, *, limit: int) -> int | N
     no limit."""
     if limit <= 0:
         return None
-    count, left = _failures(_failure_key(scope, identity))
+    [(count, left)] = failures_read((scope, identity))
     return left if count >= limit else None
 
 

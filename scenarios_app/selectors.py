@@ -162,7 +162,10 @@ def _uuid_param(value: uuid.UUID):
 
 
 def _uuid_text(value) -> str:
-    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(value))
+    if isinstance(value, uuid.UUID):  # PostgreSQL
+        return str(value)
+    # SQLite stores 32 hex digits; put in the dashes (a UUID object per row cost 5 µs)
+    return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
 
 
 def _json(value):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -10,12 +11,12 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import connection
-from django.db.models import Count, Prefetch, QuerySet, TextField
-from django.db.models.expressions import RawSQL
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Count, Prefetch, QuerySet
 
 from heatportal.accounts.models import User
 from heatportal.services import ServiceError
+from heatportal.sqlrows import Columns
 from sessions_app.models import (
     NodeInstance,
     NodeOutput,
@@ -60,7 +61,9 @@ def sessions() -> QuerySet[Session]:
 # ``session_document`` reads it in one: the one-to-many parts are built as JSON by the database
 # (SQLite's json_object/json_group_array, PostgreSQL's json_build_object/json_agg), already in
 # the shapes of the output (``sessions_app.api.outputs``). The SQL is made of table and column
-# names only: no value from a request is ever part of it (the session id is a parameter).
+# names only: no value from a request is ever part of it (the session id is a parameter). It is
+# written once per vendor rather than compiled from a queryset per request: for this query
+# Django's compiler cost several times what the database does (v2 session GET, issue 11).
 
 
 class _SQLite:
@@ -145,9 +148,17 @@ def _template_sql(sql: Any, template_id: str) -> str:
     return sql.text(f"(SELECT {document} FROM {table} t WHERE t.id = {template_id})")  # noqa: S608
 
 
-def _session_document_annotations() -> dict[str, RawSQL]:
-    sql = _PostgreSQL if connection.vendor == "postgresql" else _SQLite
-    session, project = Session._meta.db_table, Project._meta.db_table
+# The session, its project and the project's owner, in the models' columns: each becomes a model
+# instance (``Model.from_db``), as ``select_related("project__owner")`` would make them.
+_ROW_MODELS = ((Session, "s"), (Project, "p"), (User, "u"))
+_ROW_COLUMNS = [Columns.of_model(model, alias) for model, alias in _ROW_MODELS]
+
+
+@functools.cache
+def _session_document_sql(vendor: str) -> str:
+    """The one query of ``session_document``, written once per database vendor: table and column
+    names come from the models, the session id is the only parameter (``%s``)."""
+    sql = _PostgreSQL if vendor == "postgresql" else _SQLite
     nodes = sql.array(
         sql.obj(
             ("id", "i.id"),
@@ -156,7 +167,7 @@ def _session_document_annotations() -> dict[str, RawSQL]:
             ("nodeTemplateId", "i.node_template_id"),
             ("configuration", sql.document("i.configuration")),
         ),
-        f"{NodeInstance._meta.db_table} i WHERE i.session_id = {session}.id",
+        f"{NodeInstance._meta.db_table} i WHERE i.session_id = s.id",
         "i.id",
     )
     scenarios = sql.array(
@@ -169,19 +180,21 @@ def _session_document_annotations() -> dict[str, RawSQL]:
             'c."start"',
             'c."end"',
         ),
-        f"{ScenarioInstance._meta.db_table} c WHERE c.session_id = {session}.id",
+        f"{ScenarioInstance._meta.db_table} c WHERE c.session_id = s.id",
         "c.created_at, c.id",
     )
-    return {
-        "template_document": _raw(_template_sql(sql, f"{session}.session_template_id")),
-        "default_template_document": _raw(_template_sql(sql, f"{project}.default_session_template_id")),
-        "node_documents": _raw(sql.text(nodes)),
-        "scenario_rows": _raw(sql.text(scenarios)),
-    }
-
-
-def _raw(text: str) -> RawSQL:
-    return RawSQL(text, (), TextField())  # noqa: S611 (table and column names only, never input)
+    columns = [columns.select(connection.ops.quote_name) for columns in _ROW_COLUMNS]
+    columns += [
+        _template_sql(sql, "s.session_template_id"),
+        _template_sql(sql, "p.default_session_template_id"),
+        sql.text(nodes),
+        sql.text(scenarios),
+    ]
+    session, project, user = (model._meta.db_table for model, _alias in _ROW_MODELS)
+    return (
+        f"SELECT {', '.join(columns)} FROM {session} s"  # noqa: S608 (names from the models; the id is a parameter)
+        f" JOIN {project} p ON p.id = s.project_id JOIN {user} u ON u.id = p.owner_id WHERE s.id = %s"
+    )
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -216,21 +229,31 @@ def _loads(value: Any) -> Any:
 
 
 def session_document(session_id: Any) -> SessionDocument:
-    """The session ``session_id`` names, read in one query; Session.DoesNotExist otherwise."""
-    row = (
-        Session.objects.select_related("project__owner")
-        .annotate(**_session_document_annotations())
-        .get(pk=session_id)
-    )
+    """The session ``session_id`` names, read in one query (``_session_document_sql``);
+    Session.DoesNotExist otherwise."""
+    db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself (``connection`` is a proxy to it)
+    with db.cursor() as cursor:
+        cursor.execute(_session_document_sql(db.vendor), [Session._meta.pk.get_db_prep_value(session_id, db)])
+        found = cursor.fetchone()
+    if found is None:
+        raise Session.DoesNotExist("Session matching query does not exist.")
+    rows, offset = [], 0
+    for (model, _alias), columns in zip(_ROW_MODELS, _ROW_COLUMNS, strict=True):
+        rows.append(columns.instance(model, db, found[offset : offset + len(columns)]))
+        offset += len(columns)
+    session, project, owner = rows
+    Project.owner.field.set_cached_value(project, owner)
+    Session.project.field.set_cached_value(session, project)
+    template, default_template, node_documents, scenario_rows = found[offset:]
     scenarios = [
         (pk, simulation, name, instance, _moment(created), _moment(start), _moment(end))
-        for pk, simulation, name, instance, created, start, end in _loads(row.scenario_rows)
+        for pk, simulation, name, instance, created, start, end in _loads(scenario_rows)
     ]
     return SessionDocument(
-        session=row,
-        template=_loads(row.template_document),
-        default_template=_loads(row.default_template_document),
-        node_instances=_loads(row.node_documents),
+        session=session,
+        template=_loads(template),
+        default_template=_loads(default_template),
+        node_instances=_loads(node_documents),
         scenarios=scenarios,
     )
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Case, F, FloatField, Q, Value, When
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from heatportal.credentials import credential_issue, credential_revoke
 from heatportal.services import ServiceError
+from heatportal.sqlrows import Columns
 from sites_app.api.inputs import (
     Problems,
     ScheduleBatchIn,
@@ -391,33 +393,93 @@ class _UnknownAsset(Exception):
     pass
 
 
+# The two statements of a report, written once (compiling them through the ORM cost several
+# times their execution): table and column names from the models, every value a parameter.
+# The asset update's shape depends on which assets name which fields, so it is written once per
+# shape: for each telemetry column, how many assets report it (the CASE's WHENs), and how many
+# assets the report names. A stale report (older than the stored one) costs one query more.
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+@functools.cache
+def _site_report_sql(vendor: str) -> str:
+    """Set the site's report time (and renew its revision) unless a newer report is stored:
+    of two concurrent reports, the older cannot win."""
+    site, reported_at = _quote(Site._meta.db_table), _quote(Site._meta.get_field("reported_at").column)
+    revision, pk = _quote(Site._meta.get_field("revision").column), _quote(Site._meta.pk.column)
+    return (
+        f"UPDATE {site} SET {reported_at} = %s, {revision} = %s"  # noqa: S608 (names from the model)
+        f" WHERE {pk} = %s AND ({reported_at} IS NULL OR {reported_at} <= %s)"
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _asset_report_sql(vendor: str, whens: tuple[tuple[str, int], ...], assets: int) -> str:
+    """``whens``: (column, number of assets reporting it) for each column set; parameters: each
+    column's (type, value) pairs, then the site id, then the ``assets`` named types."""
+    kind = _quote(Asset._meta.get_field("type").column)
+    site = _quote(Asset._meta.get_field("site").column)
+    sets = ", ".join(
+        f"{_quote(column)} = CASE {' '.join([f'WHEN {kind} = %s THEN %s'] * count)} ELSE {_quote(column)} END"
+        for column, count in whens
+    )
+    types = ", ".join(["%s"] * assets)
+    table = _quote(Asset._meta.db_table)
+    if not sets:  # nothing to store: count the named assets the site has
+        return f"SELECT COUNT(*) FROM {table} WHERE {site} = %s AND {kind} IN ({types})"  # noqa: S608
+    return f"UPDATE {table} SET {sets} WHERE {site} = %s AND {kind} IN ({types})"  # noqa: S608
+
+
+_REPORTED_AT = Columns([("s", Site._meta.get_field("reported_at"))])
+
+
+@functools.lru_cache(maxsize=16)
+def _stored_report_sql(vendor: str, assets: int) -> str:
+    """A stale report's answer: the stored report time, and how many of the ``assets`` named
+    types the site has (parameters: the types, then the site id)."""
+    site_table, asset_table = _quote(Site._meta.db_table), _quote(Asset._meta.db_table)
+    pk, reported_at = _quote(Site._meta.pk.column), _quote(Site._meta.get_field("reported_at").column)
+    kind, site = _quote(Asset._meta.get_field("type").column), _quote(Asset._meta.get_field("site").column)
+    known = "0"
+    if assets:
+        types = ", ".join(["%s"] * assets)
+        known = f"(SELECT COUNT(*) FROM {asset_table} a WHERE a.{site} = s.{pk} AND a.{kind} IN ({types}))"  # noqa: S608
+    return f"SELECT s.{reported_at}, {known} FROM {site_table} s WHERE s.{pk} = %s"  # noqa: S608 (names from the models)
+
+
 def _telemetry_apply(report: TelemetryIn, *, site_id) -> TelemetryResult:
     reported_at = report.reportedAt
-    applied = (
-        Site.objects.filter(pk=site_id)
-        .filter(Q(reported_at__isnull=True) | Q(reported_at__lte=reported_at))
-        .update(reported_at=reported_at, revision=uuid.uuid4())
-    )
+    moment = Site._meta.get_field("reported_at").get_db_prep_value(reported_at, connection)
+    site_param = Site._meta.pk.get_db_prep_value(site_id, connection)
+    revision = Site._meta.get_field("revision").get_db_prep_value(uuid.uuid4(), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_site_report_sql(connection.vendor), [moment, revision, site_param, moment])
+        applied = cursor.rowcount
     if not applied:  # older than the stored report; an asset the site lacks is still refused
-        if _unknown_assets(report, site_id=site_id) is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _stored_report_sql(connection.vendor, len(report.assets)), [*report.assets, site_param]
+            )
+            stored, known = cursor.fetchone()
+        if known != len(report.assets):  # (site, type) is unique: a count short means one is missing
             raise _UnknownAsset
-        stored = Site.objects.values_list("reported_at", flat=True).get(pk=site_id)
+        [stored] = _REPORTED_AT.convert(connections[DEFAULT_DB_ALIAS], [stored])
         return TelemetryResult(applied=False, reported_at=stored)
     values = report.values()
     if values:
-        columns: dict[str, Case] = {}
+        whens, params = [], []
         for field, column in TELEMETRY_FIELDS.items():
-            whens = [
-                When(type=name, then=Value(fields[field]))
-                for name, fields in values.items()
-                if field in fields
-            ]
-            if whens:
-                columns[column] = Case(*whens, default=F(column), output_field=FloatField())
-        if columns:
-            updated = Asset.objects.filter(site_id=site_id, type__in=list(values)).update(**columns)
-        else:
-            updated = Asset.objects.filter(site_id=site_id, type__in=list(values)).count()
+            reporting = [(name, float(fields[field])) for name, fields in values.items() if field in fields]
+            if reporting:
+                whens.append((column, len(reporting)))
+                params += [item for pair in reporting for item in pair]
+        sql = _asset_report_sql(connection.vendor, tuple(whens), len(values))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, site_param, *values])
+            updated = cursor.rowcount if whens else cursor.fetchone()[0]
         if updated != len(values):
             raise _UnknownAsset
     return TelemetryResult(applied=True, reported_at=reported_at)

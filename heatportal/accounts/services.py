@@ -14,7 +14,7 @@ from heatportal.credentials import (
     credential_issue,
     credential_revoke,
 )
-from heatportal.ratelimit import failure_record, failures_clear, failures_retry_after
+from heatportal.ratelimit import failure_record, failures_clear, failures_read
 
 
 @transaction.atomic
@@ -78,17 +78,19 @@ def password_authenticate(*, request: Any, username: str, password: str, client_
     current window (``HEAT_AUTH_*``), and AuthenticationFailed (counted) when they are wrong."""
     window = settings.HEAT_AUTH_FAILURE_WINDOW
     counters = _failure_counters(username, client_ip)
-    for scope, identity, limit in counters:
-        retry_after = failures_retry_after(scope, identity, limit=limit)
-        if retry_after is not None:
-            raise LoginThrottled(retry_after=retry_after)
+    # Both counters in one read (one round trip to Redis).
+    counts = failures_read(*((scope, identity) for scope, identity, _limit in counters))
+    for (_scope, _identity, limit), (count, left) in zip(counters, counts, strict=True):
+        if 0 < limit <= count:
+            raise LoginThrottled(retry_after=left)
     user = authenticate(request, username=username, password=password)
     if user is None or not user.is_active:
         for scope, identity, _limit in counters:
             failure_record(scope, identity, window=window)
         raise AuthenticationFailed
     scope, identity, _limit = counters[0]
-    failures_clear(scope, identity)
+    if counts[0][0]:  # the user name had failures: forget them (none: nothing to clear, no round trip)
+        failures_clear(scope, identity)
     return user
 
 

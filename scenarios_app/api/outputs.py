@@ -28,17 +28,27 @@ def algorithm_output(name: str, values: dict) -> dict:
     return {"name": name, "parameters": parameters}
 
 
-def scenario_row_output(row: dict, kpi_names: list[str]) -> dict:
+def scenario_list_output(rows: list[dict], kpi_names: list[str]) -> list[dict]:
+    """``GET .../scenarios``. The KPI object of a scenario that is not complete (no values) is
+    the same for every row of the list: built once."""
+    no_values = kpis.kpi_payload(kpi_names, None)
+    return [scenario_row_output(row, kpi_names, no_values=no_values) for row in rows]
+
+
+def scenario_row_output(row: dict, kpi_names: list[str], *, no_values: dict | None = None) -> dict:
     """``Scenario.to_dict()`` from a row of :func:`scenarios_app.selectors.scenario_rows`:
     result and KPI values are null until the scenario is complete."""
     complete = row["status"] == Scenario.Status.COMPLETE
+    kpi_object = no_values
+    if complete or kpi_object is None:
+        kpi_object = kpis.kpi_payload(kpi_names, row["kpi_values"] if complete else None)
     return {
         "id": row["id"],
         "tag": row["tag"],
         "input_data_id": row["input_data_id"],
         "algorithm": algorithm_output(row["algo_name"], row["algo_params"]),
         "data_params": row["data_params"],
-        "kpis": kpis.kpi_payload(kpi_names, row["kpi_values"] if complete else None),
+        "kpis": kpi_object,
         "status": row["status"],
         "progress": row["progress"],
         "error": row["error"] or None,

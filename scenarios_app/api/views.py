@@ -192,7 +192,7 @@ class ScenariosView(RunnerView):
                 for scenario in selectors.scenario_list(session=session)
             ]
         kpi_names, rows = found
-        return [outputs.scenario_row_output(row, kpi_names) for row in rows]
+        return outputs.scenario_list_output(rows, kpi_names)
 
     @extend_schema(
         summary="Create a scenario",

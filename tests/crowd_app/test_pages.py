@@ -179,7 +179,7 @@ def test_attachments_render_by_type(sign_in, live_url, live_key_obj):
         live_key_obj,
         "multiple-choice",
         attachments_type="website",
-        attachments=[live_url + "/health/"],
+        attachments=[live_url + "/static/css/portal.css"],  # a static file: no view, no database
         choices_type="image",
         choices=[live_url + SAMPLE_IMAGE, live_url + SAMPLE_IMAGE + "?b"],
     )

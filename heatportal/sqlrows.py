@@ -1,0 +1,61 @@
+"""Rows of model columns read with SQL written once (hot read paths, issue 11).
+
+On a hot read path Django's query compiler can cost several times what the database does, so
+some selectors write their query once (table and column names from the models, every value a
+parameter) and run it on a cursor. What the cursor gives back is the database's raw values:
+SQLite gives datetimes as text, UUIDs as hex text, booleans as integers; both backends give
+JSON columns as text. :class:`Columns` applies to such a row the same converters as Django's
+compiler would (the backend's, then the field's ``from_db_value``), so the values are the
+ones a queryset would have given.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db.models import Field, Model
+from django.db.models.expressions import Col
+
+
+class Columns:
+    """Model columns a query selects, in order: ``(table alias, field)`` pairs."""
+
+    def __init__(self, fields: Sequence[tuple[str, Field]]):
+        self.columns = [Col(alias, field) for alias, field in fields]
+        # Django's converters are found once per connection: the backend's are methods bound to
+        # the connection they were asked of, and connections are per thread.
+        self._converters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of_model(cls, model: type[Model], alias: str) -> Columns:
+        """Every concrete column of ``model`` (what ``Model.from_db`` takes), in field order."""
+        return cls([(alias, field) for field in model._meta.concrete_fields])
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def select(self, quote: Callable[[str], str]) -> str:
+        """``alias."column", ...`` for a SELECT list (``quote``: ``connection.ops.quote_name``)."""
+        return ", ".join(f"{column.alias}.{quote(column.target.column)}" for column in self.columns)
+
+    def convert(self, db: Any, values: Sequence[Any]) -> list[Any]:
+        """``values`` (this many raw values from ``db``'s cursor) as Django would give them.
+        ``db``: the connection itself (``connections[alias]``, not the ``connection`` proxy)."""
+        converters = self._converters.get(db)
+        if converters is None:
+            converters = self._converters[db] = [
+                (column, db.ops.get_db_converters(column) + column.get_db_converters(db))
+                for column in self.columns
+            ]
+        converted = list(values)
+        for index, (column, found) in enumerate(converters):
+            for converter in found:
+                converted[index] = converter(converted[index], column, db)
+        return converted
+
+    def instance(self, model: type[Model], db: Any, values: Sequence[Any]) -> Model:
+        """A ``model`` instance from the raw values of ``of_model(model, ...)``'s columns."""
+        names = [column.target.attname for column in self.columns]
+        return model.from_db(db.alias, names, self.convert(db, values))
