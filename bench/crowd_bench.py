@@ -194,8 +194,19 @@ async def blocked_get(request_id: str, key: str, block: int, results: dict, conn
 
 
 def reply_status(raw: bytes) -> str | None:
-    """The ``status`` of an HTTP reply's JSON body (whatever the JSON's spacing)."""
-    _head, _, body = raw.partition(b"\r\n\r\n")
+    """The ``status`` of an HTTP reply's JSON body (whatever the JSON's spacing), sent with a
+    Content-Length or chunked (Django's responses carry no Content-Length: uvicorn chunks them)."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in head.lower():
+        chunks, rest = [], body
+        while rest:
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line.split(b";")[0] or b"0", 16)
+            if size == 0:
+                break
+            chunks.append(rest[:size])
+            rest = rest[size + 2 :]
+        body = b"".join(chunks)
     try:
         return json.loads(body).get("status")
     except (ValueError, AttributeError):

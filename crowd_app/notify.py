@@ -41,6 +41,8 @@ def release_request_thread() -> None:
     """Let go of the thread Django's ASGI handler keeps for this request's thread-sensitive
     sync code (its request_started signal receivers ran there) before a long wait, so that a
     waiting client does not keep an idle thread. Later sync code of the request gets a new one.
+    The server's async lane (heatportal.lanes.LeanASGIHandler) gives a request no such thread:
+    there, this does nothing; it matters under Django's own handler (tests' async client).
     """
     executors = getattr(SyncToAsync, "context_to_thread_executor", None)  # asgiref internals
     context = SyncToAsync.thread_sensitive_context.get(None)

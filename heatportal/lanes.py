@@ -6,8 +6,10 @@ Django's own ASGI handler gives every request a thread of its own for the synchr
 middleware chain on every path. Measured on this project, that was most of what an API request
 cost. So :func:`application` sends each request down one of three lanes:
 
-- **async API lane** (``ASYNC_API_PREFIXES``, the crowd API): Django's ASGI handler with the
-  API middleware only; its blocking polls wait on an asyncio event, holding no thread;
+- **async API lane** (``ASYNC_API_PREFIXES``, the crowd API): Django's ASGI handler without
+  its thread per request (:class:`LeanASGIHandler`) with the API middleware only; its views
+  do their database work in one trip to the shared pool, and its blocking polls wait on an
+  asyncio event, holding no thread;
 - **API lane** (every other API path, :func:`heatportal.api.errors.family_for_path`): Django's
   WSGI handler with the API middleware only (``API_MIDDLEWARE``: no sessions, CSRF, messages;
   API views authenticate themselves), run on a fixed pool of ``WEB_THREADS`` threads, so
@@ -25,6 +27,7 @@ which case each chunk is sent as the view yields it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import sys
 import tempfile
@@ -32,8 +35,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.wsgi import WSGIHandler
+from django.urls import set_script_prefix
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 INLINE_BODY_MAX = 256 * 1024
@@ -60,7 +66,100 @@ class ApiWSGIHandler(_MiddlewareOf, WSGIHandler):
     middleware_setting = "API_MIDDLEWARE"
 
 
-class ApiASGIHandler(_MiddlewareOf, ASGIHandler):
+class LeanASGIHandler(ASGIHandler):
+    """Django's ASGI handler without a thread per request.
+
+    Django's own wraps every request in a ``ThreadSensitiveContext`` and runs the
+    ``request_started``/``request_finished`` receivers and ``response.close()`` through
+    thread-sensitive ``sync_to_async``: a new thread per request (and its start-up) for work
+    that, here, does nothing a thread is needed for. The receivers are Django's
+    ``reset_queries``, ``close_old_connections`` and ``close_caches``: they act on the database
+    connections and cache clients *of the thread they run on*, and the event loop's thread has
+    none (the ORM refuses to run there; views do their database work with
+    :func:`heatportal.db.db_call` on the shared pool, which gives connections back itself), so
+    this handler runs them, and ``response.close()``, right on the event loop. Everything else
+    is Django's: the body read, the request, the middleware chain, and a client's disconnect
+    cancelling the view (a blocking poll stops waiting).
+
+    A synchronous view or receiver on this lane would run on asgiref's one shared thread
+    (thread-sensitive ``sync_to_async`` outside a ``ThreadSensitiveContext``): the lane is for
+    async views; the crowd API has no other.
+    """
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope, receive, send):
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        set_script_prefix(get_script_prefix(scope))
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            body_file.close()
+            await self.send_response(error_response, send)
+            error_response.close()
+            return
+
+        async def process_request(request, send):
+            response = await self.run_get_response(request)
+            with contextlib.suppress(asyncio.CancelledError):  # the client went away meanwhile
+                await self.send_response(response, send)
+            return response
+
+        # As Django's: the view is cancelled when the client disconnects first.
+        listener = asyncio.create_task(self.listen_for_disconnect(receive))
+        view = asyncio.create_task(process_request(request, send))
+        tasks = (listener, view)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            if task.done():
+                try:
+                    task.result()
+                except RequestAborted:
+                    pass
+                except AssertionError:
+                    body_file.close()
+                    raise
+            else:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        try:
+            response = view.result()
+        except asyncio.CancelledError:
+            signals.request_finished.send(sender=self.__class__)
+        else:
+            response.close()  # fires request_finished
+        body_file.close()
+
+    async def read_body(self, receive):
+        """The body, in memory when it came in one message (an API call's JSON); else spooled
+        as Django does (to a file beyond ``FILE_UPLOAD_MAX_MEMORY_SIZE``)."""
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise RequestAborted()
+        if not message.get("more_body", False):
+            return io.BytesIO(message.get("body", b""))
+        body_file = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b")  # noqa: SIM115
+        body_file.write(message.get("body", b""))
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                body_file.close()
+                raise RequestAborted()
+            body_file.write(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body_file.seek(0)
+        return body_file
+
+
+class ApiASGIHandler(_MiddlewareOf, LeanASGIHandler):
     middleware_setting = "API_MIDDLEWARE"
 
 

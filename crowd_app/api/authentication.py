@@ -62,7 +62,7 @@ class CrowdKeyAuthentication(BaseAuthentication):
     def authenticate(self, request):
         try:
             api_key = credential_authenticate(
-                CrowdApiKey.objects.all(),
+                CrowdApiKey.objects,  # the manager: no QuerySet built on a cache hit (the common case)
                 presented_key(request),
                 client_address=client_address(request),
                 cache=True,

@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -30,7 +31,7 @@ from crowd_app.api.authentication import SLOW_DOWN, CrowdKeyAuthentication, Crow
 from crowd_app.api.inputs import BlockQuery
 from crowd_app.api.outputs import abort_output, request_json
 from crowd_app.demo import SAMPLE_REQUEST_ID
-from crowd_app.models import CrowdApiKey, CrowdRequest, RequestType
+from crowd_app.models import CrowdRequest, RequestType
 from heatportal.api.errors import CROWD
 from heatportal.api.input import BadInput, parse_json
 from heatportal.api.rendering import render
@@ -61,6 +62,7 @@ class CrowdView(ApiView):
     """Base of the crowd API's views: a crowd key, its rate limit, the crowd error body."""
 
     error_family = CROWD
+    access_in_first_call = True  # the key's check and the query: one trip to the pool
     authentication_classes = [CrowdKeyAuthentication]
     permission_classes = [permissions.IsAuthenticated]
     throttle_classes = [CrowdKeyRateLimit]
@@ -109,9 +111,8 @@ class CrowdView(ApiView):
 # --- Reading ----------------------------------------------------------------------------------
 
 
-@db_call
-def _read(api_key: CrowdApiKey, request_id: str) -> dict:
-    body = selectors.request_output_get(api_key=api_key, request_id=request_id)
+def _read(request: HttpRequest, request_id: str) -> dict:
+    body = selectors.request_output_get(api_key=request.auth, request_id=request_id)
     if body is None:
         raise NotFound(NOT_FOUND)
     return body
@@ -166,7 +167,7 @@ class RequestView(CrowdView):
     )
     async def get(self, request, id):
         block = self.block_seconds()
-        body = await _read(request.auth, self.request_id(id))
+        body = await self.pooled(_read, request, self.request_id(id))
         return await answer_when_done(body, block)
 
     @extend_schema(exclude=True)  # the known types are documented one by one (CreateRequestView)
@@ -177,9 +178,8 @@ class RequestView(CrowdView):
 # --- Creating ---------------------------------------------------------------------------------
 
 
-@db_call
-def _create(api_key: CrowdApiKey, request_type: str, body: Any) -> dict:
-    return request_json(services.request_create(api_key=api_key, request_type=request_type, body=body))
+def _create(request: HttpRequest, request_type: str, body: Any) -> dict:
+    return request_json(services.request_create(api_key=request.auth, request_type=request_type, body=body))
 
 
 class CreateRequestView(CrowdView):
@@ -190,7 +190,7 @@ class CreateRequestView(CrowdView):
 
     async def create(self, request):
         block = self.block_seconds()
-        body = await _create(request.auth, self.request_type, self.data)
+        body = await self.pooled(_create, request, self.request_type, self.data)
         return await answer_when_done(body, block)
 
 
@@ -220,9 +220,8 @@ CREATE_VIEWS: dict[str, type[CreateRequestView]] = {
 # --- Aborting ---------------------------------------------------------------------------------
 
 
-@db_call
-def _abort(api_key: CrowdApiKey, request_id: str) -> dict:
-    if not selectors.request_is_visible_to_key(api_key=api_key, request_id=request_id):
+def _abort(request: HttpRequest, request_id: str) -> dict:
+    if not selectors.request_is_visible_to_key(api_key=request.auth, request_id=request_id):
         raise NotFound(NOT_FOUND)
     try:
         services.request_abort(crowd_request=CrowdRequest(pk=request_id))
@@ -255,5 +254,5 @@ class AbortView(CrowdView):
     )
     async def post(self, request, id):
         # {"success": true} while pending; 400 with {"success": false} after.
-        result = await _abort(request.auth, self.request_id(id))
+        result = await self.pooled(_abort, request, self.request_id(id))
         return render(result, status=200 if result["success"] else 400)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
+from django.middleware.security import SecurityMiddleware as DjangoSecurityMiddleware
 from django.views.defaults import bad_request
 
 from heatportal.api.errors import ApiError, error_response, family_for_path
@@ -79,3 +80,17 @@ class InputGuardMiddleware:
         if isinstance(exception, BadInput):
             return bad_input_response(request, exception)
         return None
+
+
+class SecurityMiddleware(DjangoSecurityMiddleware):
+    """Django's SecurityMiddleware, run inline on the async lane.
+
+    Django's old-style middleware runs ``process_request`` and ``process_response`` through
+    thread-sensitive ``sync_to_async`` under ASGI: two trips to a thread per request for work
+    that is pure computation here (an HTTPS redirect decision from settings and the request;
+    a few response headers), so they run on the event loop instead."""
+
+    async def __acall__(self, request: HttpRequest):
+        response = self.process_request(request)
+        response = response or await self.get_response(request)
+        return self.process_response(request, response)

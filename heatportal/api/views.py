@@ -16,6 +16,7 @@ shape. Handlers read their body with ``self.data`` (JSON, read by
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -35,13 +36,20 @@ from heatportal.api.rendering import render
 from heatportal.db import db_call
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
 JSON_TYPES = ("application/json", "")  # no Content-Type: read as JSON, as DRF's default did
+
+
+def _nothing() -> None:
+    return None
 
 
 class ApiView(APIView):
     """Base of every API view. ``error_family`` names the family whose error body it answers."""
 
     error_family: ErrorFamily = HEAT
+    # Async views: check access in the handler's first self.pooled() call (one pool hop).
+    access_in_first_call = False
 
     @classmethod
     def as_view(cls, **initkwargs):
@@ -79,11 +87,39 @@ class ApiView(APIView):
     async def respond_async(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
             handler = self._handler(request)
-            await db_call(self.check_access)(request)  # the shared pool; the connection given back
-            result = await handler(request, *args, **kwargs)
+            self._access_checked = not self.access_in_first_call
+            if self._access_checked:
+                await db_call(self.check_access)(request)  # the shared pool; the connection given back
+            try:
+                result = await handler(request, *args, **kwargs)
+            except Exception:
+                if not self._access_checked:  # refused access answers first, as it always did
+                    await self.pooled(_nothing)
+                raise
+            if not self._access_checked:
+                await self.pooled(_nothing)
         except Exception as exc:
             return self.failure(exc)
         return result if isinstance(result, HttpResponseBase) else render(result)
+
+    async def pooled(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` on the shared pool (:func:`db_call`).
+
+        With ``access_in_first_call``, the request's first such call checks access
+        (:meth:`check_access`) in the same trip to the pool, before ``fn``: one hop per request
+        instead of two. What the handler does before that call must be free of side effects
+        (reading the query, parsing the body): if it fails, or the handler never calls this,
+        access is still checked first, so a refused credential answers as it would have."""
+        if self._access_checked:
+            return await db_call(fn)(*args, **kwargs)
+        self._access_checked = True
+        request = self.request
+
+        def checked() -> T:
+            self.check_access(request)
+            return fn(*args, **kwargs)
+
+        return await db_call(checked)()
 
     def _handler(self, request: HttpRequest):
         method = request.method.lower()

@@ -71,7 +71,7 @@ MIDDLEWARE = [
 # API paths skip the rest (heatportal/lanes.py): their views authenticate themselves, set no
 # cookies and render no pages.
 API_MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    "heatportal.api.middleware.SecurityMiddleware",  # Django's, run inline on the async lane
     "heatportal.api.middleware.InputGuardMiddleware",
 ]
 # Paths whose views wait on asyncio (the crowd API's blocking polls): Django's ASGI handler.
