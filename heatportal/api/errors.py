@@ -16,6 +16,7 @@ import orjson
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from pydantic import ValidationError as PydanticValidationError
 from rest_framework import exceptions
 
@@ -234,6 +235,13 @@ def error_for(exc: Exception, family: ErrorFamily) -> tuple[ApiError, dict[str, 
         else:
             details = [{"field": exc.field, "message": exc.message}] if exc.loc else None
             error = ApiError(status=400, message=str(exc), details=details)
+    elif isinstance(exc, MultiPartParserError):  # a form body Django cannot read
+        message = f"Invalid multipart body: {exc}"
+        if family is SCENARIOS:
+            item = {"type": "value_error", "loc": ["body"], "msg": message, "input": None}
+            error = ApiError(status=422, message=message, details=[item])
+        else:
+            error = ApiError(status=400, message=message)
     elif isinstance(exc, RequestDataTooBig):
         error = ApiError(status=413, message=GENERIC_MESSAGES[413])
     elif isinstance(exc, Http404):

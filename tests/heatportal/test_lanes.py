@@ -110,3 +110,21 @@ def test_a_small_body_is_read_before_the_view_runs_and_a_streaming_response_is_r
     assert sent[0]["status"] == 200 and sent[0]["headers"] == [(b"content-type", b"text/csv")]
     assert [message["body"] for message in sent[1:]] == [b"hello", b"a,b\n", b"1,2\n", b""]
     assert [message.get("more_body", False) for message in sent[1:]] == [True, True, True, False]
+
+
+def test_a_path_beyond_latin_1_reaches_the_view(live_url):
+    # WSGI carries the path as latin-1 text: the lane re-encodes ASGI's decoded path.
+    response = httpx.get(
+        f"{live_url}/api/v1/sessions/%EC%AB%9B%F0%96%9A%B0/scenarios", headers={"Authorization": "Bearer x"}
+    )
+
+    assert response.status_code == 401 and response.json() == {"detail": "Unauthorized"}
+
+
+def test_a_multipart_body_without_a_boundary_is_a_4xx_in_the_family_shape(live_url):
+    response = httpx.post(
+        f"{live_url}/auth/login", content=b"x", headers={"Content-Type": "multipart/form-data"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["status"] == "error" and "multipart" in response.json()["message"]
