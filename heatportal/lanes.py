@@ -175,7 +175,7 @@ class StreamedBody(io.RawIOBase):
         return True
 
     def _fill(self) -> None:
-        message = asyncio.run_coroutine_threadsafe(self.receive(), self.loop).result()
+        message = _on_loop(self.loop, self.receive)
         if message["type"] == "http.disconnect":
             raise OSError("the client went away")
         self.buffer += message.get("body", b"")
@@ -271,7 +271,7 @@ class WSGILane:
                 return started["message"], b"".join(response)
 
             def relay(message: dict) -> None:
-                asyncio.run_coroutine_threadsafe(send(message), loop).result()
+                _on_loop(loop, send, message)
 
             relay(started["message"])
             for chunk in response:
@@ -282,6 +282,17 @@ class WSGILane:
         finally:
             if hasattr(response, "close"):  # Django's request_finished: connections tidied, files closed
                 response.close()
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop, fn: Any, *args: Any) -> Any:
+    """Await ``fn(*args)`` on the event loop from a pool thread, and return its result.
+    (granian's ``receive``/``send`` return awaitables that are not coroutines, which
+    ``run_coroutine_threadsafe`` alone refuses.)"""
+
+    async def call() -> Any:
+        return await fn(*args)
+
+    return asyncio.run_coroutine_threadsafe(call(), loop).result()
 
 
 def _content_length(scope: dict) -> int | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
+import json
 from decimal import Decimal
 from typing import Any
 
 import orjson
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 
 
@@ -18,11 +21,31 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+class _Encoder(DjangoJSONEncoder):
+    def default(self, value: Any) -> Any:
+        if isinstance(value, datetime.datetime):
+            return orjson.loads(orjson.dumps(value, option=orjson.OPT_UTC_Z))
+        try:
+            return _default(value)
+        except TypeError:
+            return super().default(value)
+
+
+def dumps(data: Any) -> bytes:
+    """``data`` as compact JSON. orjson refuses integers beyond 64 bits (which a client can have
+    stored as a float like ``1e67``, read back as an integer): those bodies take the standard
+    library's slower way, with the same text for everything else."""
+    try:
+        return orjson.dumps(data, default=_default, option=orjson.OPT_UTC_Z)
+    except TypeError:
+        return json.dumps(data, cls=_Encoder, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def render(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
     """A JSON response; datetimes in ISO 8601 with ``Z`` for UTC, as DRF rendered them."""
     body = b""
     if not (data is None and status == 204):
-        body = orjson.dumps(data, default=_default, option=orjson.OPT_UTC_Z)
+        body = dumps(data)
     response = HttpResponse(body, status=status, content_type="application/json")
     for name, value in (headers or {}).items():
         response[name] = value

@@ -16,6 +16,7 @@ shape. Handlers read their body with ``self.data`` (JSON, read by
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -91,7 +92,9 @@ class ApiView(APIView):
             if self._access_checked:
                 await db_call(self.check_access)(request)  # the shared pool; the connection given back
             try:
-                result = await handler(request, *args, **kwargs)
+                result = handler(request, *args, **kwargs)
+                if inspect.isawaitable(result):  # not OPTIONS, which is the same for every view
+                    result = await result
             except Exception:
                 if not self._access_checked:  # refused access answers first, as it always did
                     await self.pooled(_nothing)

@@ -128,3 +128,52 @@ def test_a_multipart_body_without_a_boundary_is_a_4xx_in_the_family_shape(live_u
 
     assert response.status_code == 400
     assert response.json()["status"] == "error" and "multipart" in response.json()["message"]
+
+
+@pytest.fixture
+def granian_lane(tmp_path):
+    """tests/heatportal/granian_lane_app.py served by a real granian process."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from tests.conftest import ROOT
+
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    command = [str(Path(sys.executable).parent / "granian"), "--interface", "asgi", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--workers", "1", "tests.heatportal.granian_lane_app:application"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "heatportal.settings.base"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_under_granian_a_large_body_streams_in_and_a_streaming_response_streams_out(granian_lane, chunked):
+    body = bytes(range(256)) * 8192  # 2 MiB, beyond INLINE_BODY_MAX
+    content = iter([body[:1_000_000], body[1_000_000:]]) if chunked else body
+
+    posted = httpx.post(granian_lane, content=content, timeout=30)
+    streamed = httpx.get(f"{granian_lane}/?chunks=5", timeout=30)
+
+    assert posted.status_code == 200
+    assert posted.text == f"{len(body)} {hashlib.sha256(body).hexdigest()}"
+    assert streamed.status_code == 200
+    assert streamed.content == b"".join(bytes([n]) * 100_000 for n in range(5))
