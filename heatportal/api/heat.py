@@ -121,4 +121,14 @@ def _datetime(value: Any) -> datetime:
 
 DateTime = Annotated[datetime, BeforeValidator(_datetime)]
 
-__all__ = ["DateTime", "Email", "HeatApiView", "Text", "field_errors"]
+
+def _not_a_bool(value: Any) -> Any:
+    # Pydantic takes true/false for an int; DRF's IntegerField (and the schema) did not.
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", WORDING["int_type"])
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(_not_a_bool)]
+
+__all__ = ["DateTime", "Email", "HeatApiView", "Integer", "Text", "field_errors"]

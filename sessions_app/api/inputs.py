@@ -10,7 +10,7 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from heatportal.api.heat import DateTime, Email, Text
+from heatportal.api.heat import DateTime, Email, Integer, Text
 from heatportal.api.input import BadInput, parse_json
 from sessions_app.models import PlatformConfiguration
 
@@ -30,16 +30,16 @@ class ProjectInput(Input):
     title: Text200
     description: TextBlank = ""
     icon: Text500Blank = ""
-    owner_id: int | None = None
-    default_session_template_id: int | None = None
+    owner_id: Integer | None = None
+    default_session_template_id: Integer | None = None
 
 
 class SessionInput(Input):
     name: Text200
     email: Email = ""
     simulation_name: Text200Blank | None = None
-    session_template_id: int | None = None
-    project_id: int | None = None
+    session_template_id: Integer | None = None
+    project_id: Integer | None = None
     metadata: Any = None
 
 
@@ -49,8 +49,8 @@ class SessionPatchInput(Input):
     name: Text200 = ""
     email: Email = ""
     simulation_name: Text200Blank | None = None
-    session_template_id: int = 0
-    project_id: int = 0
+    session_template_id: Integer = 0
+    project_id: Integer = 0
     metadata: Any = None
 
     @field_validator("metadata", mode="before")
@@ -71,10 +71,10 @@ class SharedSessionInput(Input):
     name: Text200
     simulation_name: Text200
     email: Email
-    session_template_id: int
+    session_template_id: Integer
     start_time_utc: DateTime
-    machine_group: int = Field(ge=INT32_MIN, le=INT32_MAX)
-    time_window_seconds: int = Field(300, ge=0, le=86400)
+    machine_group: Integer = Field(ge=INT32_MIN, le=INT32_MAX)
+    time_window_seconds: Integer = Field(300, ge=0, le=86400)
 
 
 class CloseSessionInput(Input):
@@ -96,7 +96,7 @@ class ScenarioInstanceInput(Input):
 
 class ConfigInput(Input):
     name: Text300Blank  # the service checks it
-    value_type: int = PlatformConfiguration.ValueType.STRING
+    value_type: Integer = PlatformConfiguration.ValueType.STRING
     value: Any = ""
     description: TextBlank = ""
 

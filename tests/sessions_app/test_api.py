@@ -648,6 +648,17 @@ def test_invalid_configuration_is_400(admin, body, message):
     assert PlatformConfiguration.objects.count() == 0
 
 
+@pytest.mark.parametrize("field", ["valueType", "projectId"])
+def test_a_boolean_is_not_an_integer(admin, field):
+    body = {"name": "n", "valueType": 0, "value": "x", field: False}
+    path = f"{V2}/config" if field == "valueType" else f"{V2}/projects/1/sessions"
+
+    response = admin.post(path, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == "A valid integer is required."
+
+
 def test_duplicate_configuration_is_409_and_unknown_is_404(admin):
     admin.post(f"{V2}/config", {"name": "a:b", "valueType": 0, "value": "x"}, format="json")
 
