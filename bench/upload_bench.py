@@ -240,14 +240,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def uvicorn_command(port: int, app: str, app_dir: Path | None = None) -> list[str]:
-    executable = Path(sys.executable).parent / "uvicorn"
-    base = [str(executable)] if executable.exists() else [sys.executable, "-m", "uvicorn"]
+def server_command(port: int, app: str, app_dir: Path | None = None) -> list[str]:
+    """granian, as supervisord.conf serves the portal (bench/harness.py's command)."""
+    executable = Path(sys.executable).parent / "granian"
+    base = [str(executable)] if executable.exists() else [sys.executable, "-m", "granian"]
     return base + [
-        app,
-        "--host", "127.0.0.1", "--port", str(port),
-        "--lifespan", "off", "--log-level", "warning",
-    ] + (["--app-dir", str(app_dir)] if app_dir else [])  # fmt: skip
+        "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", "1", "--loop", "uvloop", "--log-level", "warning",
+    ] + (["--working-dir", str(app_dir)] if app_dir else []) + [app]  # fmt: skip
 
 
 def start_server(
@@ -256,7 +256,7 @@ def start_server(
     port = free_port()
     log = open(log_path, "wb")  # noqa: SIM115 (kept open for the server's life)
     server = subprocess.Popen(
-        uvicorn_command(port, app, app_dir),
+        server_command(port, app, app_dir),
         cwd=ROOT,
         env=env,
         stdout=log,
