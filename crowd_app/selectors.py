@@ -6,13 +6,13 @@ import functools
 import uuid
 from typing import Any
 
-import orjson
 from django.db import connection
 from django.db.models import Q, QuerySet
 
 from crowd_app.api.outputs import request_json, request_output
 from crowd_app.models import CrowdAccount, CrowdAnswer, CrowdApiKey, CrowdRequest, Cruncher, WebhookDelivery
 from heatportal.accounts.models import User
+from heatportal.sqlrows import json_value
 
 
 def crowd_counts() -> dict[str, int]:
@@ -64,9 +64,11 @@ def request_output_get(*, api_key: CrowdApiKey, request_id: str) -> dict[str, An
         request_id=str(request_id),
         status=status,
         request_type=request_type,
-        params=_json(params),
-        response=_json(response),
-        answers=[(cruncher, _json(answer)) for *_request, cruncher, answer in rows if cruncher is not None],
+        params=json_value(params),
+        response=json_value(response),
+        answers=[
+            (cruncher, json_value(answer)) for *_request, cruncher, answer in rows if cruncher is not None
+        ],
     )
 
 
@@ -82,11 +84,6 @@ def _request_rows_sql(vendor: str) -> str:
         f" LEFT JOIN {cruncher} c ON c.id = a.cruncher_id"
         " WHERE r.id = %s AND r.account_id = %s AND r.staging = %s ORDER BY a.created_at, a.id"
     )
-
-
-def _json(value: Any) -> Any:
-    # JSON columns come as text on both backends (Django reads jsonb as text with psycopg 3).
-    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 def request_output_reload(*, request_id: str) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 import uuid
 
-import orjson
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
+from heatportal.sqlrows import json_value
 from scenarios_app.models import Dataset, RunnerSession, Scenario
 
 
@@ -168,11 +168,6 @@ def _uuid_text(value) -> str:
     return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
 
 
-def _json(value):
-    # JSON columns come as text on both backends (Django reads jsonb as text with psycopg 3).
-    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
-
-
 def scenario_status(*, sid: str, scenario_id: str) -> dict | None:
     """The poll body's values (id, tag, status, progress) in one query, or None."""
     sid_uuid, scenario_uuid = _as_uuid(sid), _as_uuid(scenario_id)
@@ -208,12 +203,15 @@ def scenario_rows(*, sid: str) -> tuple[list, list[dict]] | None:
             continue
         row = dict(zip(keys, values, strict=True))
         row["id"] = _uuid_text(scenario_id)
-        row["algo_params"], row["data_params"] = _json(row["algo_params"]), _json(row["data_params"])
+        row["algo_params"], row["data_params"] = (
+            json_value(row["algo_params"]),
+            json_value(row["data_params"]),
+        )
         complete = row["status"] == Scenario.Status.COMPLETE  # the body shows results only then
-        row.update(error=error, result=_json(result) if complete else None)
-        row["kpi_values"] = _json(kpi_values) if complete else None
+        row.update(error=error, result=json_value(result) if complete else None)
+        row["kpi_values"] = json_value(kpi_values) if complete else None
         rows.append(row)
-    return _json(found[0][1]), rows
+    return json_value(found[0][1]), rows
 
 
 def processing_scenario(session: RunnerSession) -> Scenario | None:
