@@ -1,9 +1,10 @@
 """Database work from async code.
 
 An async view or task that needs the database runs its sync part with :func:`db_call`: on the
-shared thread pool (not a thread of its own per request, as thread-sensitive ``sync_to_async``
-would give it under Django's ASGI handler), giving its connection back when done, so that an
-async request holds a database connection only while it queries.
+web process's pool (:func:`heatportal.threads.web_threads`; not a thread of its own per
+request, as thread-sensitive ``sync_to_async`` would give it under Django's ASGI handler),
+giving its connection back when done, so that an async request holds a database connection
+only while it queries.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.db import connections
+
+from heatportal.threads import web_threads
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -42,6 +45,6 @@ def db_call(fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        return await sync_to_async(releasing, thread_sensitive=False)(*args, **kwargs)
+        return await sync_to_async(releasing, thread_sensitive=False, executor=web_threads())(*args, **kwargs)
 
     return wrapper

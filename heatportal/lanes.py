@@ -12,8 +12,9 @@ cost. So :func:`application` sends each request down one of three lanes:
   asyncio event, holding no thread;
 - **API lane** (every other API path, :func:`heatportal.api.errors.family_for_path`): Django's
   WSGI handler with the API middleware only (``API_MIDDLEWARE``: no sessions, CSRF, messages;
-  API views authenticate themselves), run on a fixed pool of ``WEB_THREADS`` threads, so
-  threads and their database connections are reused;
+  API views authenticate themselves), run on the process's pool of ``WEB_THREADS`` threads
+  (:mod:`heatportal.threads`: quick requests run one after another on one warm thread; another
+  is woken when the running ones are blocked), so threads and their connections are reused;
 - **pages lane** (everything else): the same, with the full ``MIDDLEWARE``.
 
 A request body up to ``INLINE_BODY_MAX`` bytes is read on the event loop before the request
@@ -347,8 +348,9 @@ async def lifespan(receive: Any, send: Any) -> None:
 def make_application():
     """The portal's ASGI application (``heatportal.asgi.application``)."""
     from heatportal.api.errors import family_for_path
+    from heatportal.threads import web_threads
 
-    executor = ThreadPoolExecutor(settings.WEB_THREADS, thread_name_prefix="web")
+    executor = web_threads()
     async_api = ApiASGIHandler()
     api = WSGILane(ApiWSGIHandler(), executor)
     pages = WSGILane(WSGIHandler(), executor)

@@ -95,7 +95,10 @@ class LeasedRateLimit:
         now = time.time()
         window_start = int(now // window) * window
         key = f"rl:{self.scope}:{identity}:{window_start}"
-        lease_key = cache.make_key(key)  # the counter's own name: a lease is of that counter
+        # The lease is of that counter (the key in the cache's key space), in this process.
+        # Not cache.make_key: it would build the request's cache backend first, a new one per
+        # async request.
+        lease_key = f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:{key}"
         with self._lock:  # held over a lease's round trip: the lease is not taken twice
             lease = self._leases.get(lease_key)
             if lease is None:

@@ -62,6 +62,27 @@ class Columns:
         return model.from_db(db.alias, names, self.convert(db, values))
 
 
+class RawJson:
+    """A JSON column's stored text, for a body that only passes it on: rendered as it is
+    (:func:`heatportal.api.rendering.dumps`), not decoded and encoded again. A scenario's
+    result is a week of series: decoding and re-encoding it was most of what listing the
+    scenarios of a session cost."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str | bytes):
+        self.text = text
+
+    def value(self) -> Any:
+        return orjson.loads(self.text)
+
+
+def json_raw(value: Any) -> Any:
+    """A JSON column's raw value kept as text (:class:`RawJson`); None stays None. For JSON
+    that a response passes on whole; :func:`json_value` for JSON that code reads."""
+    return RawJson(value) if isinstance(value, (str, bytes)) else value
+
+
 def json_value(value: Any) -> Any:
     """A JSON column's raw value as Python: both backends give JSON as text to a cursor (Django
     reads jsonb as text with psycopg 3), orjson decodes it. For hot paths that need only the

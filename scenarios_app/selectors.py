@@ -8,7 +8,7 @@ import uuid
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
-from heatportal.sqlrows import json_value
+from heatportal.sqlrows import json_raw, json_value
 from scenarios_app.models import Dataset, RunnerSession, Scenario
 
 
@@ -198,17 +198,23 @@ def scenario_rows(*, sid: str) -> tuple[list, list[dict]] | None:
         return None
     keys = ("tag", "input_data_id", "algo_name", "algo_params", "data_params", "status", "progress")
     rows = []
+    # Scenarios of a session mostly share their parameters: each text is decoded once, and
+    # rows with the same text share the (read-only) value.
+    decoded: dict = {}
     for _session_id, _kpis, scenario_id, *values, error, result, kpi_values in found:
         if scenario_id is None:  # a session without scenarios
             continue
         row = dict(zip(keys, values, strict=True))
         row["id"] = _uuid_text(scenario_id)
-        row["algo_params"], row["data_params"] = (
-            json_value(row["algo_params"]),
-            json_value(row["data_params"]),
-        )
+        for name in ("algo_params", "data_params"):
+            text = row[name]
+            value = decoded.get(text)
+            if value is None:
+                value = decoded[text] = json_value(text)
+            row[name] = value
         complete = row["status"] == Scenario.Status.COMPLETE  # the body shows results only then
-        row.update(error=error, result=json_value(result) if complete else None)
+        # The result is only passed on: rendered from its stored text (RawJson).
+        row.update(error=error, result=json_raw(result) if complete else None)
         row["kpi_values"] = json_value(kpi_values) if complete else None
         rows.append(row)
     return json_value(found[0][1]), rows

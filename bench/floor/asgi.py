@@ -9,7 +9,6 @@ the runner's status does.
 """
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 import django
 
@@ -19,8 +18,9 @@ django.setup(set_prefix=False)
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 
 from heatportal.lanes import LeanASGIHandler, WSGILane, lifespan  # noqa: E402
+from heatportal.threads import WebThreads  # noqa: E402
 
-_sync = WSGILane(WSGIHandler(), ThreadPoolExecutor(16, thread_name_prefix="web"))
+_sync = WSGILane(WSGIHandler(), WebThreads(16))
 _async = LeanASGIHandler()
 
 

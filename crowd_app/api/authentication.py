@@ -14,6 +14,7 @@ from rest_framework.throttling import BaseThrottle
 
 from crowd_app.models import CrowdApiKey
 from crowd_app.services import rate_limit_retry_after
+from heatportal.api.authentication import request_header
 from heatportal.credentials import CredentialThrottled, InvalidCredential, credential_authenticate
 from heatportal.ratelimit import client_address
 
@@ -43,10 +44,10 @@ class CrowdPrincipal:
 
 def presented_key(request: HttpRequest) -> str:
     """``X-Heat-API-Key``, or the user name of HTTP Basic (``curl -u "KEY:"``)."""
-    value = request.headers.get("X-Heat-API-Key", "").strip()
+    value = request_header(request, "X-Heat-API-Key").strip()
     if value:
         return value
-    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    scheme, _, encoded = request_header(request, "Authorization").partition(" ")
     if scheme.lower() == "basic":
         try:
             return base64.b64decode(encoded.strip(), validate=True).decode().partition(":")[0].strip()

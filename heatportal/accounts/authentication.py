@@ -1,9 +1,10 @@
 import functools
 
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 
 from heatportal.accounts.models import AccessToken
+from heatportal.api.authentication import request_header
 from heatportal.credentials import CredentialThrottled, InvalidCredential, credential_authenticate
 from heatportal.ratelimit import client_address
 
@@ -19,7 +20,7 @@ class BearerTokenAuthentication(BaseAuthentication):
     """``Authorization: Bearer <access token>`` from HEAT Auth (v2 API, scenario runner)."""
 
     def authenticate(self, request):
-        scheme, _, value = get_authorization_header(request).decode("latin-1").partition(" ")
+        scheme, _, value = request_header(request, "Authorization").partition(" ")
         if scheme.lower() != "bearer":
             return None
         try:

@@ -17,6 +17,14 @@ from django.contrib import auth
 from rest_framework.authentication import SessionAuthentication
 
 
+def request_header(request, name: str) -> str:
+    """The request header ``name`` (``"Authorization"``), "" when absent. Read from
+    ``request.META``: ``request.headers`` (DRF's ``get_authorization_header``) copies every
+    header of the request first, on every call."""
+    key = name.upper().replace("-", "_")
+    return request.META.get(key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key, "")
+
+
 class SessionCookieAuthentication(SessionAuthentication):
     """The portal's signed-in session, for the pages that call an API (the runner's progress
     bars). API paths skip the session middleware, so the session is read here, only when its

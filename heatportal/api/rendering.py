@@ -11,9 +11,14 @@ import orjson
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 
+from heatportal.sqlrows import RawJson
+
 
 def _default(value: Any) -> Any:
-    # What orjson does not know: Decimal as a number, like DRF's JSON encoder.
+    # What orjson does not know: stored JSON passed on as it is; Decimal as a number, like
+    # DRF's JSON encoder.
+    if isinstance(value, RawJson):
+        return orjson.Fragment(value.text)
     if isinstance(value, Decimal):
         return float(value)
     if hasattr(value, "tolist"):  # NumPy scalars and arrays in results
@@ -25,6 +30,8 @@ class _Encoder(DjangoJSONEncoder):
     def default(self, value: Any) -> Any:
         if isinstance(value, datetime.datetime):
             return orjson.loads(orjson.dumps(value, option=orjson.OPT_UTC_Z))
+        if isinstance(value, RawJson):
+            return value.value()
         try:
             return _default(value)
         except TypeError:

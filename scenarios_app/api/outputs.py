@@ -29,13 +29,25 @@ def algorithm_output(name: str, values: dict) -> dict:
 
 
 def scenario_list_output(rows: list[dict], kpi_names: list[str]) -> list[dict]:
-    """``GET .../scenarios``. The KPI object of a scenario that is not complete (no values) is
-    the same for every row of the list: built once."""
+    """``GET .../scenarios``. What rows share is built once: the KPI object of a scenario that
+    is not complete (no values), and the algorithm object of the same algorithm with the same
+    parameter values (:func:`scenarios_app.selectors.scenario_rows` gives equal parameter texts
+    one value)."""
     no_values = kpis.kpi_payload(kpi_names, None)
-    return [scenario_row_output(row, kpi_names, no_values=no_values) for row in rows]
+    algorithm_objects: dict = {}
+    bodies = []
+    for row in rows:
+        key = (row["algo_name"], id(row["algo_params"]))
+        algorithm = algorithm_objects.get(key)
+        if algorithm is None:
+            algorithm = algorithm_objects[key] = algorithm_output(row["algo_name"], row["algo_params"])
+        bodies.append(scenario_row_output(row, kpi_names, no_values=no_values, algorithm=algorithm))
+    return bodies
 
 
-def scenario_row_output(row: dict, kpi_names: list[str], *, no_values: dict | None = None) -> dict:
+def scenario_row_output(
+    row: dict, kpi_names: list[str], *, no_values: dict | None = None, algorithm: dict | None = None
+) -> dict:
     """``Scenario.to_dict()`` from a row of :func:`scenarios_app.selectors.scenario_rows`:
     result and KPI values are null until the scenario is complete."""
     complete = row["status"] == Scenario.Status.COMPLETE
@@ -46,7 +58,7 @@ def scenario_row_output(row: dict, kpi_names: list[str], *, no_values: dict | No
         "id": row["id"],
         "tag": row["tag"],
         "input_data_id": row["input_data_id"],
-        "algorithm": algorithm_output(row["algo_name"], row["algo_params"]),
+        "algorithm": algorithm or algorithm_output(row["algo_name"], row["algo_params"]),
         "data_params": row["data_params"],
         "kpis": kpi_object,
         "status": row["status"],

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.throttling import BaseThrottle
 
+from heatportal.api.authentication import request_header
 from heatportal.credentials import CredentialThrottled, InvalidCredential, credential_authenticate
 from heatportal.ratelimit import LeasedRateLimit, client_address
 from sites_app.models import SiteApiKey, SiteDeviceToken
@@ -42,7 +43,7 @@ class _BearerCredentialAuthentication(BaseAuthentication):
         return self.model.objects.all()
 
     def authenticate(self, request):
-        header = get_authorization_header(request).decode("latin-1").strip()
+        header = request_header(request, "Authorization").strip()
         if not header:
             raise AuthenticationFailed(self.missing)
         scheme, _, value = header.partition(" ")
