@@ -110,8 +110,10 @@ def main() -> None:
         for _ in range(args.calls):
             call()
         per_call.append((time.thread_time() - started) * 1e6 / args.calls)
-    print(f"{args.method} {args.path}: {statistics.median(per_call):.0f} us CPU per call "
-          f"(rounds {', '.join(f'{v:.0f}' for v in per_call)}); statuses {sorted(statuses)}")
+    print(
+        f"{args.method} {args.path}: {statistics.median(per_call):.0f} us CPU per call "
+        f"(rounds {', '.join(f'{v:.0f}' for v in per_call)}); statuses {sorted(statuses)}"
+    )
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()
