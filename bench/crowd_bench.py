@@ -4,7 +4,8 @@
 
 Uses DATABASE_URL / REDIS_URL when set (PostgreSQL / Redis pub/sub), else the embedded default
 (SQLite + filesystem broker + the shared wake poller), with data under HEAT_DATA_DIR
-(default /tmp/crowd-data). Starts its own uvicorn server process (PORT, default 8006) and,
+(default /tmp/crowd-data). Starts its own server process as production serves the portal
+(bench/harness.py's ``heat_server_command``: granian, one worker; PORT, default 8006) and,
 for the webhook part, one Celery worker process (``--worker-args``, default a thread pool of
 8 on both queues, as the ``webhooks`` worker of supervisord.conf runs deliveries).
 
@@ -39,6 +40,7 @@ os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE", "true")
 os.environ.setdefault("CROWD_RATE_LIMIT_PER_MINUTE", "0")  # benchmark clients are not throttled
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 PORT = int(os.environ.get("PORT", "8006"))
 WORKER_ARGS: list[str] = []  # from --worker-args
 
@@ -46,6 +48,7 @@ import django  # noqa: E402
 
 django.setup()
 
+import harness  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 
@@ -160,20 +163,35 @@ def complete_in_child(ids: list[str], robot_pk: int, rate: float) -> dict[str, f
     return times
 
 
-def start_server() -> subprocess.Popen:
+class Served:
+    """The portal served as in production (bench/harness.py's ``heat_server_command``:
+    granian, one worker process). ``pid`` is that worker's, the process that serves: what
+    the bench samples (RSS, threads, CPU, database connections)."""
+
+    def __init__(self, process: subprocess.Popen, pid: int):
+        self.process, self.pid = process, pid
+
+    def terminate(self) -> None:
+        self.process.terminate()
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        self.process.kill()
+
+
+def start_server() -> Served:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "heatportal.asgi:application", "--port", str(PORT),
-         "--no-access-log", "--lifespan", "off", "--log-level", "warning", "--backlog", "4096"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+    process = subprocess.Popen(harness.heat_server_command(PORT), cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             import httpx
 
             if httpx.get(f"http://127.0.0.1:{PORT}/login/", timeout=1).status_code == 200:
-                return process
+                workers = [pid for pid in harness.process_tree(process.pid) if pid != process.pid]
+                return Served(process, workers[0] if workers else process.pid)
         except Exception:
             time.sleep(0.2)
     process.kill()

@@ -31,14 +31,21 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _close_database_pools(django_db_setup, django_db_blocker):
-    """Close PostgreSQL pools before the test database is dropped: connections that threads
-    (the live server's, async views') returned to the pool would otherwise keep it open."""
+def _close_database_connections(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end the PostgreSQL connections that other threads
+    keep open to it (the live server's web threads keep theirs, as in production), and close
+    pools (DATABASE_POOL_MAX_SIZE): PostgreSQL refuses to drop a database in use."""
     yield
     with django_db_blocker.unblock():
         for connection_ in connections.all():
             if getattr(connection_, "pool", None) is not None:
                 connection_.close_pool()
+            elif connection_.vendor == "postgresql":
+                with connection_.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
 
 
 @pytest.fixture(autouse=True)

@@ -53,11 +53,20 @@ def test_embedded_default_needs_no_service(tmp_path):
     assert settings["storage_options"]["location"] == str(tmp_path / "media")
 
 
-def test_database_url_switches_to_postgresql_with_a_pool(tmp_path):
+def test_database_url_switches_to_postgresql_with_persistent_connections(tmp_path):
     settings = settings_with(tmp_path, DATABASE_URL="postgres://heat@db.example:5432/heat")
 
     assert settings["engine"] == "django.db.backends.postgresql"
-    assert settings["options"]["pool"]["max_size"] == 24  # WEB_THREADS (16) and the async lane's pool
+    assert "pool" not in settings["options"]
+    assert settings["conn_max_age"] is None  # one per thread that queries, kept
+
+
+def test_a_database_pool_on_request(tmp_path):
+    settings = settings_with(
+        tmp_path, DATABASE_URL="postgres://heat@db.example:5432/heat", DATABASE_POOL_MAX_SIZE="24"
+    )
+
+    assert settings["options"]["pool"]["max_size"] == 24
     assert settings["conn_max_age"] == 0
 
 
