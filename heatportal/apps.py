@@ -24,13 +24,6 @@ class HeatportalConfig(AppConfig):
                         sender=model,
                         dispatch_uid=f"check-columns-{model._meta.label}",
                     )
-        # PostgreSQL queries of the web process hand queued requests to another thread.
-        from django.db.backends.signals import connection_created
-
-        from heatportal.db import install_hand_off
-
-        connection_created.connect(install_hand_off, dispatch_uid="heatportal-hand-off")
-
         # A saved or deleted credential or user (revoked, expired, deactivated) is no longer
         # answered from this process's cache of verified credentials (heatportal/credentials.py).
         from heatportal.credentials import Credential, credential_cache_clear

@@ -16,7 +16,7 @@ from typing import ParamSpec, TypeVar
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from heatportal.threads import hand_off, web_threads
+from heatportal.threads import web_threads
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -48,16 +48,3 @@ def db_call(fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
         return await sync_to_async(releasing, thread_sensitive=False, executor=web_threads())(*args, **kwargs)
 
     return wrapper
-
-
-def _handing_off(execute, sql, params, many, context):
-    hand_off()
-    return execute(sql, params, many, context)
-
-
-def install_hand_off(sender, connection, **kwargs) -> None:
-    """``connection_created`` receiver: every PostgreSQL query first lets queued web work go to
-    another thread (:func:`heatportal.threads.hand_off`), so that its network round trip
-    overlaps that work instead of delaying it."""
-    if connection.vendor == "postgresql" and _handing_off not in connection.execute_wrappers:
-        connection.execute_wrappers.append(_handing_off)

@@ -13,9 +13,7 @@ call takes the next one itself, and another thread is woken only when work has w
 ``spare_after`` seconds while no thread took any (the running ones are blocked: a slow query,
 an upload being read, a lock), or when no thread is busy at all. A request is never held up
 by more than ``spare_after`` behind a blocked one, and quick requests run one after another
-on a warm thread. A thread about to wait on PostgreSQL (a round trip over the network) hands
-queued work to another thread at once (:func:`hand_off`, from every query's execute wrapper:
-:func:`heatportal.db.install_hand_off`); SQLite's queries are too short to be worth it.
+on a warm thread.
 """
 
 from __future__ import annotations
@@ -59,14 +57,6 @@ class WebThreads(ThreadPoolExecutor):
             elif not self._watching:
                 self._watch_later()
         return future
-
-    def hand_off(self) -> None:
-        """The calling thread is about to wait (a database round trip over the network): wake
-        another thread for queued work now rather than after ``spare_after``."""
-        if self._work:  # read without the lock: a hint, checked again under it
-            with self._lock:
-                if self._work and not self._closed:
-                    self._wake_one()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
@@ -144,13 +134,6 @@ class WebThreads(ThreadPoolExecutor):
 
 _pool: WebThreads | None = None
 _pool_lock = threading.Lock()
-
-
-def hand_off() -> None:
-    """Before a wait on the network: another thread of this process's pool, if there is one
-    and work is queued, takes over (:meth:`WebThreads.hand_off`)."""
-    if _pool is not None:
-        _pool.hand_off()
 
 
 def web_threads() -> WebThreads:

@@ -100,26 +100,3 @@ def test_submitted_from_a_thread_without_a_loop():
     pool.shutdown()
     with pytest.raises(RuntimeError):
         pool.submit(sum, [1])
-
-
-def test_a_thread_about_to_wait_hands_queued_work_over_at_once():
-    pool = WebThreads(4, spare_after=30)  # no waking on a timer within the test
-    release, queued = threading.Event(), threading.Event()
-
-    def query_like():
-        queued.wait(5)
-        pool.hand_off()  # what a PostgreSQL query does before its round trip
-        release.wait(10)
-
-    async def main():
-        loop = asyncio.get_running_loop()
-        blocked = loop.run_in_executor(pool, query_like)
-        quick = loop.run_in_executor(pool, pow, 2, 5)
-        queued.set()
-        answer = await asyncio.wait_for(quick, timeout=5)
-        release.set()
-        await blocked
-        return answer
-
-    assert _run(main()) == 32
-    pool.shutdown()
