@@ -236,8 +236,10 @@ def scenario_create(
     constraint when inserting (409), not by a query before it. Checks in the documented order:
     dataset (404), algorithm (404), tag (409), parameter values (400).
     """
-    # The dataset's tables are not read: they can be megabytes.
-    dataset = Dataset.objects.filter(session=session, key=dataset_key).only("id", "key", "session_id").first()
+    # The dataset's tables are not read: they can be megabytes. (session, key) is unique: no
+    # ORDER BY to compile.
+    keyed = Dataset.objects.filter(session=session, key=dataset_key).only("id", "key", "session_id")
+    dataset = next(iter(keyed.order_by()[:1]), None)
     if dataset is None:
         raise NotFound(f"Dataset '{dataset_key}' not found.")
     if algo_name not in session.algorithms or algo_name not in algorithms.REGISTRY:

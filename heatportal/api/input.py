@@ -55,6 +55,11 @@ class BadInput(ValueError):
         return f"{self.field}: {self.message}" if self.loc else self.message
 
 
+def has_text_problem(value: str) -> bool:
+    """Whether ``value`` holds a character that no API stores (:func:`text_problem` says which)."""
+    return "\x00" in value or _SURROGATE.search(value) is not None
+
+
 def text_problem(value: str) -> tuple[str, str] | None:
     """``(kind, message)`` when ``value`` holds a character that no API stores, else None."""
     if "\x00" in value:

@@ -15,7 +15,7 @@ from django.middleware.security import SecurityMiddleware as DjangoSecurityMiddl
 from django.views.defaults import bad_request
 
 from heatportal.api.errors import ApiError, error_response, family_for_path
-from heatportal.api.input import BadInput, text_problem
+from heatportal.api.input import BadInput, has_text_problem, text_problem
 
 # Headers that Django moves out of HTTP_* in request.META.
 _PLAIN_HEADERS = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
@@ -23,6 +23,8 @@ _PLAIN_HEADERS = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Len
 
 def url_and_header_problem(request: HttpRequest) -> BadInput | None:
     """What is wrong with the request's path, query or headers, if anything."""
+    if not _may_have_problem(request):
+        return None
     problem = text_problem(request.path)
     if problem is not None:
         return BadInput(f"The URL path {problem[1]}.", kind=problem[0])
@@ -40,6 +42,23 @@ def url_and_header_problem(request: HttpRequest) -> BadInput | None:
             header = _PLAIN_HEADERS.get(key) or key.removeprefix("HTTP_").replace("_", "-").title()
             return BadInput(f"Header '{header}' {problem[1]}.", kind=problem[0])
     return None
+
+
+def _may_have_problem(request: HttpRequest) -> bool:
+    """False in the common case, found with one search over the path and the headers joined:
+    nothing can hold a NUL or a lone surrogate. A decoded query can hold a NUL only from a
+    ``%00`` or a raw NUL (its undecodable bytes become U+FFFD, never surrogates)."""
+    meta = request.META
+    query = meta.get("QUERY_STRING", "")
+    if "\x00" in query or "%00" in query:
+        return True
+    texts = [request.path]
+    texts.extend(
+        value
+        for key, value in meta.items()
+        if isinstance(value, str) and (key.startswith("HTTP_") or key in _PLAIN_HEADERS)
+    )
+    return has_text_problem("".join(texts))
 
 
 def bad_input_response(request: HttpRequest, error: BadInput) -> HttpResponse:

@@ -177,3 +177,15 @@ def test_under_granian_a_large_body_streams_in_and_a_streaming_response_streams_
     assert posted.text == f"{len(body)} {hashlib.sha256(body).hexdigest()}"
     assert streamed.status_code == 200
     assert streamed.content == b"".join(bytes([n]) * 100_000 for n in range(5))
+
+
+def test_only_djangos_own_receivers_listen_to_request_started():
+    """The API handlers skip request_started (heatportal/lanes.py, DJANGO_REQUEST_STARTED):
+    safe while only Django's own receivers listen. Anything connected later must be looked at
+    there: it would not run on API requests."""
+    from django.core import signals
+
+    from heatportal.lanes import DJANGO_REQUEST_STARTED
+
+    names = {receiver().__name__ for _key, receiver, *_ in signals.request_started.receivers}
+    assert names == set(DJANGO_REQUEST_STARTED)
