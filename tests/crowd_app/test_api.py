@@ -146,6 +146,9 @@ INVALID = [
     ("rating", {"instruction": "x", "rating_min": 10, "rating_max": 5}, "rating_max"),
     ("rating", {"instruction": "x", "rating_step": 0}, "rating_step"),
     ("rating", {"instruction": "x", "rating_step": 500}, "rating_step"),
+    # The range's steps are counted (answers, staging): they must be finitely many (schemathesis).
+    ("rating", {"instruction": "x", "rating_min": -1e308, "rating_max": 1e308}, "rating_max"),
+    ("rating", {"instruction": "x", "rating_max": 1e308, "rating_step": 1e-308}, "rating_step"),
     ("rating", {"instruction": "x", "rating_min": "low"}, "rating_min"),
     ("rating", {"instruction": "x", "label_min": 3}, "label_min"),
     ("annotations", {"instruction": "x"}, "attachments"),
