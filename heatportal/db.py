@@ -23,10 +23,11 @@ T = TypeVar("T")
 
 
 def connections_release() -> None:
-    """Give this thread's pooled PostgreSQL connections back to the pool.
+    """Give this thread's PostgreSQL connections back to their pool, when there is one
+    (``DATABASE_POOL_MAX_SIZE``).
 
-    A SQLite connection stays with its pool thread: the pool is small and fixed, so they are
-    bounded by its size, and reconnecting on every call would cost more than the query.
+    Otherwise a connection stays with its thread (heatportal/threads.py: at most WEB_THREADS of
+    them), as SQLite's always do: reconnecting on every call would cost more than the query.
     """
     for connection in connections.all(initialized_only=True):
         if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:

@@ -30,9 +30,11 @@ class Columns:
         self._converters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     @classmethod
-    def of_model(cls, model: type[Model], alias: str) -> Columns:
-        """Every concrete column of ``model`` (what ``Model.from_db`` takes), in field order."""
-        return cls([(alias, field) for field in model._meta.concrete_fields])
+    def of_model(cls, model: type[Model], alias: str, attnames: Sequence[str] | None = None) -> Columns:
+        """The concrete columns of ``model`` named by ``attnames`` (all when None), in field
+        order: what ``Model.from_db`` takes (the others deferred)."""
+        fields = model._meta.concrete_fields
+        return cls([(alias, field) for field in fields if attnames is None or field.attname in attnames])
 
     def __len__(self) -> int:
         return len(self.columns)
@@ -60,6 +62,16 @@ class Columns:
         """A ``model`` instance from the raw values of ``of_model(model, ...)``'s columns."""
         names = [column.target.attname for column in self.columns]
         return model.from_db(db.alias, names, self.convert(db, values))
+
+
+def instances(db: Any, row: Sequence[Any], parts: Sequence[tuple[type[Model], Columns]]) -> list[Model]:
+    """One instance per ``(model, columns)`` of ``parts`` from a row that selected their
+    columns one after another (a query joining those models' tables)."""
+    found, offset = [], 0
+    for model, columns in parts:
+        found.append(columns.instance(model, db, row[offset : offset + len(columns)]))
+        offset += len(columns)
+    return found
 
 
 class RawJson:

@@ -8,7 +8,7 @@ import uuid
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Count, Q, QuerySet
 
-from heatportal.sqlrows import Columns, json_raw, json_value
+from heatportal.sqlrows import Columns, instances, json_raw, json_value
 from scenarios_app.models import Dataset, RunnerSession, Scenario
 
 
@@ -122,11 +122,7 @@ def scenario_get(*, sid: str, scenario_id: str) -> Scenario | None:
         found = cursor.fetchone()
     if found is None:
         return None
-    instances, offset = [], 0
-    for model, columns in _GET_COLUMNS:
-        instances.append(columns.instance(model, db, found[offset : offset + len(columns)]))
-        offset += len(columns)
-    scenario, session, dataset = instances
+    scenario, session, dataset = instances(db, found, _GET_COLUMNS)
     Scenario.session.field.set_cached_value(scenario, session)
     Scenario.dataset.field.set_cached_value(scenario, dataset)
     return scenario
@@ -153,18 +149,11 @@ def _status_sql(vendor: str, session_by_uuid: bool, scenario_by_uuid: bool) -> s
     return f"SELECT s.id, s.tag, s.status, s.progress FROM {scenario} s{join} WHERE {where_session} AND {where_scenario} LIMIT 1"  # noqa: E501, S608 (names from the models; values are parameters)
 
 
-def _columns_of(model, alias: str, names: tuple[str, ...] | None = None) -> Columns:
-    """``model``'s columns named by ``names`` (attnames; all when None), in field order (what
-    ``Model.from_db`` takes for a row with some columns deferred)."""
-    fields = model._meta.concrete_fields
-    return Columns([(alias, field) for field in fields if names is None or field.attname in names])
-
-
 # scenario_get's row: the scenario's body columns, its session, its dataset without its tables.
 _GET_COLUMNS = (
-    (Scenario, _columns_of(Scenario, "s", ("id", *SCENARIO_BODY_FIELDS))),
-    (RunnerSession, _columns_of(RunnerSession, "r")),
-    (Dataset, _columns_of(Dataset, "d", ("id", "session_id", "key"))),
+    (Scenario, Columns.of_model(Scenario, "s", ("id", *SCENARIO_BODY_FIELDS))),
+    (RunnerSession, Columns.of_model(RunnerSession, "r")),
+    (Dataset, Columns.of_model(Dataset, "d", ("id", "session_id", "key"))),
 )
 
 

@@ -16,7 +16,7 @@ from django.db.models import Count, Prefetch, QuerySet
 
 from heatportal.accounts.models import User
 from heatportal.services import ServiceError
-from heatportal.sqlrows import Columns
+from heatportal.sqlrows import Columns, instances
 from sessions_app.models import (
     NodeInstance,
     NodeOutput,
@@ -152,6 +152,7 @@ def _template_sql(sql: Any, template_id: str) -> str:
 # instance (``Model.from_db``), as ``select_related("project__owner")`` would make them.
 _ROW_MODELS = ((Session, "s"), (Project, "p"), (User, "u"))
 _ROW_COLUMNS = [Columns.of_model(model, alias) for model, alias in _ROW_MODELS]
+_ROW_PARTS = [(model, columns) for (model, _alias), columns in zip(_ROW_MODELS, _ROW_COLUMNS, strict=True)]
 
 
 @functools.cache
@@ -237,11 +238,8 @@ def session_document(session_id: Any) -> SessionDocument:
         found = cursor.fetchone()
     if found is None:
         raise Session.DoesNotExist("Session matching query does not exist.")
-    rows, offset = [], 0
-    for (model, _alias), columns in zip(_ROW_MODELS, _ROW_COLUMNS, strict=True):
-        rows.append(columns.instance(model, db, found[offset : offset + len(columns)]))
-        offset += len(columns)
-    session, project, owner = rows
+    session, project, owner = instances(db, found, _ROW_PARTS)
+    offset = sum(len(columns) for columns in _ROW_COLUMNS)
     Project.owner.field.set_cached_value(project, owner)
     Session.project.field.set_cached_value(session, project)
     template, default_template, node_documents, scenario_rows = found[offset:]

@@ -224,14 +224,16 @@ class RatingFields(Input):
     def _range(self):
         if self.rating_min >= self.rating_max:
             raise invalid_at(("rating_max",), "must be greater than rating_min", self.rating_max)
-        if not math.isfinite(self.rating_max - self.rating_min):  # both near the float limits
-            message = "rating_max - rating_min must be a finite number"
-            raise invalid_at(("rating_max",), message, self.rating_max)
+        span = self.rating_max - self.rating_min
+        if not math.isfinite(span):  # both near the float limits
+            raise invalid_at(
+                ("rating_max",), "rating_max - rating_min must be a finite number", self.rating_max
+            )
         if self.rating_step <= 0:
             raise invalid_at(("rating_step",), "must be greater than 0", self.rating_step)
-        if self.rating_step > self.rating_max - self.rating_min:
+        if self.rating_step > span:
             raise invalid_at(("rating_step",), "must not exceed rating_max - rating_min", self.rating_step)
-        if not math.isfinite((self.rating_max - self.rating_min) / self.rating_step):
+        if not math.isfinite(span / self.rating_step):
             # Answers and staging count the steps of the range: infinitely many are none.
             raise invalid_at(("rating_step",), "is too small for the range of the rating", self.rating_step)
         return self

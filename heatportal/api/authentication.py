@@ -14,6 +14,7 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib import auth
+from django.http.request import HttpHeaders
 from rest_framework.authentication import SessionAuthentication
 
 
@@ -21,8 +22,7 @@ def request_header(request, name: str) -> str:
     """The request header ``name`` (``"Authorization"``), "" when absent. Read from
     ``request.META``: ``request.headers`` (DRF's ``get_authorization_header``) copies every
     header of the request first, on every call."""
-    key = name.upper().replace("-", "_")
-    return request.META.get(key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key, "")
+    return request.META.get(HttpHeaders.to_wsgi_name(name), "")
 
 
 class SessionCookieAuthentication(SessionAuthentication):
