@@ -13,6 +13,9 @@ For each backend (``embedded``: SQLite, file cache, filesystem broker; ``pg``: P
 command and same lanes; ``/sync`` is the API lane's floor, a sync view run on Django's WSGI
 handler in the thread pool; ``/async`` the async lane's, an async view on Django's ASGI
 handler). No Celery worker runs: what an endpoint queues (crowd staging answers) stays queued.
+The floor also serves a reference, ``/query``: ``/sync`` plus one ORM ``get()`` by a unique
+column on HEAT's own database, served the same way; it has no verdict and shows how much of
+the 2x budget one row read through the ORM takes on this machine.
 
 Then, in interleaved rounds (floor /sync, the sync endpoints, floor /async, the crowd
 endpoints, login, the hash probe; then again), each endpoint gets one wrk run (-t2 -c10) with
@@ -90,6 +93,7 @@ SCENARIO_BODY = {
 }
 RAISED_LIMITS = {"SITES_API_RATE_LIMIT": "1000000000", "CROWD_RATE_LIMIT_PER_MINUTE": "1000000000"}
 FLOOR_SYNC, FLOOR_ASYNC = "floor /sync", "floor /async"
+FLOOR_QUERY = "floor /query"  # a reference, not a floor: /sync plus one ORM read
 HASH = "hash alone"
 
 HASH_PROBE = """
@@ -379,6 +383,7 @@ def run_backend(backend: str, args) -> dict:
         ports.append(h.free_port(taken=ports))
     floor_env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
     floor_env.update({"DJANGO_SETTINGS_MODULE": "bench.floor.settings", "PYTHONUNBUFFERED": "1"})
+    floor_env["DATABASE_URL"] = inst.env["DATABASE_URL"]  # for /query only
     heat = h.Server(
         "heat",
         h.heat_server_command(ports[0]),
@@ -404,12 +409,26 @@ def run_backend(backend: str, args) -> dict:
         floors = [
             Endpoint(FLOOR_SYNC, "sync", "/sync", floor=True),
             Endpoint(FLOOR_ASYNC, "async", "/async", floor=True),
+            Endpoint(
+                FLOOR_QUERY,
+                "sync",
+                "/query",
+                floor=True,
+                note="reference: /sync + one ORM get() by a unique column",
+            ),
         ]
         heat_endpoints = endpoints(heat.base, inst)
         sync = [e for e in heat_endpoints if e.lane == "sync" and e.name != "auth login"]
         crowd = [e for e in heat_endpoints if e.lane == "async"]
         login = [e for e in heat_endpoints if e.name == "auth login"]
-        order = [floors[0], *sync, floors[1], *crowd, *login]  # a round; the hash probe after login
+        order = [
+            floors[0],
+            floors[2],
+            *sync,
+            floors[1],
+            *crowd,
+            *login,
+        ]  # a round; the hash probe after login
         check_answers(heat.base, floor.base, order)
         print(f"    HEAT {heat.base}, floor {floor.base}; logs in {logs}")
         print(f"    {h.machine_line()}", flush=True)
@@ -477,6 +496,8 @@ def report(backend: str, order: list[Endpoint], runs: dict[str, list], idle: dic
         cpu = med(endpoint_runs, "cpu")
         errors = sum(run.wrk.errors for run in endpoint_runs)
         ratio = ""
+        if endpoint.name == FLOOR_QUERY:
+            ratio = f"{h.ratio(cpu, floor_cpu[FLOOR_SYNC]):.2f}x /sync"
         if not endpoint.floor:
             floor_runs = runs[endpoint.floor_name]
             per_round = [
@@ -563,6 +584,12 @@ def report(backend: str, order: list[Endpoint], runs: dict[str, list], idle: dic
     print(
         f"  floors: /sync {floor_cpu[FLOOR_SYNC]:.3f} ms/req (API lane: WSGI handler in the thread pool), "
         f"/async {floor_cpu[FLOOR_ASYNC]:.3f} ms/req (async lane: ASGI handler)"
+    )
+    query_cpu = med(runs[FLOOR_QUERY], "cpu")
+    print(
+        f"  reference: /query (/sync + one ORM get()) {query_cpu:.3f} ms/req = "
+        f"{h.ratio(query_cpu, floor_cpu[FLOOR_SYNC]):.2f}x /sync: what an endpoint that reads one row "
+        "through the ORM costs before its own work (no verdict)"
     )
     print(
         f"  idle CPU over 1 s before the rounds: HEAT {idle['heat']:.0f} ms, floor {idle['floor']:.0f} ms "

@@ -37,11 +37,14 @@ def sessions_with_counts() -> QuerySet[RunnerSession]:
 
 
 def session_by_sid(sid: str) -> RunnerSession | None:
-    """The session; a UUID match wins over a display name that happens to look like a UUID."""
-    # Unordered (not Meta.ordering): at most one match by name and one by UUID, and compiling
-    # an ORDER BY cost ~0.1 ms of this request path.
-    matches = list(RunnerSession.objects.filter(sid_filter(sid)).order_by()[:2])
+    """The session; a UUID match wins over a display name that happens to look like a UUID.
+    Every runner request that names a session starts here: SQL written once (below)."""
     as_uuid = _as_uuid(sid)
+    db = connections[DEFAULT_DB_ALIAS]
+    params = [_uuid_param(as_uuid), sid] if as_uuid else [sid]
+    with db.cursor() as cursor:
+        cursor.execute(_session_sql(db.vendor, as_uuid is not None), params)
+        matches = [_SESSION_COLUMNS.instance(RunnerSession, db, row) for row in cursor.fetchall()]
     for session in matches:
         if session.pk == as_uuid:
             return session
@@ -58,6 +61,16 @@ def dataset_keys(session: RunnerSession) -> list[str]:
 
 def dataset_by_key(session: RunnerSession, key: str) -> Dataset | None:
     return Dataset.objects.filter(session=session, key=key).first()
+
+
+def dataset_reference(session: RunnerSession, key: str) -> Dataset | None:
+    """The session's dataset ``key`` without its tables (they can be megabytes): what a new
+    scenario refers to. SQL written once (below): it is on the create + run path."""
+    db = connections[DEFAULT_DB_ALIAS]
+    with db.cursor() as cursor:
+        cursor.execute(_dataset_reference_sql(db.vendor), [_uuid_param(session.pk), key])
+        found = cursor.fetchone()
+    return None if found is None else _DATASET_REFERENCE_COLUMNS.instance(Dataset, db, found)
 
 
 def session_scenarios(session: RunnerSession) -> QuerySet[Scenario]:
@@ -147,6 +160,22 @@ def _status_sql(vendor: str, session_by_uuid: bool, scenario_by_uuid: bool) -> s
     where_session = "s.session_id = %s" if session_by_uuid else "r.display_name = %s"
     where_scenario = "s.id = %s" if scenario_by_uuid else "s.tag = %s ORDER BY s.created_at, s.id"
     return f"SELECT s.id, s.tag, s.status, s.progress FROM {scenario} s{join} WHERE {where_session} AND {where_scenario} LIMIT 1"  # noqa: E501, S608 (names from the models; values are parameters)
+
+
+_SESSION_COLUMNS = Columns.of_model(RunnerSession, "r")
+_DATASET_REFERENCE_COLUMNS = Columns.of_model(Dataset, "d", ("id", "session_id", "key"))
+
+
+@functools.cache
+def _session_sql(vendor: str, by_uuid: bool) -> str:
+    where = "r.id = %s OR r.display_name = %s" if by_uuid else "r.display_name = %s"
+    return f"SELECT {_SESSION_COLUMNS.select(_q)} FROM {_q(RunnerSession._meta.db_table)} r WHERE {where}"  # noqa: S608 (names from the models; values are parameters)
+
+
+@functools.cache
+def _dataset_reference_sql(vendor: str) -> str:
+    columns, table = _DATASET_REFERENCE_COLUMNS.select(_q), _q(Dataset._meta.db_table)
+    return f"SELECT {columns} FROM {table} d WHERE d.session_id = %s AND d.{_q('key')} = %s"  # noqa: S608 (names from the models; values are parameters)
 
 
 # scenario_get's row: the scenario's body columns, its session, its dataset without its tables.
@@ -242,6 +271,19 @@ def scenario_rows(*, sid: str) -> tuple[list, list[dict]] | None:
         row["kpi_values"] = json_value(kpi_values) if complete else None
         rows.append(row)
     return json_value(found[0][1]), rows
+
+
+def session_busy(session_id) -> bool:
+    """Whether one of the session's scenarios is processing (the partial unique index that
+    allows one per session answers it). SQL written once: asked after every run request."""
+    with connection.cursor() as cursor:
+        cursor.execute(_busy_sql(connection.vendor), [_uuid_param(session_id), Scenario.Status.PROCESSING])
+        return cursor.fetchone() is not None
+
+
+@functools.cache
+def _busy_sql(vendor: str) -> str:
+    return f"SELECT 1 FROM {_q(Scenario._meta.db_table)} WHERE session_id = %s AND status = %s LIMIT 1"  # noqa: S608 (names from the models; values are parameters)
 
 
 def processing_scenario(session: RunnerSession) -> Scenario | None:

@@ -99,3 +99,46 @@ def test_a_result_that_json_cannot_hold_fails_the_run_with_a_reason(main, bad):
         scenario.error == "The algorithm's result cannot be stored: result.extra.1: must be a finite number"
     )
     assert scenario.result is None
+
+
+@pytest.fixture
+def dispatches_published():
+    """Session ids of the scenario_dispatch messages published (Celery's own signal)."""
+    from celery.signals import before_task_publish
+
+    published = []
+
+    def record(sender=None, body=None, **_kwargs):
+        if sender == "scenarios_app.tasks.scenario_dispatch":
+            published.append(body[0][0])
+
+    before_task_publish.connect(record, weak=False)
+    yield published
+    before_task_publish.disconnect(record)
+
+
+def test_a_run_in_an_idle_session_publishes_its_dispatcher(
+    main, dispatches_published, django_capture_on_commit_callbacks
+):
+    scenario = make(main, "idle")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.scenario_run(scenario=scenario)
+
+    assert dispatches_published == [str(main.pk)]
+
+
+def test_a_run_behind_a_processing_scenario_publishes_no_dispatcher(
+    main, dispatches_published, django_capture_on_commit_callbacks
+):
+    """The processing run's worker enqueues the next when it ends (tasks.scenario_dispatch):
+    test_tasks.py's queue-order test runs four at once on real workers that way."""
+    make(main, "running", status="queued", queued_at=timezone.now())
+    assert services.scenario_claim_next(session_id=main.pk) is not None
+    waiting = make(main, "waiting")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.scenario_run(scenario=waiting)
+
+    assert dispatches_published == []
+    assert Scenario.objects.get(pk=waiting.pk).status == "queued"
