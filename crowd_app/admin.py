@@ -7,6 +7,7 @@ from crowd_app.models import (
     CrowdRequest,
     Cruncher,
     TaskLease,
+    TaskSkip,
     WebhookDelivery,
 )
 from heatportal.admin import CredentialAdmin
@@ -80,3 +81,10 @@ class TaskLeaseAdmin(admin.ModelAdmin):
     list_display = ("request", "cruncher", "taken_at", "expires_at")
     list_select_related = ("request", "cruncher")
     readonly_fields = ("request", "cruncher", "taken_at")
+
+
+@admin.register(TaskSkip)
+class TaskSkipAdmin(admin.ModelAdmin):
+    list_display = ("request", "cruncher", "skipped_at")
+    list_select_related = ("request", "cruncher")
+    readonly_fields = ("request", "cruncher", "skipped_at")

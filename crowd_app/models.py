@@ -45,6 +45,7 @@ class CrowdApiKey(Credential):
     name = models.CharField(max_length=100, blank=True)
 
     class Meta:
+        verbose_name = "crowd API key"
         ordering = ["-created_at"]
 
     @property
@@ -185,6 +186,24 @@ class TaskLease(models.Model):
         return f"{self.cruncher_id} holds {self.request_id} until {self.expires_at:%H:%M:%S}"
 
 
+class TaskSkip(models.Model):
+    """A cruncher handed this task back with *Skip*. *Take next task* offers them the tasks they
+    have not skipped first, and a skipped one (least recently skipped first) only when nothing
+    else is waiting. ``skipped_at`` is the latest skip."""
+
+    request = models.ForeignKey(CrowdRequest, on_delete=models.CASCADE, related_name="skips")
+    cruncher = models.ForeignKey(Cruncher, on_delete=models.CASCADE, related_name="skips")
+    skipped_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cruncher", "request"], name="crowd_skip_once_per_cruncher")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cruncher_id} skipped {self.request_id}"
+
+
 class WebhookDelivery(models.Model):
     """One attempt to POST a completed request to its ``hook_url``: the database's record of
     what is due, in flight and done, from which a sweep re-sends what a lost message or a dead
@@ -216,6 +235,7 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "webhook deliveries"
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["message_id", "attempt"], name="crowd_delivery_attempt_once")

@@ -8,9 +8,19 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from crowd_app.api.outputs import request_json, request_output
-from crowd_app.models import CrowdAccount, CrowdAnswer, CrowdApiKey, CrowdRequest, Cruncher, WebhookDelivery
+from crowd_app.models import (
+    CrowdAccount,
+    CrowdAnswer,
+    CrowdApiKey,
+    CrowdRequest,
+    Cruncher,
+    TaskLease,
+    TaskSkip,
+    WebhookDelivery,
+)
 from heatportal.accounts.models import User
 from heatportal.sqlrows import json_value
 
@@ -119,3 +129,41 @@ def requests_for_portal(
 
 def deliveries_of(*, crowd_request: CrowdRequest) -> QuerySet[WebhookDelivery]:
     return crowd_request.deliveries.all()
+
+
+# --- Crunchers' tasks -------------------------------------------------------------------------
+
+
+def task_candidates(*, cruncher: Cruncher, now, skipped: bool) -> QuerySet[CrowdRequest]:
+    """Pending live requests this cruncher may take (not answered by them, not held by somebody
+    else; ``exclude_crunchers`` is checked by the caller, it lives in ``params``), oldest first.
+    ``skipped=False``: those they have not skipped; ``skipped=True``: only those they have,
+    least recently skipped first (so that two skipped tasks alternate)."""
+    queryset = (
+        CrowdRequest.objects.filter(status=CrowdRequest.Status.PENDING, staging=False)
+        .exclude(answers__cruncher=cruncher)
+        .exclude(lease__expires_at__gt=now)
+    )
+    if skipped:
+        return queryset.filter(skips__cruncher=cruncher).order_by("skips__skipped_at", "created_at")
+    return queryset.exclude(skips__cruncher=cruncher).order_by("created_at")
+
+
+def task_was_skipped(*, cruncher: Cruncher, crowd_request: CrowdRequest) -> bool:
+    return TaskSkip.objects.filter(cruncher=cruncher, request=crowd_request).exists()
+
+
+def lease_of(*, cruncher: Cruncher) -> TaskLease | None:
+    """The task this cruncher holds right now (a lease that runs, on a pending request)."""
+    return (
+        TaskLease.objects.filter(
+            cruncher=cruncher, expires_at__gt=timezone.now(), request__status=CrowdRequest.Status.PENDING
+        )
+        .select_related("request")
+        .first()
+    )
+
+
+def answers_of(*, cruncher: Cruncher, limit: int = 20) -> QuerySet[CrowdAnswer]:
+    """The cruncher's latest answers, newest first, with their requests."""
+    return cruncher.answers.select_related("request").order_by("-created_at")[:limit]

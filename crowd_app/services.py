@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from crowd_app import webhooks
+from crowd_app import selectors, webhooks
 from crowd_app.api.inputs import request_params
 from crowd_app.models import (
     CrowdAccount,
@@ -22,6 +22,7 @@ from crowd_app.models import (
     Cruncher,
     RequestType,
     TaskLease,
+    TaskSkip,
     WebhookDelivery,
 )
 from crowd_app.notify import request_done_publish
@@ -196,28 +197,39 @@ def task_take_next(*, cruncher: Cruncher) -> CrowdRequest | None:
         if current.expires_at > now and current.request.status == CrowdRequest.Status.PENDING:
             return current.request
         current.delete()
-    candidates = (
-        CrowdRequest.objects.filter(status=CrowdRequest.Status.PENDING, staging=False)
-        .exclude(answers__cruncher=cruncher)
-        .exclude(lease__expires_at__gt=now)
-        .order_by("created_at")
-    )
     expires_at = now + timedelta(seconds=settings.CROWD_LEASE_SECONDS)
-    for crowd_request in candidates.iterator(chunk_size=100):
-        if cruncher.cruncher_id in crowd_request.exclude_crunchers:
-            continue
-        try:
-            with transaction.atomic():
-                TaskLease.objects.filter(request=crowd_request, expires_at__lte=now).delete()
-                TaskLease.objects.create(request=crowd_request, cruncher=cruncher, expires_at=expires_at)
-        except IntegrityError:
-            continue  # somebody took it a moment ago
-        return crowd_request
+    # Tasks the cruncher has not skipped first; a skipped one only when nothing else is left.
+    for skipped in (False, True):
+        candidates = selectors.task_candidates(cruncher=cruncher, now=now, skipped=skipped)
+        for crowd_request in candidates.iterator(chunk_size=100):
+            if cruncher.cruncher_id in crowd_request.exclude_crunchers:
+                continue
+            try:
+                with transaction.atomic():
+                    TaskLease.objects.filter(request=crowd_request, expires_at__lte=now).delete()
+                    TaskLease.objects.create(request=crowd_request, cruncher=cruncher, expires_at=expires_at)
+            except IntegrityError:
+                continue  # somebody took it a moment ago
+            return crowd_request
     return None
 
 
 def task_release(*, cruncher: Cruncher) -> None:
     TaskLease.objects.filter(cruncher=cruncher).delete()
+
+
+@transaction.atomic
+def task_skip(*, cruncher: Cruncher) -> CrowdRequest | None:
+    """Hand the held task back and remember the skip, so that *Take next task* offers this
+    cruncher other tasks first. Returns the skipped request (None when they held none)."""
+    lease = TaskLease.objects.filter(cruncher=cruncher).select_related("request").first()
+    if lease is None:
+        return None
+    TaskSkip.objects.update_or_create(
+        cruncher=cruncher, request=lease.request, defaults={"skipped_at": timezone.now()}
+    )
+    lease.delete()
+    return lease.request
 
 
 @transaction.atomic

@@ -9,20 +9,32 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render, resolve_url
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from crowd_app import selectors, services
-from crowd_app.forms import AccountForm, ApiKeyForm, RequestFilterForm
-from crowd_app.models import CrowdApiKey, CrowdRequest, RequestType
+from crowd_app.forms import AccountForm, ApiKeyForm, RequestFilterForm, TaskAnswerForm
+from crowd_app.models import CrowdApiKey, CrowdRequest
 from crowd_app.validation import ANNOTATION_KINDS, MEDIA_ANSWER_TYPES
-from heatportal.api.input import BadInput, parse_json
+from heatportal import permissions as access
 from heatportal.files import stream_stored_file
-from heatportal.pages import AREAS
+from heatportal.oneshot import forget_secret, redirect_with_secret, take_secret
+from heatportal.pages import AREAS, confirmation
 
 AREA = next(area for area in AREAS if area.key == "requests")
 REQUESTS_PER_PAGE = 50
+# The session entry holding a key created by the last POST of the account page, until the page
+# that follows shows it (once). Its value is encrypted: the session store is a table.
+
+
+def _see_other(to, *args) -> HttpResponseRedirect:
+    """Redirect after a POST with 303 See Other: a reload GETs the page, nothing is sent again."""
+    response = HttpResponseRedirect(resolve_url(to, *args))
+    response.status_code = 303
+    return response
 
 
 def _without_page(request: HttpRequest) -> str:
@@ -50,7 +62,9 @@ def index(request: HttpRequest) -> HttpResponse:
         "filter_form": form,
         "page": page,
         "filter_query": _without_page(request),
-        "counts": selectors.crowd_counts(),
+        # The installation-wide figures (every user's accounts, keys, crunchers) are for
+        # administrators (heatportal.permissions).
+        "counts": selectors.crowd_counts() if access.allowed(request.user, "crowd.overview") else None,
     }
     return render(request, "crowd_app/index.html", context)
 
@@ -64,21 +78,24 @@ def account_create(request: HttpRequest) -> HttpResponse:
 
         if CrowdAccount.objects.filter(name=form.cleaned_data["name"]).exists():
             messages.error(request, "An account with that name exists already.")
-            return redirect("requests:index")
+            return _see_other("requests:index")
         account = services.crowd_account_create(owner=request.user, name=form.cleaned_data["name"])
-        return redirect("requests:account", account.pk)
+        return _see_other("requests:account", account.pk)
     messages.error(request, "Give the account a name.")
-    return redirect("requests:index")
+    return _see_other("requests:index")
 
 
 def _account_or_404(request: HttpRequest, account_id: int):
     return get_object_or_404(selectors.accounts_of(user=request.user), pk=account_id)
 
 
+@never_cache  # the page may show a new key or the webhook secret: no cache may keep it
 @login_required
 def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+    """GET shows the account; POST creates a key and redirects here, the key's value carried
+    encrypted (heatportal.oneshot) and shown once: a reload neither creates another key nor
+    shows it again."""
     account = _account_or_404(request, account_id)
-    created = None
     form = ApiKeyForm()
     if request.method == "POST":
         form = ApiKeyForm(request.POST)
@@ -86,8 +103,14 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
             key, value = services.crowd_api_key_create(
                 account=account, test=form.cleaned_data["test"], name=form.cleaned_data["name"]
             )
-            created = {"key": key, "value": value}
-            form = ApiKeyForm()
+            to = f"{reverse('requests:account', args=[account.pk])}?created={key.pk}"
+            return redirect_with_secret(to, subject=f"crowd-key:{key.pk}", secret=value)
+    created = None
+    created_id = request.GET.get("created", "")
+    key = account.api_keys.filter(pk=created_id).first() if created_id.isdigit() else None
+    value = take_secret(request, f"crowd-key:{key.pk}") if key else None
+    if value:
+        created = {"key": key, "value": value}
     context = {
         "account": account,
         "keys": account.api_keys.all(),
@@ -95,7 +118,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
         "created": created,
         "webhook_secret": services.webhook_secret_get(account=account),
     }
-    return render(request, "crowd_app/account.html", context)
+    return forget_secret(request, render(request, "crowd_app/account.html", context))
 
 
 @login_required
@@ -103,18 +126,36 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
 def key_revoke(request: HttpRequest, account_id: int, key_id: int) -> HttpResponse:
     account = _account_or_404(request, account_id)
     api_key = get_object_or_404(CrowdApiKey, pk=key_id, account=account)
+    asked = confirmation(
+        request,
+        action=f"Revoke key {api_key.masked}",
+        consequence="Every request that presents this key is refused from then on; a revoked key "
+        "cannot be restored.",
+        cancel_url=reverse("requests:account", args=[account.pk]),
+    )
+    if asked:
+        return asked
     services.crowd_api_key_revoke(api_key=api_key)
     messages.success(request, f"Key {api_key.masked} revoked.")
-    return redirect("requests:account", account.pk)
+    return _see_other("requests:account", account.pk)
 
 
 @login_required
 @require_POST
 def secret_rotate(request: HttpRequest, account_id: int) -> HttpResponse:
     account = _account_or_404(request, account_id)
+    asked = confirmation(
+        request,
+        action=f"Rotate the webhook secret of {account.name}",
+        consequence="Webhooks are signed with the new secret from then on: receivers that verify "
+        "signatures with the old one reject them until they are given the new one.",
+        cancel_url=reverse("requests:account", args=[account.pk]),
+    )
+    if asked:
+        return asked
     services.webhook_secret_rotate(account=account)
     messages.success(request, "Webhook secret rotated; receivers must use the new one from now on.")
-    return redirect("requests:account", account.pk)
+    return _see_other("requests:account", account.pk)
 
 
 @login_required
@@ -145,7 +186,7 @@ def webhook_replay(request: HttpRequest, request_id) -> HttpResponse:
         messages.success(request, f"Webhook queued again ({message_id}).")
     except services.ServiceError as error:
         messages.error(request, error.message)
-    return redirect("requests:request", crowd_request.pk)
+    return _see_other("requests:request", crowd_request.pk)
 
 
 # --- Crunchers' work pages --------------------------------------------------------------------
@@ -158,26 +199,32 @@ def work(request: HttpRequest) -> HttpResponse:
         task = services.task_take_next(cruncher=cruncher)
         if task is None:
             messages.info(request, "No task is waiting for you right now.")
-            return redirect("requests:work")
-        return redirect("requests:task", task.pk)
-    answered = cruncher.answers.select_related("request").order_by("-created_at")[:20]
-    return render(request, "crowd_app/work.html", {"cruncher": cruncher, "answered": answered})
+            return _see_other("requests:work")
+        if selectors.task_was_skipped(cruncher=cruncher, crowd_request=task):
+            messages.info(request, "You skipped this task before; nothing else is waiting.")
+        return _see_other("requests:task", task.pk)
+    context = {
+        "cruncher": cruncher,
+        "lease": selectors.lease_of(cruncher=cruncher),
+        "answered": selectors.answers_of(cruncher=cruncher),
+    }
+    return render(request, "crowd_app/work.html", context)
 
 
-def _answer_from_post(request: HttpRequest, crowd_request: CrowdRequest):
-    if crowd_request.type in MEDIA_ANSWER_TYPES:
-        return services.media_answer_store(crowd_request=crowd_request, upload=request.FILES.get("media"))
-    raw = request.POST.get("answer", "")
-    if crowd_request.type == RequestType.MULTIPLE_CHOICE:
-        return request.POST.getlist("choice")
-    if crowd_request.type == RequestType.FREE_TEXT:
-        return request.POST.get("text", "")
-    if crowd_request.type == RequestType.RATING:
-        return request.POST.get("rating", "")
+def _submit_answer(form: TaskAnswerForm, cruncher, upload) -> bool:
+    """Record the valid ``form``'s answer; False (the errors added to the form) when the
+    services refuse it."""
+    crowd_request = form.crowd_request
     try:
-        return parse_json(raw or "[]")
-    except BadInput:
-        raise services.ServiceError("response: the annotations could not be read") from None
+        if crowd_request.type in MEDIA_ANSWER_TYPES:
+            response = services.media_answer_store(crowd_request=crowd_request, upload=upload)
+        else:
+            response = form.cleaned_data["response"]
+        services.answer_submit(crowd_request=crowd_request, cruncher=cruncher, response=response)
+    except services.ServiceError as error:
+        form.add_service_error(error.message)
+        return False
+    return True
 
 
 @login_required
@@ -186,26 +233,26 @@ def task(request: HttpRequest, request_id) -> HttpResponse:
     lease = cruncher.lease if hasattr(cruncher, "lease") else None
     if lease is None or str(lease.request_id) != str(request_id):
         messages.error(request, "This task is not yours right now; take the next one.")
-        return redirect("requests:work")
+        return _see_other("requests:work")
     crowd_request = lease.request
+    form = TaskAnswerForm(crowd_request=crowd_request)
     if request.method == "POST":
         if "skip" in request.POST:
-            services.task_release(cruncher=cruncher)
-            messages.info(request, "Task handed back.")
-            return redirect("requests:work")
-        try:
-            answer = _answer_from_post(request, crowd_request)
-            services.answer_submit(crowd_request=crowd_request, cruncher=cruncher, response=answer)
-        except services.ServiceError as error:
-            messages.error(request, error.message)
-            return redirect("requests:task", crowd_request.pk)
-        messages.success(request, "Thank you, your answer is recorded.")
-        return redirect("requests:work")
+            services.task_skip(cruncher=cruncher)
+            messages.info(
+                request, "Task handed back. It comes back to you only when nothing else is waiting."
+            )
+            return _see_other("requests:work")
+        form = TaskAnswerForm(request.POST, request.FILES, crowd_request=crowd_request)
+        if form.is_valid() and _submit_answer(form, cruncher, request.FILES.get("media")):
+            messages.success(request, "Thank you, your answer is recorded.")
+            return _see_other("requests:work")
     params = crowd_request.params
     inner = ANNOTATION_KINDS.get(crowd_request.type)
     context = {
         "crowd_request": crowd_request,
         "params": params,
+        "form": form,
         "lease": lease,
         "is_annotations": crowd_request.type in ANNOTATION_KINDS,
         "per_annotation_type": inner or "",

@@ -33,6 +33,10 @@ class HeatportalConfig(AppConfig):
                 for signal in (post_save, post_delete):
                     uid = f"credential-cache-{model._meta.label}"
                     signal.connect(credential_cache_clear, sender=model, dispatch_uid=uid)
+        # The history of changes: what is tracked, in one list (heatportal/audit.py).
+        from heatportal import audit
+
+        audit.register()
 
 
 class HeatAdminConfig(admin_apps.AdminConfig):

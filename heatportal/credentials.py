@@ -28,6 +28,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from heatportal.audit import audit_record_update
 from heatportal.ratelimit import failure_record, failures_retry_after
 
 ALPHANUMERIC = string.ascii_letters + string.digits
@@ -268,3 +269,4 @@ def credential_revoke(credential: Credential) -> None:
     type(credential).objects.filter(pk=credential.pk, revoked_at__isnull=True).update(revoked_at=now)
     credential.revoked_at = now
     credential_cache_clear()
+    audit_record_update(credential, revoked_at=None)  # update() sends no signal for the history

@@ -42,3 +42,29 @@ def area_landing(request: HttpRequest, key: str, counts: dict[str, int]) -> Http
     """The landing page of an area: what it holds and where its API lives."""
     area = next(area for area in AREAS if area.key == key)
     return render(request, "area.html", {"area": area, "counts": counts})
+
+
+def confirmation(
+    request: HttpRequest, *, action: str, consequence: str, cancel_url: str
+) -> HttpResponse | None:
+    """None when the POST confirms a destructive action (``confirm=yes``); otherwise the page
+    that asks, whose form posts the same fields again with ``confirm=yes``. The action's button
+    is a plain form POST, so this works without JavaScript; nothing is changed until then.
+
+    ``action`` names the button ("Delete session 'x'"), ``consequence`` says what will happen
+    and what cannot be undone."""
+    if request.POST.get("confirm") == "yes":
+        return None
+    fields = [
+        (name, value)
+        for name, value in request.POST.items()
+        if name not in ("confirm", "csrfmiddlewaretoken")
+    ]
+    context = {
+        "action": action,
+        "consequence": consequence,
+        "cancel_url": cancel_url,
+        "fields": fields,
+        "post_url": request.get_full_path(),
+    }
+    return render(request, "confirm.html", context)

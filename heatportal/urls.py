@@ -24,6 +24,8 @@ urlpatterns = [
     # Portal pages
     path("", views.dashboard, name="dashboard"),
     path("health/", views.health, name="health"),
+    path("changes/", views.changes, name="changes"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("sessions/", include("sessions_app.urls")),

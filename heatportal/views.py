@@ -1,17 +1,53 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
+from django.utils.cache import patch_response_headers
 from django.views.decorators.cache import never_cache
 from django.views.defaults import bad_request, page_not_found, server_error
 
 from heatportal.api.errors import GENERIC_MESSAGES, ApiError, error_response, family_for_path
+from heatportal.forms import ChangeFilterForm
 from heatportal.health import aportal_health, portal_health
+from heatportal.permissions import require
+from heatportal.selectors import change_list, change_rows
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard.html", {"health": portal_health()})
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links (the admin links none). A temporary
+    redirect, cached for a day: the static file's URL may change with the deployment."""
+    response = HttpResponseRedirect(static("favicon.svg"))
+    patch_response_headers(response, cache_timeout=86400)
+    return response
+
+
+CHANGES_PER_PAGE = 50
+
+
+@login_required
+def changes(request: HttpRequest) -> HttpResponse:
+    """The history of changes of every tracked object (heatportal/audit.py), for administrators."""
+    require(request.user, "changes.view")  # else the portal's 403 page (templates/403.html)
+    form = ChangeFilterForm(request.GET or None)
+    filters = dict(form.cleaned_data) if form.is_valid() else {}
+    filters["text"] = filters.pop("q", "")
+    page = Paginator(change_list(**filters), CHANGES_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": change_rows(list(page.object_list)),
+        "filter_query": query.urlencode(),
+    }
+    return render(request, "changes.html", context)
 
 
 @never_cache

@@ -23,7 +23,7 @@ from datetime import datetime
 
 import numpy as np
 
-from scenarios_app.parameters import Parameter
+from scenarios_app.parameters import Parameter, Rule
 
 Report = Callable[[float], None]
 
@@ -113,11 +113,18 @@ BATTERY_PARAMETERS = (
     Parameter("min_soc", "float", default=0.1, min=0.0, max=1.0, label="Minimum state of charge"),
     Parameter("max_soc", "float", default=0.9, min=0.0, max=1.0, label="Maximum state of charge"),
 )
+# Checked when a scenario is created (the API answers 400, the form shows them at the field).
+BATTERY_RULES = (
+    Rule("min_soc", "<", "max_soc", "The minimum state of charge must be below the maximum."),
+    Rule("initial_soc", ">=", "min_soc", "The initial state of charge must not be below the minimum."),
+    Rule("initial_soc", "<=", "max_soc", "The initial state of charge must not be above the maximum."),
+)
 
 
 def _battery(params: dict) -> tuple[float, float, float, float, float, float]:
     capacity, power = params["capacity_kwh"], params["power_kw"]
     low, high, initial = params["min_soc"], params["max_soc"], params["initial_soc"]
+    # BATTERY_RULES refuse these when a scenario is created; this guards rows stored before.
     if low >= high:
         raise ValueError(f"min_soc ({low:g}) must be below max_soc ({high:g}).")
     if not low <= initial <= high:
@@ -252,6 +259,7 @@ class Algorithm:
     parameters: tuple[Parameter, ...]
     run: Callable[[Profile, dict, Report], dict]
     description: str = ""
+    rules: tuple[Rule, ...] = ()  # cross-field rules of ``parameters``
 
 
 REGISTRY: dict[str, Algorithm] = {
@@ -285,6 +293,7 @@ REGISTRY: dict[str, Algorithm] = {
             ),
             run_peak_shaving,
             "Battery dispatch minimising the peak grid import: a linear programme solved by HiGHS.",
+            rules=BATTERY_RULES,
         ),
         Algorithm(
             "SelfConsumption",
@@ -294,6 +303,7 @@ REGISTRY: dict[str, Algorithm] = {
             ),
             run_self_consumption,
             "Rule-based battery dispatch: charge from PV surplus, discharge into the deficit.",
+            rules=BATTERY_RULES,
         ),
     )
 }

@@ -138,8 +138,10 @@ def etl_run(
     dataset_name: str,
     uploads: list[UploadedFile],
     schema: datasets.Schema = datasets.LOAD_PROFILE,
+    owner=None,
 ) -> EtlResult:
-    """Extract, validate and (only when no message is an error) store the dataset."""
+    """Extract, validate and (only when no message is an error) store the dataset, ``owner``'s
+    (a User; None: the installation's)."""
     if not dataset_name.strip() or len(dataset_name) > 200 or "\x00" in dataset_name:
         raise services.Invalid("The dataset name must be 1 to 200 characters long.")
     check_uploads(uploads)
@@ -183,6 +185,7 @@ def etl_run(
             schema=schema.name,
             tables=tables,
             parameters={"source": "etl", "files": [upload.name for upload in uploads]},
+            owner=owner,
         )
     return EtlResult(
         dataset_name=dataset_name,

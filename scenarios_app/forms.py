@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from scenarios_app.parameters import Parameter
+from scenarios_app.parameters import Parameter, ParameterError, Rule, validate_parameters
 
 
 class SessionForm(forms.Form):
@@ -45,12 +45,38 @@ class ScenarioForm(forms.Form):
     tag = forms.CharField(max_length=200)
     dataset_key = forms.ChoiceField(label="Dataset")
 
-    def __init__(self, *args, dataset_keys: list[str], parameters: tuple[Parameter, ...], **kwargs):
+    def __init__(
+        self,
+        *args,
+        dataset_keys: list[str],
+        parameters: tuple[Parameter, ...],
+        rules: tuple[Rule, ...] = (),
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.fields["dataset_key"].choices = [(key, key) for key in dataset_keys]
         self.parameters = parameters
+        self.rules = rules
         for parameter in parameters:
             self.fields[f"p_{parameter.name}"] = parameter_field(parameter)
+
+    @staticmethod
+    def typed_values(data, parameters: tuple[Parameter, ...]) -> dict[str, str]:
+        """What the user typed that a form for ``parameters`` can show again: the tag, the
+        dataset and the values of the parameters it shares with the form they came from."""
+        names = ["tag", "dataset_key", *(f"p_{parameter.name}" for parameter in parameters)]
+        return {name: data[name] for name in names if data.get(name, "") != ""}
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if not any(f"p_{parameter.name}" in self.errors for parameter in self.parameters):
+            # The schema's cross-field rules (the service checks them too, for the API).
+            try:
+                validate_parameters(self.parameters, self.algo_params(), self.rules)
+            except ParameterError as error:
+                field = f"p_{error.parameter}"
+                self.add_error(field if field in self.fields else None, error.page_message)
+        return cleaned_data
 
     def parameter_fields(self):
         return [self[f"p_{parameter.name}"] for parameter in self.parameters]

@@ -8,8 +8,23 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+
+def _owner(related_name: str) -> models.ForeignKey:
+    """Who created it; null: the installation's (``main``, ``Master data``, the demo data), and
+    what was created before owners were recorded. heatportal.permissions: only its owner or an
+    administrator may change or delete it."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name=related_name,
+        editable=False,
+    )
 
 
 class RunnerSession(models.Model):
@@ -24,6 +39,7 @@ class RunnerSession(models.Model):
     display_name = models.CharField(max_length=200, unique=True)
     algorithms = models.JSONField(default=list)
     kpis = models.JSONField(default=list)
+    owner = _owner("runner_sessions")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -47,6 +63,7 @@ class Dataset(models.Model):
     schema = models.CharField(max_length=100)
     tables = models.JSONField(default=dict)
     parameters = models.JSONField(default=dict, blank=True)
+    owner = _owner("runner_datasets")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -97,6 +114,7 @@ class Scenario(models.Model):
     run_token = models.UUIDField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     worker = models.CharField(max_length=200, blank=True)
+    owner = _owner("runner_scenarios")
     created_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -1,9 +1,11 @@
 """Typed parameter schemas: what an algorithm (or a dataset) accepts, and their validation.
 
 A :class:`Parameter` describes one value (integer, float, boolean, string or enum, with
-min/max, choices, a default and whether it is required). :func:`validate_parameters` turns a
-client's values into the complete, typed set or raises :class:`ParameterError` naming the
-parameter, which the API answers with 400 (document 003: "A parameter value failed validation").
+min/max, choices, a default and whether it is required); a :class:`Rule` relates two of them
+(``min_soc < max_soc``). :func:`validate_parameters` turns a client's values into the complete,
+typed set or raises :class:`ParameterError` naming the parameter, which the API answers with 400
+(document 003: "A parameter value failed validation") and the portal's form shows at the field.
+Cross-field rules are checked here, when a scenario is created, not when it runs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ from typing import Any
 
 
 class ParameterError(ValueError):
-    """A parameter value failed validation; the message names the parameter."""
+    """A parameter value failed validation; the message names the parameter.
+
+    ``parameter`` is the name of the offending parameter (when there is one) and ``page_message``
+    the wording for a form, next to that parameter's field (the API's message otherwise).
+    """
+
+    def __init__(self, message: str, *, parameter: str | None = None, page_message: str | None = None):
+        super().__init__(message)
+        self.parameter = parameter
+        self.page_message = page_message or message
 
 
 @dataclass(frozen=True)
@@ -97,8 +108,48 @@ class Parameter:
             raise ParameterError(f"Parameter '{self.name}' must be less than or equal to {self.max}.")
 
 
-def validate_parameters(schema: tuple[Parameter, ...], values: dict | None) -> dict:
-    """Every parameter of ``schema`` with its checked value (defaults filled in)."""
+@dataclass(frozen=True)
+class Rule:
+    """A cross-field rule of a schema: ``left op right``, both parameter names (numbers).
+
+    ``message`` is the human wording shown on the form, next to ``left``'s field.
+    """
+
+    left: str
+    op: str  # "<" | "<=" | ">" | ">="
+    right: str
+    message: str = ""
+
+    OPS = {
+        "<": ("less than", lambda a, b: a < b),
+        "<=": ("less than or equal to", lambda a, b: a <= b),
+        ">": ("greater than", lambda a, b: a > b),
+        ">=": ("greater than or equal to", lambda a, b: a >= b),
+    }
+
+    def __post_init__(self):
+        if self.op not in self.OPS:
+            raise ValueError(f"unknown rule operator {self.op!r}")
+
+    def check(self, values: dict) -> None:
+        """ParameterError unless the rule holds (a rule on an absent parameter holds)."""
+        if self.left not in values or self.right not in values:
+            return
+        left, right = values[self.left], values[self.right]
+        words, holds = self.OPS[self.op]
+        if not holds(left, right):
+            raise ParameterError(
+                f"Parameter '{self.left}' ({left:g}) must be {words} '{self.right}' ({right:g}).",
+                parameter=self.left,
+                page_message=self.message or None,
+            )
+
+
+def validate_parameters(
+    schema: tuple[Parameter, ...], values: dict | None, rules: tuple[Rule, ...] = ()
+) -> dict:
+    """Every parameter of ``schema`` with its checked value (defaults filled in), then
+    ``rules``, the schema's cross-field rules, checked on the complete set."""
     values = dict(values or {})
     known = {parameter.name for parameter in schema}
     for name in values:
@@ -114,6 +165,8 @@ def validate_parameters(schema: tuple[Parameter, ...], values: dict | None) -> d
                 continue
             value = parameter.default
         cleaned[parameter.name] = parameter.clean(value)
+    for rule in rules:
+        rule.check(cleaned)
     return cleaned
 
 

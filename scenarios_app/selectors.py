@@ -163,7 +163,7 @@ def _status_sql(vendor: str, session_by_uuid: bool, scenario_by_uuid: bool) -> s
 
 
 _SESSION_COLUMNS = Columns.of_model(RunnerSession, "r")
-_DATASET_REFERENCE_COLUMNS = Columns.of_model(Dataset, "d", ("id", "session_id", "key"))
+_DATASET_REFERENCE_COLUMNS = Columns.of_model(Dataset, "d", ("id", "session_id", "key", "owner_id"))
 
 
 @functools.cache
@@ -180,9 +180,9 @@ def _dataset_reference_sql(vendor: str) -> str:
 
 # scenario_get's row: the scenario's body columns, its session, its dataset without its tables.
 _GET_COLUMNS = (
-    (Scenario, Columns.of_model(Scenario, "s", ("id", *SCENARIO_BODY_FIELDS))),
+    (Scenario, Columns.of_model(Scenario, "s", ("id", "owner_id", *SCENARIO_BODY_FIELDS))),
     (RunnerSession, Columns.of_model(RunnerSession, "r")),
-    (Dataset, Columns.of_model(Dataset, "d", ("id", "session_id", "key"))),
+    (Dataset, Columns.of_model(Dataset, "d", ("id", "session_id", "key", "owner_id"))),
 )
 
 

@@ -17,6 +17,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from heatportal import permissions
+from heatportal.accounts.models import User
 from heatportal.api.input import BadInput, check_json_value
 from heatportal.services import Conflict, NotFound, ServiceError
 from scenarios_app import algorithms, datasets, kpis, selectors
@@ -31,6 +33,23 @@ class Invalid(ServiceError):
     status = 400
 
 
+class NotRunnable(Conflict):
+    """Run of a scenario that is not ``created``. The API's message is document 003's (it names
+    the reset endpoint); ``page_message`` says the same in the portal's words (its buttons)."""
+
+    def __init__(self, *, tag: str, status: str):
+        super().__init__(f"Scenario '{tag}' is {status}, not created. Reset it first with POST .../reset.")
+        if status in (Status.QUEUED, Status.PROCESSING):
+            self.page_message = (
+                f"Scenario '{tag}' is {status}, not created: it can run again once it has completed "
+                "or failed and has been reset."
+            )
+        else:
+            self.page_message = (
+                f"Scenario '{tag}' is {status}, not created. Reset it first with the Reset button."
+            )
+
+
 class RunAbandoned(Exception):
     """The scenario is no longer this run's (deleted, reset, or taken over after a sweep)."""
 
@@ -43,10 +62,13 @@ def _default_configuration() -> dict:
 
 
 @transaction.atomic
-def session_create(*, display_name: str, with_master_data: bool = False) -> RunnerSession:
+def session_create(
+    *, display_name: str, with_master_data: bool = False, owner: User | None = None
+) -> RunnerSession:
+    """A new session; ``owner`` None: the installation's (``main``)."""
     if RunnerSession.objects.filter(display_name=display_name).exists():
         raise Conflict(f"A session with display name '{display_name}' already exists.")
-    session = RunnerSession.objects.create(display_name=display_name, **_default_configuration())
+    session = RunnerSession.objects.create(display_name=display_name, owner=owner, **_default_configuration())
     if with_master_data:
         dataset_store(
             session=session,
@@ -69,15 +91,21 @@ def session_ensure_default() -> RunnerSession | None:
 
 
 @transaction.atomic
-def session_copy(*, session: RunnerSession, new_display_name: str) -> RunnerSession:
-    """A new session with copies of the datasets, scenarios (and their results) and configuration.
+def session_copy(
+    *, session: RunnerSession, new_display_name: str, owner: User | None = None
+) -> RunnerSession:
+    """A new session with copies of the datasets, scenarios (and their results) and configuration,
+    all of them ``owner``'s.
 
     Scenarios in flight are copied as ``created``: the copy has nothing queued.
     """
     if RunnerSession.objects.filter(display_name=new_display_name).exists():
         raise Conflict(f"A session with display name '{new_display_name}' already exists.")
     copy = RunnerSession.objects.create(
-        display_name=new_display_name, algorithms=list(session.algorithms), kpis=list(session.kpis)
+        display_name=new_display_name,
+        algorithms=list(session.algorithms),
+        kpis=list(session.kpis),
+        owner=owner,
     )
     dataset_map = {}
     for dataset in session.datasets.all():
@@ -87,6 +115,7 @@ def session_copy(*, session: RunnerSession, new_display_name: str) -> RunnerSess
             schema=dataset.schema,
             tables=dataset.tables,
             parameters=dataset.parameters,
+            owner=owner,
         )
     copies = []
     for scenario in session.scenarios.all():
@@ -105,6 +134,7 @@ def session_copy(*, session: RunnerSession, new_display_name: str) -> RunnerSess
                 kpi_values=scenario.kpi_values if terminal else None,
                 error=scenario.error if terminal else "",
                 finished_at=scenario.finished_at if terminal else None,
+                owner=owner,
             )
         )
     Scenario.objects.bulk_create(copies)
@@ -136,13 +166,24 @@ def session_delete(*, session: RunnerSession) -> None:
 
 @transaction.atomic
 def dataset_store(
-    *, session: RunnerSession, key: str, schema: str, tables: dict, parameters: dict | None = None
+    *,
+    session: RunnerSession,
+    key: str,
+    schema: str,
+    tables: dict,
+    parameters: dict | None = None,
+    owner: User | None = None,
 ) -> Dataset:
-    """Create the dataset ``key`` or overwrite its tables (scenarios using it keep using it)."""
+    """Create the dataset ``key`` (``owner``'s) or overwrite its tables (scenarios using it keep
+    using it). Overwriting is changing: a user may overwrite only a dataset they may change
+    (heatportal.permissions); ``owner`` None is the installation itself (demo data, commands)."""
+    fields = {"schema": schema, "tables": tables, "parameters": parameters or {}}
+    if owner is not None:
+        existing = Dataset.objects.filter(session=session, key=key).only("id", "key", "owner_id").first()
+        if existing is not None:
+            permissions.require(owner, "runner.change", existing)
     dataset, _ = Dataset.objects.update_or_create(
-        session=session,
-        key=key,
-        defaults={"schema": schema, "tables": tables, "parameters": parameters or {}},
+        session=session, key=key, defaults=fields, create_defaults={**fields, "owner": owner}
     )
     return dataset
 
@@ -159,7 +200,7 @@ def dataset_delete(*, dataset: Dataset) -> None:
 
 
 @transaction.atomic
-def dataset_derive(*, dataset: Dataset, new_key: str) -> Dataset:
+def dataset_derive(*, dataset: Dataset, new_key: str, owner: User | None = None) -> Dataset:
     """A copy of the dataset under ``new_key``, remembering where it came from."""
     if Dataset.objects.filter(session_id=dataset.session_id, key=new_key).exists():
         raise Conflict(f"Dataset '{new_key}' already exists.")
@@ -169,6 +210,7 @@ def dataset_derive(*, dataset: Dataset, new_key: str) -> Dataset:
         schema=dataset.schema,
         tables=dataset.tables,
         parameters={**dataset.parameters, "derived_from": dataset.key},
+        owner=owner,
     )
 
 
@@ -203,7 +245,7 @@ def _parse_dataset_payload(payload: Any) -> tuple[str, str, dict, dict]:
 
 
 @transaction.atomic
-def dataset_ingest_json(*, session: RunnerSession, payload: Any) -> list[Dataset]:
+def dataset_ingest_json(*, session: RunnerSession, payload: Any, owner: User | None = None) -> list[Dataset]:
     """Register the dataset(s) of a ``to_json()`` payload: one object, or an array of them.
 
     All or nothing: a payload with one invalid dataset stores none.
@@ -213,7 +255,9 @@ def dataset_ingest_json(*, session: RunnerSession, payload: Any) -> list[Dataset
         raise Invalid("Empty dataset list.")
     parsed = [_parse_dataset_payload(item) for item in items]
     return [
-        dataset_store(session=session, key=key, schema=schema, tables=tables, parameters=parameters)
+        dataset_store(
+            session=session, key=key, schema=schema, tables=tables, parameters=parameters, owner=owner
+        )
         for key, schema, tables, parameters in parsed
     ]
 
@@ -229,8 +273,9 @@ def scenario_create(
     algo_name: str,
     algo_params: dict | None = None,
     data_params: dict | None = None,
+    owner: User | None = None,
 ) -> Scenario:
-    """A new scenario in ``created``.
+    """A new scenario in ``created``, ``owner``'s.
 
     One write, so no transaction of its own: a tag already taken is found by the unique
     constraint when inserting (409), not by a query before it. Checks in the documented order:
@@ -242,7 +287,8 @@ def scenario_create(
     if algo_name not in session.algorithms or algo_name not in algorithms.REGISTRY:
         raise NotFound(f"Algorithm '{algo_name}' not found.")
     try:
-        params = validate_parameters(algorithms.REGISTRY[algo_name].parameters, algo_params)
+        algorithm = algorithms.REGISTRY[algo_name]
+        params = validate_parameters(algorithm.parameters, algo_params, algorithm.rules)
         clean_data_params = validate_parameters(datasets.data_parameter_schema(), data_params)
     except ParameterError as error:
         _check_tag_free(session=session, tag=tag)  # a taken tag is reported first (409)
@@ -254,6 +300,7 @@ def scenario_create(
         algo_name=algo_name,
         algo_params=params,
         data_params=clean_data_params,
+        owner=owner,
     )
     try:
         with _savepoint_if_nested():
@@ -339,9 +386,7 @@ def scenario_run(*, scenario: Scenario) -> Scenario:
         status = Scenario.objects.filter(pk=scenario.pk).values_list("status", flat=True).first()
         if status is None:
             raise NotFound(f"Scenario '{scenario.tag}' not found.")
-        raise Conflict(
-            f"Scenario '{scenario.tag}' is {status}, not created. Reset it first with POST .../reset."
-        )
+        raise NotRunnable(tag=scenario.tag, status=status)
     for field, value in queued.items():
         setattr(scenario, field, value)
     _dispatch_on_commit(scenario.session_id, unless_busy=True)

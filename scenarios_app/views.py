@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,7 +13,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from heatportal.pages import AREAS
+from heatportal import permissions as access
+from heatportal.pages import AREAS, confirmation
 from scenarios_app import algorithms, etl, selectors, services
 from scenarios_app.api.outputs import algorithm_output
 from scenarios_app.forms import CopySessionForm, ScenarioForm, SessionForm
@@ -20,6 +22,7 @@ from scenarios_app.kpis import REGISTRY as KPIS
 from scenarios_app.models import RunnerSession, Scenario
 
 AREA = next(area for area in AREAS if area.key == "scenarios")
+ETL_RESULT = "scenarios_etl_result"  # the last upload's result, in the user's session until shown
 PREVIEW_ROWS = 50
 API_PREFIX = "/" + settings.SCENARIOS_API_PREFIX.strip("/")
 
@@ -38,6 +41,12 @@ def _scenario(session: RunnerSession, scenario_id) -> Scenario:
     return scenario
 
 
+def _page_message(error: services.ServiceError) -> str:
+    """A service's message in the page's words: where the API's text names an endpoint, the
+    service gives the page's wording too (``page_message``)."""
+    return getattr(error, "page_message", None) or error.message
+
+
 def _status_url(session: RunnerSession, scenario: Scenario) -> str:
     return f"{API_PREFIX}/sessions/{session.pk}/scenarios/{scenario.pk}/status"
 
@@ -48,7 +57,9 @@ def index(request: HttpRequest) -> HttpResponse:
     form = SessionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            session = services.session_create(display_name=form.cleaned_data["display_name"])
+            session = services.session_create(
+                display_name=form.cleaned_data["display_name"], owner=request.user
+            )
         except services.ServiceError as error:
             form.add_error("display_name", error.message)
         else:
@@ -61,25 +72,39 @@ def index(request: HttpRequest) -> HttpResponse:
 @login_required
 def session_detail(request: HttpRequest, session_id) -> HttpResponse:
     session = _session(session_id)
-    etl_result = None
-    if request.method == "POST":
+    if request.method == "POST":  # an ETL upload; its result is shown once, after the redirect
         dataset_name = request.POST.get("dataset_name", "").strip()
         try:
             if not dataset_name:
                 raise services.Invalid("Give the dataset a name.")
-            etl_result = etl.etl_run(
-                session=session, dataset_name=dataset_name, uploads=request.FILES.getlist("files")
+            result = etl.etl_run(
+                session=session,
+                dataset_name=dataset_name,
+                uploads=request.FILES.getlist("files"),
+                owner=request.user,
             )
         except services.ServiceError as error:
-            messages.error(request, error.message)
+            messages.error(request, _page_message(error))
         else:
-            if etl_result.success:
+            request.session[ETL_RESULT] = result.to_dict()
+            if result.success:
                 messages.success(request, f"Dataset '{dataset_name}' stored.")
+        return redirect("scenarios:session", session_id=session.pk)
+    etl_result = request.session.pop(ETL_RESULT, None)
     scenarios = list(selectors.session_scenarios(session).defer("result", "kpi_values"))
-    rows = [{"scenario": scenario, "status_url": _status_url(session, scenario)} for scenario in scenarios]
+    rows = [
+        {
+            "scenario": scenario,
+            "status_url": _status_url(session, scenario),
+            "may_change": access.allowed(request.user, "runner.change", scenario),
+        }
+        for scenario in scenarios
+    ]
     context = {
         "area": AREA,
         "session": session,
+        "may_change": access.allowed(request.user, "runner.change", session),
+        "may_delete": access.allowed(request.user, "runner.delete", session),
         "datasets": selectors.session_datasets(session).defer("tables"),
         "rows": rows,
         "etl_result": etl_result,
@@ -93,13 +118,16 @@ def session_detail(request: HttpRequest, session_id) -> HttpResponse:
 @require_POST
 def session_action(request: HttpRequest, session_id, action: str) -> HttpResponse:
     session = _session(session_id)
+    # Refused before anything else: a 403, not a message (heatportal.permissions).
+    needs = {"rename": "runner.change", "delete": "runner.delete"}.get(action, "runner.create")
+    access.require(request.user, needs, session)
     try:
         if action == "copy":
             form = CopySessionForm(request.POST)
             if not form.is_valid():
                 raise services.Invalid("Give the copy a name.")
             copy = services.session_copy(
-                session=session, new_display_name=form.cleaned_data["new_display_name"]
+                session=session, new_display_name=form.cleaned_data["new_display_name"], owner=request.user
             )
             messages.success(request, f"Session copied to '{copy.display_name}'.")
             return redirect("scenarios:session", session_id=copy.pk)
@@ -110,13 +138,22 @@ def session_action(request: HttpRequest, session_id, action: str) -> HttpRespons
             services.session_rename(session=session, display_name=form.cleaned_data["display_name"])
             messages.success(request, "Session renamed.")
         elif action == "delete":
+            asked = confirmation(
+                request,
+                action=f"Delete session '{session.display_name}'",
+                consequence=f"Its {session.datasets.count()} dataset(s) and {session.scenarios.count()} "
+                "scenario(s), with their results, are deleted too. This cannot be undone.",
+                cancel_url=reverse("scenarios:session", kwargs={"session_id": session.pk}),
+            )
+            if asked:
+                return asked
             services.session_delete(session=session)
-            messages.success(request, f"Session '{session.display_name}' deleted.")
+            messages.success(request, f"Session '{session.display_name}' deleted, with what it held.")
             return redirect("scenarios:index")
         else:
             raise Http404("No such action")
     except services.ServiceError as error:
-        messages.error(request, error.message)
+        messages.error(request, _page_message(error))
     return redirect("scenarios:session", session_id=session.pk)
 
 
@@ -127,10 +164,19 @@ def dataset_detail(request: HttpRequest, session_id, key: str) -> HttpResponse:
     if dataset is None:
         raise Http404("No such dataset")
     if request.method == "POST":
+        access.require(request.user, "runner.delete", dataset)
+        asked = confirmation(
+            request,
+            action=f"Delete dataset '{key}'",
+            consequence="Its tables are deleted. This cannot be undone.",
+            cancel_url=reverse("scenarios:dataset", kwargs={"session_id": session.pk, "key": key}),
+        )
+        if asked:
+            return asked
         try:
             services.dataset_delete(dataset=dataset)
         except services.ServiceError as error:
-            messages.error(request, error.message)
+            messages.error(request, _page_message(error))
         else:
             messages.success(request, f"Dataset '{key}' deleted.")
             return redirect("scenarios:session", session_id=session.pk)
@@ -147,6 +193,7 @@ def dataset_detail(request: HttpRequest, session_id, key: str) -> HttpResponse:
         "area": AREA,
         "session": session,
         "dataset": dataset,
+        "may_delete": access.allowed(request.user, "runner.delete", dataset),
         "tables": tables,
         "preview": PREVIEW_ROWS,
     }
@@ -155,14 +202,27 @@ def dataset_detail(request: HttpRequest, session_id, key: str) -> HttpResponse:
 
 @login_required
 def scenario_create(request: HttpRequest, session_id) -> HttpResponse:
+    """The scenario form. Choosing another algorithm posts the form with ``switch`` (its select
+    does so on change; without JavaScript, the Choose button): the page comes back, by a GET,
+    with that algorithm's parameters and what the user typed kept."""
     session = _session(session_id)
     names = [name for name in session.algorithms if name in algorithms.REGISTRY]
-    algo_name = request.POST.get("algo_name") or request.GET.get("algo") or (names[0] if names else "")
+    data = request.POST if request.method == "POST" else request.GET
+    algo_name = data.get("algo_name") or data.get("algo") or (names[0] if names else "")
     if algo_name not in names:
         raise Http404("No such algorithm")
     algorithm = algorithms.REGISTRY[algo_name]
+    if request.method == "POST" and (
+        "switch" in request.POST or request.POST.get("shown_algo", algo_name) != algo_name
+    ):
+        kept = ScenarioForm.typed_values(request.POST, algorithm.parameters)
+        return redirect(f"{request.path}?{urlencode({'algo': algo_name, **kept})}")
     form = ScenarioForm(
-        request.POST or None, dataset_keys=selectors.dataset_keys(session), parameters=algorithm.parameters
+        request.POST or None,
+        initial=ScenarioForm.typed_values(request.GET, algorithm.parameters),
+        dataset_keys=selectors.dataset_keys(session),
+        parameters=algorithm.parameters,
+        rules=algorithm.rules,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -172,9 +232,10 @@ def scenario_create(request: HttpRequest, session_id) -> HttpResponse:
                 dataset_key=form.cleaned_data["dataset_key"],
                 algo_name=algo_name,
                 algo_params=form.algo_params(),
+                owner=request.user,
             )
         except services.ServiceError as error:
-            form.add_error(None, error.message)
+            form.add_error(None, _page_message(error))
         else:
             if "run" in request.POST:
                 services.scenario_run(scenario=scenario)
@@ -212,6 +273,7 @@ def scenario_detail(request: HttpRequest, session_id, scenario_id) -> HttpRespon
         "area": AREA,
         "session": session,
         "scenario": scenario,
+        "may_change": access.allowed(request.user, "runner.change", scenario),
         "kpis": kpis,
         "chart": chart,
         "parameters": algorithm_output(scenario.algo_name, scenario.algo_params)["parameters"],
@@ -228,22 +290,39 @@ def scenario_detail(request: HttpRequest, session_id, scenario_id) -> HttpRespon
 def scenario_action(request: HttpRequest, session_id, scenario_id, action: str) -> HttpResponse:
     session = _session(session_id)
     scenario = _scenario(session, scenario_id)
+    if action not in ("run", "reset", "delete"):
+        raise Http404("No such action")
+    access.require(request.user, "runner.delete" if action == "delete" else "runner.change", scenario)
+    scenario_url = reverse(
+        "scenarios:scenario", kwargs={"session_id": session.pk, "scenario_id": scenario.pk}
+    )
+    if action != "run":
+        asked = confirmation(
+            request,
+            action=f"{action.capitalize()} scenario '{scenario.tag}'",
+            consequence=(
+                "The scenario and its result are deleted. This cannot be undone."
+                if action == "delete"
+                else "Its result, KPI values and error are cleared and it goes back to created."
+            ),
+            cancel_url=scenario_url,
+        )
+        if asked:
+            return asked
     try:
         if action == "run":
             services.scenario_run(scenario=scenario)
+            messages.success(request, f"Scenario '{scenario.tag}' queued.")
         elif action == "reset":
             services.scenario_reset(scenario=scenario)
-        elif action == "delete":
+            messages.success(request, f"Scenario '{scenario.tag}' reset: its result was cleared.")
+        else:
             services.scenario_delete(scenario=scenario)
             messages.success(request, f"Scenario '{scenario.tag}' deleted.")
             return redirect("scenarios:session", session_id=session.pk)
-        else:
-            raise Http404("No such action")
     except services.ServiceError as error:
-        messages.error(request, error.message)
-    next_url = request.POST.get("next") or reverse(
-        "scenarios:scenario", kwargs={"session_id": session.pk, "scenario_id": scenario.pk}
-    )
+        messages.error(request, _page_message(error))
+    next_url = request.POST.get("next") or scenario_url
     if not next_url.startswith("/scenarios/"):
         next_url = reverse("scenarios:session", kwargs={"session_id": session.pk})
     return redirect(next_url)

@@ -127,7 +127,7 @@ class PlatformConfigurationForm(forms.ModelForm):
         value_type = cleaned.get("value_type")
         if value_type is not None:
             try:
-                services.config_value(value_type, cleaned.get("value", ""))
+                services.config_value_normalise(value_type, cleaned.get("value", ""))
             except services.ServiceError as error:
                 self.add_error("value", error.message)
         return cleaned
@@ -135,7 +135,28 @@ class PlatformConfigurationForm(forms.ModelForm):
 
 @admin.register(PlatformConfiguration)
 class PlatformConfigurationAdmin(admin.ModelAdmin):
+    """Writes and deletes go through the services, like the portal pages and the API."""
+
     form = PlatformConfigurationForm
-    list_display = ("name", "value_type", "value", "updated_at")
+    list_display = ("name", "value_type", "shown_value", "updated_at")
     list_filter = ("value_type",)
     search_fields = ("name",)
+
+    @admin.display(description="value")
+    def shown_value(self, obj: PlatformConfiguration) -> str:
+        return "••••••" if obj.is_private else obj.value
+
+    def save_model(self, request, obj, form, change):
+        fields = {key: form.cleaned_data[key] for key in ("name", "value_type", "value", "description")}
+        if change:
+            services.config_update(config=obj, **fields)
+        else:
+            created = services.config_create(**fields)
+            obj.pk, obj.value = created.pk, created.value
+
+    def delete_model(self, request, obj):
+        services.config_delete(config=obj)
+
+    def delete_queryset(self, request, queryset):
+        for config in queryset:
+            services.config_delete(config=config)

@@ -211,3 +211,8 @@ class PlatformConfiguration(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_private(self) -> bool:
+        """Names under ``private:`` hold secrets: pages mask their values until an Admin reveals one."""
+        return self.name.lower().startswith("private:")

@@ -372,18 +372,37 @@ def config_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _validate_config(*, name: str, value_type: int, value: str) -> None:
+BOOLEAN_TEXTS = ("true", "false")
+
+
+def config_value_normalise(value_type: int, text: str) -> str:
+    """The text to store for a value written by a client (API, page or admin alike), or
+    ServiceError. Booleans accept only ``true`` and ``false``, in any case, and are stored in
+    lowercase; the other types are stored as sent once they parse. (Reading stays lenient with
+    ``1``/``0``/``yes``/``no``, which rows written before this rule may hold.)"""
+    if value_type == PlatformConfiguration.ValueType.BOOLEAN:
+        canonical = text.strip().lower()
+        if canonical not in BOOLEAN_TEXTS:
+            shown = text[:100].encode("unicode_escape").decode("ascii") if text_problem(text) else text[:100]
+            raise ServiceError(f"Invalid configuration value: '{shown}' is not a boolean: use true or false.")
+        return canonical
+    config_value(value_type, text)
+    return text
+
+
+def _validate_config(*, name: str, value_type: int, value: str) -> str:
+    """Checks a configuration entry; returns the value to store."""
     if not name or name != name.strip() or any(not part for part in name.split(":")):
         raise ServiceError("Invalid configuration name")
     if value_type not in PlatformConfiguration.ValueType.values:
         raise ServiceError(
             "Invalid configuration value type: use 0 string, 1 boolean, 2 integer, 3 float, 4 JSON."
         )
-    config_value(value_type, value)
+    return config_value_normalise(value_type, value)
 
 
 def config_create(*, name: str, value_type: int, value: str, description: str = "") -> PlatformConfiguration:
-    _validate_config(name=name, value_type=value_type, value=value)
+    value = _validate_config(name=name, value_type=value_type, value=value)
     try:
         with transaction.atomic():
             return PlatformConfiguration.objects.create(
@@ -396,7 +415,7 @@ def config_create(*, name: str, value_type: int, value: str, description: str = 
 def config_update(
     *, config: PlatformConfiguration, name: str, value_type: int, value: str, description: str
 ) -> PlatformConfiguration:
-    _validate_config(name=name, value_type=value_type, value=value)
+    value = _validate_config(name=name, value_type=value_type, value=value)
     config.name, config.value_type, config.value, config.description = name, value_type, value, description
     try:
         with transaction.atomic():
@@ -404,3 +423,7 @@ def config_update(
     except IntegrityError as error:
         raise Conflict("Configuration with the same name already exists.") from error
     return config
+
+
+def config_delete(*, config: PlatformConfiguration) -> None:
+    config.delete()

@@ -13,4 +13,6 @@ urlpatterns = [
     path("config/", views.config_list, name="config"),
     path("config/new/", views.config_create, name="config-create"),
     path("config/<int:config_id>/edit/", views.config_edit, name="config-edit"),
+    path("config/<int:config_id>/reveal/", views.config_reveal, name="config-reveal"),
+    path("config/<int:config_id>/delete/", views.config_delete, name="config-delete"),
 ]

@@ -7,13 +7,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import aget_object_or_404, get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_POST
 
-from heatportal.accounts.models import User
+from heatportal import permissions as access
 from heatportal.files import stream_stored_file
-from heatportal.pages import AREAS
+from heatportal.pages import AREAS, confirmation
 from sessions_app import selectors, services
 from sessions_app.forms import ConfigForm
 from sessions_app.models import NodeOutput
@@ -22,16 +25,13 @@ AREA = next(area for area in AREAS if area.key == "sessions")
 SESSIONS_PER_PAGE = 50
 
 
-def _is_admin(user: User) -> bool:
-    return user.role == User.Role.ADMIN
-
-
 def admin_role_required(view):
-    """Signed-in users with the Admin role only; others get a 403 page."""
+    """Those who may configure the platform (heatportal.permissions: administrators) only;
+    others get a 403 page."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not _is_admin(request.user):
+        if not access.allowed(request.user, "v2.configure"):
             return render(request, "sessions_app/forbidden.html", status=403)
         return view(request, *args, **kwargs)
 
@@ -43,7 +43,7 @@ def index(request: HttpRequest) -> HttpResponse:
     context = {
         "area": AREA,
         "projects": selectors.projects_with_session_counts(),
-        "is_admin": _is_admin(request.user),
+        "is_admin": access.allowed(request.user, "v2.configure"),
     }
     return render(request, "sessions_app/index.html", context)
 
@@ -60,7 +60,13 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
 def session_detail(request: HttpRequest, session_id) -> HttpResponse:
     session = get_object_or_404(selectors.sessions_with_outputs(), pk=session_id)
     metadata = None if session.metadata is None else json.dumps(session.metadata, indent=2, sort_keys=True)
-    return render(request, "sessions_app/session.html", {"session": session, "metadata": metadata})
+    context = {
+        "session": session,
+        "metadata": metadata,
+        # Other users' e-mail addresses are for administrators; one's own is shown to oneself.
+        "show_contact": access.allowed(request.user, "users.contact"),
+    }
+    return render(request, "sessions_app/session.html", context)
 
 
 @login_required
@@ -91,6 +97,38 @@ def config_list(request: HttpRequest) -> HttpResponse:
     return render(request, "sessions_app/config_list.html", {"configurations": selectors.configurations()})
 
 
+@require_POST
+@admin_role_required
+def config_reveal(request: HttpRequest, config_id: int) -> HttpResponse:
+    """One private value, shown once: as JSON to the page's script, else the list page with that
+    value in clear (a POST, so that it is never cached or left in the history as a link)."""
+    config = get_object_or_404(selectors.configurations(), pk=config_id)
+    if request.headers.get("Accept") == "application/json":
+        response = JsonResponse({"name": config.name, "value": config.value})
+    else:
+        context = {"configurations": selectors.configurations(), "revealed_id": config.pk}
+        response = render(request, "sessions_app/config_list.html", context)
+    add_never_cache_headers(response)
+    return response
+
+
+@admin_role_required
+def config_delete(request: HttpRequest, config_id: int) -> HttpResponse:
+    """Asks first (a page, without JavaScript); a POST with ``confirm=yes`` deletes."""
+    config = get_object_or_404(selectors.configurations(), pk=config_id)
+    asking = confirmation(
+        request,
+        action=f"Delete configuration {config.name}",
+        consequence="Clients that read this name will no longer find it. This cannot be undone.",
+        cancel_url=reverse("sessions:config"),
+    )
+    if asking is not None:
+        return asking
+    services.config_delete(config=config)
+    messages.success(request, f"Configuration {config.name} deleted.")
+    return redirect("sessions:config")
+
+
 @admin_role_required
 def config_create(request: HttpRequest) -> HttpResponse:
     form = ConfigForm(request.POST if request.method == "POST" else None)
@@ -118,4 +156,4 @@ def config_edit(request: HttpRequest, config_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Configuration {config.name} saved.")
             return redirect("sessions:config")
-    return render(request, "sessions_app/config_form.html", {"form": form, "title": title})
+    return render(request, "sessions_app/config_form.html", {"form": form, "title": title, "config": config})

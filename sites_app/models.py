@@ -162,6 +162,7 @@ class ScheduleBatch(models.Model):
     accepted = models.PositiveIntegerField(help_text="Number of entries stored.")
 
     class Meta:
+        verbose_name_plural = "schedule batches"
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["site", "-created_at"], name="batch_site_created_idx")]
 
@@ -223,6 +224,7 @@ class SiteApiKey(Credential):
     name = models.CharField(max_length=100)
 
     class Meta:
+        verbose_name = "site API key"
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(

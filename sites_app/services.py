@@ -152,7 +152,8 @@ def asset_delete(*, asset: Asset) -> None:
 def device_token_rotate(*, site: Site) -> str:
     """Revoke the site's device token and issue a new one; returns the new value (shown once)."""
     Site.objects.select_for_update().filter(pk=site.pk).first()
-    SiteDeviceToken.objects.filter(site=site, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    for token in SiteDeviceToken.objects.filter(site=site, revoked_at__isnull=True):
+        credential_revoke(token)  # one revocation path: recorded in the history of changes
     _token, value = credential_issue(SiteDeviceToken, site=site)
     return value
 

@@ -6,11 +6,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from heatportal import permissions as access
 from heatportal.accounts.models import User
-from heatportal.pages import AREAS
+from heatportal.oneshot import forget_secret, redirect_with_secret, take_secret
+from heatportal.pages import AREAS, confirmation
 from sites_app import selectors, services
 from sites_app.api import outputs
 from sites_app.forms import AccessGroupForm, ApiKeyForm, SiteForm
@@ -20,8 +23,9 @@ AREA = next(area for area in AREAS if area.key == "sites")
 
 
 def can_manage(user: User) -> bool:
-    """Keys, sites and device tokens are managed by admins; everyone signed in may look."""
-    return user.is_staff or user.role == User.Role.ADMIN
+    """Keys, sites and device tokens are managed by administrators; everyone signed in may look
+    (heatportal.permissions)."""
+    return access.allowed(user, "sites.manage")
 
 
 def manager_required(view):
@@ -78,14 +82,22 @@ def _group_page(request, group: AccessGroup, *, status: int = 200, **extra) -> H
 
 @login_required
 def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
-    return _group_page(request, get_object_or_404(AccessGroup, pk=group_id))
+    """The group; after a key was created, that key's full value, this once (heatportal.oneshot)."""
+    group = get_object_or_404(AccessGroup, pk=group_id)
+    new_key_id = request.GET.get("new_key", "")
+    new_key = (
+        SiteApiKey.objects.filter(pk=new_key_id, access_group=group).first() if new_key_id.isdigit() else None
+    )
+    value = take_secret(request, f"site-key:{new_key.pk}") if new_key else None
+    extra = {"new_key": new_key, "new_key_value": value} if value else {}
+    return forget_secret(request, _group_page(request, group, **extra))
 
 
 @require_POST
 @manager_required
 def key_create(request: HttpRequest, group_id: int) -> HttpResponse:
-    """Create a key and show its full value in this response only (never stored, never
-    redirected through a cookie or the session)."""
+    """Create a key, then redirect to the group, which shows its full value once (carried
+    encrypted, never stored: heatportal.oneshot); a reload creates nothing."""
     group = get_object_or_404(AccessGroup, pk=group_id)
     form = ApiKeyForm(request.POST)
     if form.is_valid():
@@ -94,7 +106,9 @@ def key_create(request: HttpRequest, group_id: int) -> HttpResponse:
         except services.ServiceError as error:
             form.add_error(None, error.message)
         else:
-            return _group_page(request, group, new_key=key, new_key_value=value)
+            messages.success(request, f"API key {key.name} created.")
+            to = f"{reverse('sites:group', kwargs={'group_id': group.pk})}?new_key={key.pk}"
+            return redirect_with_secret(to, subject=f"site-key:{key.pk}", secret=value)
     return _group_page(request, group, key_form=form, status=400)
 
 
@@ -102,6 +116,15 @@ def key_create(request: HttpRequest, group_id: int) -> HttpResponse:
 @manager_required
 def key_revoke(request: HttpRequest, group_id: int, key_id: int) -> HttpResponse:
     key = get_object_or_404(SiteApiKey, pk=key_id, access_group_id=group_id)
+    asked = confirmation(
+        request,
+        action=f"Revoke API key {key.name}",
+        consequence="Every request that presents this key is refused from then on. A revoked key "
+        "cannot be restored: its clients need a new key.",
+        cancel_url=reverse("sites:group", kwargs={"group_id": group_id}),
+    )
+    if asked:
+        return asked
     services.api_key_revoke(api_key=key)
     messages.success(request, f"Key {key.name} revoked. Requests that present it are refused from now on.")
     return redirect("sites:group", group_id=group_id)
@@ -118,7 +141,8 @@ def site_create(request: HttpRequest, group_id: int) -> HttpResponse:
         except services.ServiceError as error:
             form.add_error(None, error.message)
         else:
-            return _site_page(request, site, new_token=token)
+            messages.success(request, f"Site {site.name} created.")
+            return _redirect_with_token(site, token)
     return _group_page(request, group, site_form=form, status=400)
 
 
@@ -140,15 +164,33 @@ def _site_page(request, site: Site, **extra) -> HttpResponse:
     return render(request, "sites_app/site.html", context)
 
 
+def _redirect_with_token(site: Site, token: str) -> HttpResponse:
+    to = reverse("sites:site", kwargs={"site_id": site.pk})
+    return redirect_with_secret(to, subject=f"device-token:{site.pk}", secret=token)
+
+
 @login_required
 def site_detail(request: HttpRequest, site_id) -> HttpResponse:
+    """The site; after its device token was issued, the token's full value, this once."""
     site = get_object_or_404(Site.objects.select_related("access_group"), pk=site_id)
-    return _site_page(request, site)
+    token = take_secret(request, f"device-token:{site.pk}")
+    extra = {"new_token": token} if token else {}
+    return forget_secret(request, _site_page(request, site, **extra))
 
 
 @require_POST
 @manager_required
 def token_rotate(request: HttpRequest, site_id) -> HttpResponse:
     site = get_object_or_404(Site.objects.select_related("access_group"), pk=site_id)
+    asked = confirmation(
+        request,
+        action=f"Rotate the device token of {site.name}",
+        consequence="The gateway's current token stops working at once: the gateway is cut off "
+        "until it is given the new token, which is shown once.",
+        cancel_url=reverse("sites:site", kwargs={"site_id": site.pk}),
+    )
+    if asked:
+        return asked
     token = services.device_token_rotate(site=site)
-    return _site_page(request, site, new_token=token)
+    messages.success(request, f"Device token of {site.name} rotated; the old one no longer works.")
+    return _redirect_with_token(site, token)

@@ -1,6 +1,7 @@
 """Fixtures shared by the whole suite: factories, a real Celery worker, a real browser."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,6 +29,17 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def pytest_unconfigure(config):
+    """Remove this run's data folder (heatportal/settings/test.py: one per run)."""
+    from django.conf import settings
+
+    if not settings.configured:
+        return
+    data_dir = Path(settings.DATA_DIR)
+    if data_dir.parent == ROOT / ".test-data" and data_dir.name == f"run-{os.getpid()}":
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,3 +1,5 @@
+from uuid import uuid4
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -14,6 +16,9 @@ class User(AbstractUser):
         TRAINEE = "Trainee"
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.TRAINEE)
+    # The stable public id of the user: the ``UserId`` of ``GET /api/v2/user_data`` (document 000
+    # prints a UUID there), so that the integer primary key never leaves the portal.
+    uuid = models.UUIDField(default=uuid4, unique=True, editable=False)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

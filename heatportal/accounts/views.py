@@ -5,11 +5,14 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from heatportal.accounts import selectors, services
 from heatportal.accounts.forms import LoginForm, OfflineTokenForm
+from heatportal.oneshot import forget_secret, redirect_with_secret, take_secret
+from heatportal.pages import confirmation
 
 
 def login_throttled_response(response: HttpResponse) -> HttpResponse:
@@ -30,29 +33,45 @@ class LoginView(auth_views.LoginView):
         return login_throttled_response(super().form_invalid(form))
 
 
-@never_cache  # the POST response holds a secret: no cache may keep it
+@never_cache  # the page after a creation holds a secret: no cache may keep it
 @login_required
 def tokens(request: HttpRequest) -> HttpResponse:
-    """GET lists the tokens. POST creates one and renders its value in this response only (no
-    redirect, nothing stored in the session), so it is shown once."""
+    """GET lists the tokens. POST creates one and redirects here; the new token's value comes
+    along encrypted (heatportal.oneshot) and is shown this once: a reload creates nothing."""
     form = OfflineTokenForm(request.POST if request.method == "POST" else None)
-    created = None
     if form.is_valid():
         try:
             token, value = services.offline_token_create(user=request.user, name=form.cleaned_data["name"])
         except ValueError as error:
             form.add_error("name", str(error))
         else:
-            created = {"token": token, "value": value}
-            form = OfflineTokenForm()
+            to = f"{reverse('account:tokens')}?created={token.pk}"
+            return redirect_with_secret(to, subject=f"access-token:{token.pk}", secret=value)
+    created = None
+    created_id = request.GET.get("created", "")
+    token = (
+        selectors.offline_tokens(request.user).filter(pk=created_id).first() if created_id.isdigit() else None
+    )
+    value = take_secret(request, f"access-token:{token.pk}") if token else None
+    if value:
+        created = {"token": token, "value": value}
     context = {"form": form, "tokens": selectors.offline_tokens(request.user), "created": created}
-    return render(request, "accounts/tokens.html", context)
+    return forget_secret(request, render(request, "accounts/tokens.html", context))
 
 
 @require_POST
 @login_required
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     token = get_object_or_404(selectors.offline_tokens(request.user), pk=token_id)
+    asked = confirmation(
+        request,
+        action=f"Revoke token {token.name}",
+        consequence="Every request that presents it is refused from then on; a revoked token "
+        "cannot be restored.",
+        cancel_url=reverse("account:tokens"),
+    )
+    if asked:
+        return asked
     services.access_token_revoke(token=token)
     messages.success(request, f"Token {token.name} revoked.")
     return redirect("account:tokens")

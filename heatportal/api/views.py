@@ -34,6 +34,7 @@ from heatportal.api.errors import HEAT, ErrorFamily, error_for, error_response
 from heatportal.api.input import BadInput, parse_json
 from heatportal.api.parsers import InvalidBody
 from heatportal.api.rendering import render
+from heatportal.audit import audit_context
 from heatportal.db import db_call
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -80,7 +81,8 @@ class ApiView(APIView):
         try:
             handler = self._handler(request)
             self.check_access(request)
-            result = handler(request, *args, **kwargs)
+            with audit_context(via="api", request=request):  # who made its changes (heatportal/audit.py)
+                result = handler(request, *args, **kwargs)
         except Exception as exc:  # error_for raises a crash again
             return self.failure(exc)
         return result if isinstance(result, HttpResponseBase) else render(result)
@@ -92,9 +94,10 @@ class ApiView(APIView):
             if self._access_checked:
                 await db_call(self.check_access)(request)  # the shared pool; the connection given back
             try:
-                result = handler(request, *args, **kwargs)
-                if inspect.isawaitable(result):  # not OPTIONS, which is the same for every view
-                    result = await result
+                with audit_context(via="api", request=request):
+                    result = handler(request, *args, **kwargs)
+                    if inspect.isawaitable(result):  # not OPTIONS, which is the same for every view
+                        result = await result
             except Exception:
                 if not self._access_checked:  # refused access answers first, as it always did
                     await self.pooled(_nothing)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "sites_app",
     "scenarios_app",
     "crowd_app",
+    "auditlog",  # the history of changes (heatportal/audit.py, docs/audit.md)
 ]
 
 # Every entry must be async-capable so that async views (long polls) run on the event loop
@@ -66,6 +67,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Who made a page's or the admin's changes (heatportal/audit.py); auditlog's own middleware
+    # is not async-capable and trusts X-Forwarded-For from anyone.
+    "heatportal.audit.AuditMiddleware",
 ]
 
 # API paths skip the rest (heatportal/lanes.py): their views authenticate themselves, set no
@@ -150,6 +154,12 @@ else:
 # --- Users and authentication -----------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
+# Django's backend checks passwords; heatportal.permissions answers the admin's permission checks
+# (an administrator may do everything).
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "heatportal.permissions.AdminRoleBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -261,6 +271,13 @@ CELERY_TASK_ROUTES = {
     "crowd_app.tasks.deliver_webhook": {"queue": "webhooks"},
     **{name: {"queue": "sweeps"} for name in SWEEP_TASKS},
 }
+
+# --- History of changes (heatportal/audit.py, docs/audit.md) --------------------------------
+
+# LogEntry.cid: the request's id (the client's X-Request-ID, or one of ours).
+AUDITLOG_CID_GETTER = "heatportal.audit.request_id"
+# A related object by its name ("owner: ada"), not its id; no tracked model's str() shows a secret.
+AUDITLOG_USE_FK_STRING_REPRESENTATION = True
 
 # --- Internationalisation ---------------------------------------------------------------------
 

@@ -8,8 +8,12 @@ import os
 from pathlib import Path
 
 # Before base reads it: the suite's database file, broker folder and media stay apart from the
-# development ones.
-os.environ.setdefault("HEAT_DATA_DIR", str(Path(__file__).resolve().parents[2] / ".test-data"))
+# development ones, and apart from another test run's on the same checkout (a run per process:
+# two runs sharing one SQLite file break each other). Set in the environment, so that the
+# worker processes a run starts use its folder; tests/conftest.py removes it at the end.
+os.environ.setdefault(
+    "HEAT_DATA_DIR", str(Path(__file__).resolve().parents[2] / ".test-data" / f"run-{os.getpid()}")
+)
 
 from .base import *  # noqa: F403
 from .base import DATA_DIR, DATABASES, env

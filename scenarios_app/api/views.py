@@ -13,6 +13,7 @@ from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions
 
+from heatportal import permissions as access
 from heatportal.accounts.authentication import BearerTokenAuthentication
 from heatportal.api.authentication import SessionCookieAuthentication
 from heatportal.api.errors import SCENARIOS, RequestError
@@ -27,6 +28,7 @@ from scenarios_app.models import Dataset, RunnerSession, Scenario
 from scenarios_app.parameters import describe
 
 CONFLICT = error_responses(409)
+FORBIDDEN = error_responses(403)  # heatportal.permissions: not the owner, not an administrator
 ETL_FORM = {
     "multipart/form-data": {
         "type": "object",
@@ -49,6 +51,10 @@ class RunnerView(ApiView):
     parser_classes = [JSONParser]  # what the schema documents; bodies are read by ApiView
     # The demo data's names (seed_demo), as examples in the schema.
     path_examples = {"sid": "main", "scenario_id": "slow-5s", "key": "Master data", "name": "Slow"}
+
+    def require(self, action: str, obj) -> None:
+        """403 unless the request's user may do ``action`` to ``obj`` (heatportal.permissions)."""
+        access.require(self.request.user, action, obj)
 
     @staticmethod
     def runner_session(sid: str) -> RunnerSession:
@@ -109,7 +115,7 @@ class SessionsView(RunnerView):
     )
     def post(self, request):
         body = self.validated(inputs.SessionCreate)
-        services.session_create(display_name=body.display_name)
+        services.session_create(display_name=body.display_name, owner=request.user)
         return render(_session_list(), status=201)
 
 
@@ -122,7 +128,7 @@ class SessionCopyView(RunnerView):
     def post(self, request, sid: str):
         session = self.runner_session(sid)
         body = self.validated(inputs.SessionCopy)
-        services.session_copy(session=session, new_display_name=body.new_display_name)
+        services.session_copy(session=session, new_display_name=body.new_display_name, owner=request.user)
         return render(_session_list(), status=201)
 
 
@@ -130,21 +136,24 @@ class SessionDetailView(RunnerView):
     @extend_schema(
         summary="Rename a session",
         request=doc.SessionCreate,
-        responses={200: doc.SessionRow, **CONFLICT},
+        responses={200: doc.SessionRow, **CONFLICT, **FORBIDDEN},
     )
     def patch(self, request, sid: str):
         session = self.runner_session(sid)
         body = self.validated(inputs.SessionCreate)
+        self.require("runner.change", session)
         session = services.session_rename(session=session, display_name=body.display_name)
         return outputs.session_output(session)
 
     @extend_schema(
         summary="Delete a session",
         description="Answers the remaining sessions; deleting the last one leaves a fresh 'main'.",
-        responses={200: doc.SessionListOutput},
+        responses={200: doc.SessionListOutput, **FORBIDDEN},
     )
     def delete(self, request, sid: str):
-        services.session_delete(session=self.runner_session(sid))
+        session = self.runner_session(sid)
+        self.require("runner.delete", session)
+        services.session_delete(session=session)
         return _session_list()
 
 
@@ -202,7 +211,7 @@ class ScenariosView(RunnerView):
     def post(self, request, sid: str):
         session = self.runner_session(sid)
         body = self.validated(inputs.ScenarioCreate)
-        scenario = services.scenario_create(session=session, **body.model_dump())
+        scenario = services.scenario_create(session=session, owner=request.user, **body.model_dump())
         return render(outputs.scenario_output(scenario, session=session), status=201)
 
 
@@ -211,27 +220,36 @@ class ScenarioDetailView(RunnerView):
     def get(self, request, sid: str, scenario_id: str):
         return outputs.scenario_output(self.scenario(sid, scenario_id))
 
-    @extend_schema(summary="Delete a scenario", responses={204: None})
+    @extend_schema(summary="Delete a scenario", responses={204: None, **FORBIDDEN})
     def delete(self, request, sid: str, scenario_id: str):
-        services.scenario_delete(scenario=self.scenario(sid, scenario_id))
+        scenario = self.scenario(sid, scenario_id)
+        self.require("runner.delete", scenario)
+        services.scenario_delete(scenario=scenario)
         return render(None, status=204)
 
 
 class ScenarioRunView(RunnerView):
     @extend_schema(
-        summary="Enqueue a scenario (202)", request=None, responses={202: doc.ScenarioOutput, **CONFLICT}
+        summary="Enqueue a scenario (202)",
+        request=None,
+        responses={202: doc.ScenarioOutput, **CONFLICT, **FORBIDDEN},
     )
     def post(self, request, sid: str, scenario_id: str):
-        scenario = services.scenario_run(scenario=self.scenario(sid, scenario_id))
-        return render(outputs.scenario_output(scenario), status=202)
+        scenario = self.scenario(sid, scenario_id)
+        self.require("runner.change", scenario)
+        return render(outputs.scenario_output(services.scenario_run(scenario=scenario)), status=202)
 
 
 class ScenarioResetView(RunnerView):
     @extend_schema(
-        summary="Reset a scenario to created", request=None, responses={200: doc.ScenarioOutput, **CONFLICT}
+        summary="Reset a scenario to created",
+        request=None,
+        responses={200: doc.ScenarioOutput, **CONFLICT, **FORBIDDEN},
     )
     def post(self, request, sid: str, scenario_id: str):
-        return outputs.scenario_output(services.scenario_reset(scenario=self.scenario(sid, scenario_id)))
+        scenario = self.scenario(sid, scenario_id)
+        self.require("runner.change", scenario)
+        return outputs.scenario_output(services.scenario_reset(scenario=scenario))
 
 
 class ScenarioStatusView(RunnerView):
@@ -276,9 +294,11 @@ class DataDetailView(RunnerView):
     def get(self, request, sid: str, key: str):
         return services.dataset_to_json(self.dataset(sid, key))
 
-    @extend_schema(summary="Delete a dataset", responses={204: None, **CONFLICT})
+    @extend_schema(summary="Delete a dataset", responses={204: None, **CONFLICT, **FORBIDDEN})
     def delete(self, request, sid: str, key: str):
-        services.dataset_delete(dataset=self.dataset(sid, key))
+        dataset = self.dataset(sid, key)
+        self.require("runner.delete", dataset)
+        services.dataset_delete(dataset=dataset)
         return render(None, status=204)
 
 
@@ -300,7 +320,7 @@ class DataDeriveView(RunnerView):
     def post(self, request, sid: str, key: str):
         dataset = self.dataset(sid, key)
         body = self.validated(inputs.DatasetDerive)
-        services.dataset_derive(dataset=dataset, new_key=body.new_key)
+        services.dataset_derive(dataset=dataset, new_key=body.new_key, owner=request.user)
         return render({"keys": selectors.dataset_keys(dataset.session)}, status=201)
 
 
@@ -321,7 +341,7 @@ class DataFromJsonView(RunnerView):
                 ]
             }
         },
-        responses={201: doc.DatasetKeysOutput, **CONFLICT},
+        responses={201: doc.DatasetKeysOutput, **CONFLICT, **FORBIDDEN},
     )
     def post(self, request, sid: str):
         session = self.runner_session(sid)
@@ -337,7 +357,7 @@ class DataFromJsonView(RunnerView):
             if error.kind == "json_invalid":
                 raise RequestError(400, f"Malformed JSON: {error.message}") from None
             raise RequestError(400, f"The dataset is not valid: {error}") from None
-        services.dataset_ingest_json(session=session, payload=payload)
+        services.dataset_ingest_json(session=session, payload=payload, owner=request.user)
         return render({"keys": selectors.dataset_keys(session)}, status=201)
 
 
@@ -345,7 +365,7 @@ class EtlView(RunnerView):
     @extend_schema(
         summary="ETL from uploaded .csv, .json and .xlsx files",
         request=ETL_FORM,
-        responses={200: doc.EtlOutput, **CONFLICT},
+        responses={200: doc.EtlOutput, **CONFLICT, **FORBIDDEN},
     )
     def post(self, request, sid: str):
         session = self.runner_session(sid)
@@ -358,6 +378,9 @@ class EtlView(RunnerView):
         if request.POST.getlist("files") and not request.FILES.getlist("files"):
             raise services.Invalid("An upload is missing a filename.")
         result = etl.etl_run(
-            session=session, dataset_name=form.dataset_name, uploads=request.FILES.getlist("files")
+            session=session,
+            dataset_name=form.dataset_name,
+            uploads=request.FILES.getlist("files"),
+            owner=request.user,
         )
         return result.to_dict()

@@ -202,19 +202,20 @@ def config(row: PlatformConfiguration) -> dict[str, Any]:
 
 
 def user_data(user: User) -> dict[str, Any]:
+    """Exactly the keys of document 000's example, in its PascalCase (CONTRACT §2)."""
     return {
-        "userId": user.pk,
-        "username": user.username,
-        "firstName": user.first_name,
-        "lastName": user.last_name,
-        "title": "",
-        "company": "",
-        "email": user.email,
-        "role": user.role,
-        "createdAt": user.date_joined,
-        "updatedAt": user.last_login,
-        "forceChangePasswordNextSignin": False,
-        "isRegistrationComplete": True,
-        "hasAcceptedDataPrivacy": True,
-        "isActive": user.is_active,
+        "UserId": user.uuid,
+        "Username": user.username,
+        "FirstName": user.first_name,
+        "LastName": user.last_name,
+        "Title": "",
+        "Company": "",
+        "Email": user.email,
+        "Role": user.role,
+        "CreatedAt": user.date_joined,
+        "UpdatedAt": user.last_login,
+        "ForceChangePasswordNextSignin": False,
+        "IsRegistrationComplete": True,
+        "HasAcceptedDataPrivacy": True,
+        "IsActive": user.is_active,
     }

@@ -308,17 +308,19 @@ class ConfigOutput(serializers.ModelSerializer):
 
 
 class UserDataOutput(serializers.Serializer):
-    userId = serializers.IntegerField(source="pk")
-    username = serializers.CharField()
-    firstName = serializers.CharField(source="first_name")
-    lastName = serializers.CharField(source="last_name")
-    title = serializers.CharField(default="", read_only=True)
-    company = serializers.CharField(default="", read_only=True)
-    email = serializers.CharField(help_text="May be empty.")
-    role = serializers.CharField()
-    createdAt = serializers.DateTimeField(source="date_joined")
-    updatedAt = serializers.DateTimeField(source="last_login", allow_null=True)
-    forceChangePasswordNextSignin = serializers.BooleanField(default=False, read_only=True)
-    isRegistrationComplete = serializers.BooleanField(default=True, read_only=True)
-    hasAcceptedDataPrivacy = serializers.BooleanField(default=True, read_only=True)
-    isActive = serializers.BooleanField(source="is_active")
+    """PascalCase, exactly the keys of document 000's example (CONTRACT §2)."""
+
+    UserId = serializers.UUIDField(source="uuid", help_text="Stable per user.")
+    Username = serializers.CharField(source="username")
+    FirstName = serializers.CharField(source="first_name")
+    LastName = serializers.CharField(source="last_name")
+    Title = serializers.CharField(default="", read_only=True)
+    Company = serializers.CharField(default="", read_only=True)
+    Email = serializers.CharField(source="email", help_text="May be empty.")
+    Role = serializers.CharField(source="role", help_text="Admin, Instructor or Trainee.")
+    CreatedAt = serializers.DateTimeField(source="date_joined")
+    UpdatedAt = serializers.DateTimeField(source="last_login", allow_null=True)
+    ForceChangePasswordNextSignin = serializers.BooleanField(default=False, read_only=True)
+    IsRegistrationComplete = serializers.BooleanField(default=True, read_only=True)
+    HasAcceptedDataPrivacy = serializers.BooleanField(default=True, read_only=True)
+    IsActive = serializers.BooleanField(source="is_active")

@@ -12,6 +12,7 @@ from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 
+from heatportal import permissions as access
 from heatportal.accounts.authentication import BearerTokenAuthentication
 from heatportal.accounts.models import User
 from heatportal.api.heat import HeatApiView
@@ -25,14 +26,21 @@ from sessions_app.api import schema as docs
 from sessions_app.models import NodeOutput, PlatformConfiguration, Project, Session, SessionTemplate
 
 
-class IsAdmin(permissions.BasePermission):
+class Allowed(permissions.BasePermission):
+    """DRF's form of one action of heatportal.permissions (the schema and ApiView read it)."""
+
+    action = ""
+
     def has_permission(self, request, view):
-        return request.user.role == User.Role.ADMIN
+        return access.allowed(request.user, self.action)
 
 
-class IsAdminOrInstructor(permissions.BasePermission):
-    def has_permission(self, request, view):
-        return request.user.role in (User.Role.ADMIN, User.Role.INSTRUCTOR)
+class MayConfigure(Allowed):
+    action = "v2.configure"
+
+
+class MayAuthor(Allowed):
+    action = "v2.author"
 
 
 class HeatView(HeatApiView):
@@ -123,7 +131,7 @@ def _project_fields(data: inputs.ProjectInput, *, default_owner: User | None) ->
 class ProjectsView(HeatView):
     def get_permissions(self):
         if self.request.method == "POST":
-            return [permissions.IsAuthenticated(), IsAdminOrInstructor()]
+            return [permissions.IsAuthenticated(), MayAuthor()]
         return super().get_permissions()
 
     @extend_schema(responses=docs.ProjectOutput(many=True))
@@ -140,7 +148,7 @@ class ProjectsView(HeatView):
 class ProjectDetailView(HeatView):
     def get_permissions(self):
         if self.request.method == "PUT":
-            return [permissions.IsAuthenticated(), IsAdminOrInstructor()]
+            return [permissions.IsAuthenticated(), MayAuthor()]
         return super().get_permissions()
 
     @extend_schema(responses=docs.ProjectOutput)
@@ -332,7 +340,7 @@ class ScenarioInstancesView(HeatView):
 
 
 class ConfigAllView(HeatView):
-    permission_classes = [permissions.IsAuthenticated, IsAdmin]
+    permission_classes = [permissions.IsAuthenticated, MayConfigure]
 
     @extend_schema(responses={200: {"type": "object", "additionalProperties": {"type": "object"}}})
     def get(self, request):
@@ -342,7 +350,7 @@ class ConfigAllView(HeatView):
 class ConfigView(HeatView):
     def get_permissions(self):
         if self.request.method == "POST":
-            return [permissions.IsAuthenticated(), IsAdmin()]
+            return [permissions.IsAuthenticated(), MayConfigure()]
         return super().get_permissions()
 
     @extend_schema(
@@ -368,7 +376,7 @@ class ConfigView(HeatView):
 
 
 class ConfigDetailView(HeatView):
-    permission_classes = [permissions.IsAuthenticated, IsAdmin]
+    permission_classes = [permissions.IsAuthenticated, MayConfigure]
 
     @extend_schema(request=docs.ConfigUpdate, responses={200: docs.ConfigOutput, **error_responses(409)})
     def put(self, request, name: str):

@@ -1,5 +1,7 @@
-// Answer widgets of the crunchers' task page: rating output, annotations drawn on the
+// Answer widgets of the crunchers' task page: the rating slider, annotations drawn on the
 // attachment (points by click, rectangles by drag) with the per-annotation question.
+// A rating has no default: its number field stays empty until the slider is moved or a
+// number typed, so an untouched slider never answers (the server refuses an empty rating).
 (function () {
   "use strict";
   const config = JSON.parse(document.getElementById("task-config").textContent);
@@ -7,20 +9,36 @@
   const errorBox = document.getElementById("form-error");
   const SVG = "http://www.w3.org/2000/svg";
 
-  const rating = document.getElementById("answer-rating");
-  if (rating) {
-    const output = document.getElementById("rating-value");
-    rating.addEventListener("input", () => { output.textContent = rating.value; });
+  // Couples a slider (shown only with this script) and the number field that is submitted.
+  function coupleRating(slider, number, box) {
+    slider.hidden = false;
+    slider.addEventListener("input", () => {
+      number.value = slider.value;
+      box.classList.remove("untouched");
+      errorBox.textContent = "";
+    });
+    number.addEventListener("input", () => {
+      if (number.value !== "") { slider.value = number.value; box.classList.remove("untouched"); errorBox.textContent = ""; }
+      else box.classList.add("untouched");
+    });
   }
+
+  const rating = document.getElementById("answer-rating");
+  if (rating) coupleRating(document.getElementById("rating-slider"), rating, rating.closest(".rating"));
 
   const annotations = [];
   const list = document.getElementById("annotation-list");
 
-  function perAnnotationWidget(item, number) {
+  // Built once per mark (its answer survives when other marks are added or removed); its
+  // inputs are labelled "<text> (annotation N)", N renumbered by relabel().
+  let widgets = 0;
+  function perAnnotationWidget(item) {
     const per = config.per_annotation;
     const box = document.createElement("div");
+    const labelled = [];
+    item.relabel = (number) => labelled.forEach(([field, text]) => field.setAttribute("aria-label", text + " (annotation " + number + ")"));
     if (!config.per_annotation_type) return box;
-    const name = "per-" + number;
+    const name = "per-" + (++widgets);
     if (config.per_annotation_type === "multiple-choice") {
       const single = per.max_answers === 1;
       per.choices.forEach((choice) => {
@@ -30,7 +48,7 @@
         input.type = single ? "radio" : "checkbox";
         input.name = name;
         input.value = choice;
-        input.setAttribute("aria-label", choice + " (annotation " + number + ")");
+        labelled.push([input, choice]);
         label.append(input, " " + choice);
         box.append(label);
       });
@@ -38,20 +56,25 @@
     } else if (config.per_annotation_type === "free-text") {
       const input = document.createElement("input");
       input.type = "text";
-      input.setAttribute("aria-label", per.instruction + " (annotation " + number + ")");
+      labelled.push([input, per.instruction]);
       box.append(input);
       item.read = () => input.value;
     } else {
+      box.className = "rating untouched";
+      const slider = document.createElement("input");
+      slider.type = "range";
       const input = document.createElement("input");
-      input.type = "range";
-      input.min = per.rating_min; input.max = per.rating_max; input.step = per.rating_step;
-      input.value = per.rating_min;
-      input.setAttribute("aria-label", per.instruction + " (annotation " + number + ")");
-      const output = document.createElement("output");
-      output.textContent = input.value;
-      input.addEventListener("input", () => { output.textContent = input.value; });
-      box.append(per.label_min || String(per.rating_min), " ", input, " ", per.label_max || String(per.rating_max), " ", output);
-      item.read = () => Number(input.value);
+      input.type = "number";
+      input.placeholder = "not chosen";
+      [slider, input].forEach((field) => { field.min = per.rating_min; field.max = per.rating_max; field.step = per.rating_step; });
+      slider.value = per.rating_min;
+      labelled.push([slider, per.instruction + " slider"], [input, per.instruction]);
+      coupleRating(slider, input, box);
+      const scale = document.createElement("span");
+      scale.className = "rating-scale";
+      scale.append(per.label_min || String(per.rating_min), " ", slider, " ", per.label_max || String(per.rating_max));
+      box.append(scale, " ", input);
+      item.read = () => (input.value === "" ? undefined : Number(input.value));
     }
     return box;
   }
@@ -79,7 +102,9 @@
       remove.textContent = "Remove";
       remove.setAttribute("aria-label", "Remove annotation " + number);
       remove.addEventListener("click", () => { annotations.splice(index, 1); render(); });
-      li.append(where, " ", remove, perAnnotationWidget(item, number));
+      item.widget = item.widget || perAnnotationWidget(item);
+      item.relabel(number);
+      li.append(where, " ", remove, item.widget);
       list.append(li);
       const svg = document.querySelector('.annotate[data-index="' + (item.mark.attachment_index || 0) + '"] svg.overlay');
       if (svg && "x" in item.mark) drawMark(svg, item.mark, number);
@@ -193,7 +218,14 @@
     if (event.submitter && event.submitter.name === "skip") return;
     if (config.type === "multiple-choice") {
       const checked = form.querySelectorAll('input[name="choice"]:checked').length;
-      if (checked === 0) { event.preventDefault(); errorBox.textContent = "Choose an answer."; }
+      if (checked === 0) { event.preventDefault(); errorBox.textContent = "Please choose an answer."; }
+      return;
+    }
+    if (rating) {
+      if (rating.value === "") {
+        event.preventDefault();
+        errorBox.textContent = "Please choose a rating: move the slider or type a number.";
+      }
       return;
     }
     if (!list) return;
@@ -201,6 +233,14 @@
       event.preventDefault();
       errorBox.textContent = "Mark at least " + config.min_annotations + ".";
       return;
+    }
+    if (config.per_annotation_type === "rating") {
+      const missing = annotations.findIndex((item) => item.read() === undefined);
+      if (missing >= 0) {
+        event.preventDefault();
+        errorBox.textContent = "Annotation " + (missing + 1) + ": please choose a rating.";
+        return;
+      }
     }
     const answer = annotations.map((item) => {
       const out = Object.assign({}, item.mark);

@@ -5,6 +5,13 @@
   if (!section) return;
   const url = section.dataset.url;
 
+  // The portal's convention (docs/pages.md): date, 24-hour time and the zone, in UTC.
+  function when(date) {
+    const two = (n) => String(n).padStart(2, "0");
+    return `${date.getUTCFullYear()}-${two(date.getUTCMonth() + 1)}-${two(date.getUTCDate())} `
+      + `${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())} UTC`;
+  }
+
   function draw(report) {
     section.querySelector("[data-overall]").textContent = report.status;
     for (const card of section.querySelectorAll("[data-check]")) {
@@ -21,7 +28,10 @@
         return item;
       }));
     }
-    section.querySelector("[data-updated]").textContent = new Date().toLocaleTimeString();
+    const updated = section.querySelector("[data-updated]");
+    const now = new Date();
+    updated.dateTime = now.toISOString();
+    updated.textContent = when(now);
   }
 
   async function refresh() {

@@ -6,6 +6,12 @@
   const source = document.getElementById("chart-data");
   if (!canvas || !source || !window.Chart) return;
   const data = JSON.parse(source.textContent);
+  // The zone of the dataset's timestamps, stated (docs/pages.md): they are shown as written.
+  function timeAxisTitle(first) {
+    const zone = first.match(/(Z|[+-]\d\d:?\d\d)$/);
+    if (!zone) return "Time (the dataset's local time, no zone given)";
+    return ["Z", "+00:00", "+0000", "-00:00"].includes(zone[1]) ? "Time (UTC)" : `Time (UTC${zone[1]})`;
+  }
   const labels = data.timestamps.map((value) => value.slice(5, 16).replace("T", " "));
   const s = data.series;
   const line = (label, values, color, extra) =>
@@ -30,7 +36,7 @@
       maintainAspectRatio: false,
       interaction: { mode: "index", intersect: false },
       scales: {
-        x: { ticks: { maxTicksLimit: 14 } },
+        x: { ticks: { maxTicksLimit: 14 }, title: { display: true, text: timeAxisTitle(data.timestamps[0] || "") } },
         power: { type: "linear", position: "left", title: { display: true, text: "kW" } },
         soc: { type: "linear", position: "right", min: 0, max: 100, grid: { drawOnChartArea: false },
                title: { display: true, text: "SoC %" } },

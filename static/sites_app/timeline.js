@@ -52,6 +52,7 @@
   const axisMax = Math.ceil(end / step) * step;
 
   const two = (n) => String(n).padStart(2, "0");
+  const signed = (value) => String(value).replace("-", "\u2212"); // the portal's minus sign
   const formatTime = (ms, withDate) => {
     const d = new Date(ms);
     const time = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`;
@@ -71,7 +72,7 @@
       chart.data.datasets.forEach((dataset, i) => {
         chart.getDatasetMeta(i).data.forEach((bar, j) => {
           const item = dataset.data[j];
-          const text = `${item.value}${item.unit}`;
+          const text = `${signed(item.value)}${item.unit}`;
           const width = Math.abs(bar.x - bar.base);
           if (width > ctx.measureText(text).width + 6) {
             ctx.fillStyle = "#fff";
@@ -118,7 +119,7 @@
             title: (items) => items[0].dataset.label,
             label: (item) => {
               const raw = item.raw;
-              return `${formatTime(raw.x[0], true)} → ${formatTime(raw.x[1], true)}: ${raw.value}${raw.unit}`;
+              return `${formatTime(raw.x[0], true)} → ${formatTime(raw.x[1], true)} UTC: ${signed(raw.value)}${raw.unit}`;
             },
           },
         },

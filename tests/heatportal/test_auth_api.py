@@ -41,7 +41,7 @@ def test_login_returns_a_token_pair_in_any_casing(body):
     assert tokens["expiresIn"] == 3600
     assert tokens["accessToken"].startswith("hat_")
     assert tokens["refreshToken"].startswith("hrt_")
-    assert v2(tokens["accessToken"]).json()["username"] == "ada"
+    assert v2(tokens["accessToken"]).json()["Username"] == "ada"
 
 
 def test_login_without_remember_me_gives_no_refresh_token():

@@ -1,11 +1,12 @@
 """The portal shell in a real browser: sign in, the live dashboard, the areas, the admin."""
 
+import os
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.browser
 
@@ -73,3 +74,59 @@ def test_api_docs_render_swagger_ui_without_signing_in(page, transactional_db):
     page.goto("/api/docs/")
 
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("HEAT Portal API")
+
+
+# --- Narrow screens ---------------------------------------------------------------------------
+
+
+NARROW = {"width": 390, "height": 844}
+
+
+def test_pages_with_tables_fit_a_narrow_screen_and_the_navigation_stays_compact(browser, live_url):
+    from django.core.management import call_command
+
+    from scenarios_app.models import RunnerSession, Scenario
+    from sites_app.models import Site
+
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115 (closed on exit)
+    session = RunnerSession.objects.get(display_name="main")
+    scenario = Scenario.objects.filter(session=session, status="complete").first()
+    site = Site.objects.filter(schedule_entries__isnull=False).distinct().first() or Site.objects.first()
+    admin = UserFactory(role="Admin", is_staff=True, is_superuser=True)
+    context = browser.new_context(base_url=live_url, viewport=NARROW)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto("/login/")
+    page.get_by_label("User name").fill(admin.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+    for path in [
+        "/requests/",
+        f"/scenarios/s/{session.pk}/",
+        f"/scenarios/s/{session.pk}/scenarios/{scenario.pk}/",
+        f"/sites/s/{site.pk}/",
+        f"/sites/groups/{site.access_group.pk}/",
+        "/",
+    ]:
+        page.goto(path)
+        page.wait_for_load_state("load")
+
+        too_wide = page.evaluate(
+            "[...document.querySelectorAll('body *')]"
+            ".filter((e) => e.getBoundingClientRect().right > innerWidth + 1)"
+            ".filter((e) => !e.closest('.table-scroll, .areas'))"
+            ".map((e) => `${e.tagName}.${e.className}`).slice(0, 5)"
+        )
+        assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"], (path, too_wide)
+        nav_height = page.evaluate("document.querySelector('header.topbar').getBoundingClientRect().height")
+        assert nav_height < NARROW["height"] * 0.25 * 0.5, (path, nav_height)  # well under a quarter
+        assert page.locator("table.data").count() == page.locator(".table-scroll > table.data").count()
+    context.close()
+
+
+def test_the_dashboard_states_the_zone_of_its_update_time(sign_in):
+    page = sign_in(UserFactory())
+
+    expect(page.locator("[data-updated]")).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$"))

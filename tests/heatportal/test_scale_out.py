@@ -328,14 +328,14 @@ def test_a_waiter_on_web_a_is_woken_when_a_cruncher_answers_through_web_b(webs):
         taken = browser.post(
             "/requests/work/", data={"csrfmiddlewaretoken": csrf_token(browser, "/requests/work/")}
         )
-        assert taken.status_code == 302 and taken.headers["location"].endswith(
+        assert taken.status_code == 303 and taken.headers["location"].endswith(
             f"/requests/work/{request_id}/"
         )
         task_page = f"/requests/work/{request_id}/"
         answered = browser.post(
             task_page, data={"text": "blue", "csrfmiddlewaretoken": csrf_token(browser, task_page)}
         )
-        assert answered.status_code == 302 and answered.headers["location"].endswith("/requests/work/")
+        assert answered.status_code == 303 and answered.headers["location"].endswith("/requests/work/")
     waiter.join(timeout=40)
 
     body = waited["response"].json()

@@ -10,8 +10,10 @@ from tests.factories import UserFactory
 API = "/api/v1"
 
 
-def bearer_client() -> APIClient:
-    user = UserFactory()
+def bearer_client(role: str = "Admin") -> APIClient:
+    """An API client with a bearer token. An administrator by default: the tests of what the
+    API does; tests/scenarios_app/test_permissions.py asks for each role."""
+    user = UserFactory(role=role)
     _token, value = credential_issue(AccessToken, user=user)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {value}")

@@ -320,6 +320,22 @@ def test_algo_params_null_uses_all_defaults(api, main):
         ),
         ("PeakShavingLP", {"capacity_kwh": "big"}, "Parameter 'capacity_kwh' must be a number."),
         ("PeakShavingLP", {"label": "x" * 81}, "Parameter 'label' must be at most 80 characters long."),
+        # Cross-field rules of the schema: refused when created, not when run.
+        (
+            "PeakShavingLP",
+            {"min_soc": 0.9, "max_soc": 0.1, "initial_soc": 0.5},
+            "Parameter 'min_soc' (0.9) must be less than 'max_soc' (0.1).",
+        ),
+        (
+            "SelfConsumption",
+            {"min_soc": 0.3, "initial_soc": 0.2},
+            "Parameter 'initial_soc' (0.2) must be greater than or equal to 'min_soc' (0.3).",
+        ),
+        (
+            "SelfConsumption",
+            {"max_soc": 0.6, "initial_soc": 0.7},
+            "Parameter 'initial_soc' (0.7) must be less than or equal to 'max_soc' (0.6).",
+        ),
     ],
 )
 def test_invalid_parameter_values_are_400_naming_the_parameter(api, main, algo_name, params, message):

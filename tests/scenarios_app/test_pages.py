@@ -44,15 +44,19 @@ def test_etl_upload_shows_its_messages_and_the_dataset_preview(sign_in, main, tm
     page.get_by_label("Dataset name").fill("broken")
     page.get_by_label("Files").set_input_files(str(bad))
     page.get_by_role("button", name="Upload").click()
-    expect(page.get_by_role("status")).to_contain_text("Not stored")
-    expect(page.get_by_role("status")).to_contain_text("required column 'pv_kw' is missing")
+    result = page.locator(".etl-result")  # shown once, on the page the upload redirects to
+    expect(result).to_contain_text("Not stored")
+    expect(result).to_contain_text("required column 'pv_kw' is missing")
     assert not Dataset.objects.filter(key="broken").exists()
 
     page.get_by_label("Dataset name").fill("uploaded")
     page.get_by_label("Files").set_input_files(str(good))
     page.get_by_role("button", name="Upload").click()
-    expect(page.get_by_role("status")).to_contain_text("Success")
-    expect(page.get_by_role("status")).to_contain_text("96 rows")
+    expect(result).to_contain_text("Success")
+    expect(result).to_contain_text("96 rows")
+    page.reload()  # a GET: the upload is not run again, its result not shown again
+    expect(result).to_have_count(0)
+    assert Dataset.objects.filter(key="uploaded").count() == 1
 
     page.get_by_role("link", name="uploaded").click()
     expect(page.get_by_role("heading", level=2, name="profile")).to_be_visible()
@@ -135,15 +139,35 @@ def test_the_scenario_page_shows_kpis_and_the_chart(sign_in, main):
 
 
 def test_run_and_reset_from_the_scenario_page(sign_in, main):
+    user = UserFactory()
     scenario = services.scenario_create(
-        session=main, tag="manual", dataset_key="Master data", algo_name="Slow"
+        session=main, tag="manual", dataset_key="Master data", algo_name="Slow", owner=user
     )
     Scenario.objects.filter(pk=scenario.pk).update(status="failed", error="ValueError: boom")
-    page = sign_in(UserFactory())
+    page = sign_in(user)
     page.goto(f"/scenarios/s/{main.pk}/scenarios/{scenario.pk}/")
     expect(page.get_by_role("alert")).to_have_text("ValueError: boom")
 
-    page.get_by_role("button", name="Reset").click()
+    page.get_by_role("button", name="Reset…").click()
+    assert Scenario.objects.get(pk=scenario.pk).status == "failed"  # asked first
+    page.get_by_role("button", name="Reset scenario 'manual'").click()
 
     expect(page.locator("[data-status-text]")).to_have_text("created")
     assert Scenario.objects.get(pk=scenario.pk).status == "created"
+
+
+def test_run_is_disabled_while_the_page_is_open_once_the_scenario_is_queued(sign_in, main):
+    scenario = services.scenario_create(
+        session=main, tag="later", dataset_key="Master data", algo_name="Slow"
+    )
+    page = sign_in(UserFactory(role="Admin"))  # main's scenarios are the installation's
+    page.goto(f"/scenarios/s/{main.pk}/scenarios/{scenario.pk}/")
+    run = page.get_by_role("button", name="Run", exact=True)
+    expect(run).to_be_enabled()
+
+    Scenario.objects.filter(pk=scenario.pk).update(status="queued")  # as a run through the API does
+
+    expect(run).to_be_disabled(timeout=10_000)
+    expect(page.locator(f"#run-why-{scenario.pk}")).to_have_text(re.compile("Queued"))
+    Scenario.objects.filter(pk=scenario.pk).update(status="created")
+    expect(run).to_be_enabled(timeout=10_000)

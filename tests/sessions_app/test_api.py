@@ -95,13 +95,39 @@ def test_session_templates_carry_their_node_graph(trainee, template):
     assert body["edges"] == [{"from": body["nodes"][0]["id"], "to": body["nodes"][1]["id"]}]
 
 
+# Document 000, "3. Get Logged-in User Data", its response example verbatim
+# (/work/shared/seeds/000_ceaffa70ad1a6520.txt). CONTRACT §2: /user_data answers exactly these keys.
+DOCUMENT_USER_DATA = {
+    "UserId": "f3c1e7a2-9d4b-4c0a-b5a7-6f3c73b47f29", "Username": "jdoe", "FirstName": "John",
+    "LastName": "Doe", "Title": "Product Manager", "Company": "Heat Solutions",
+    "Email": "jdoe@heatsolutions.com", "Role": "Admin", "CreatedAt": "2024-09-15T10:30:00Z",
+    "UpdatedAt": "2025-01-10T15:45:00Z", "ForceChangePasswordNextSignin": False,
+    "IsRegistrationComplete": True, "HasAcceptedDataPrivacy": True, "IsActive": True,
+}  # fmt: skip
+
+
+def test_user_data_answers_exactly_the_keys_of_the_documents_example(trainee):
+    body = trainee.get(f"{V2}/user_data").json()
+
+    assert body.keys() == DOCUMENT_USER_DATA.keys()
+
+
 def test_user_data_describes_the_signed_in_user(trainee):
     body = trainee.get(f"{V2}/user_data").json()
 
-    assert body["username"] == trainee.user.username
-    assert body["role"] == "Trainee"
-    assert body["isActive"] is True
-    assert {"userId", "firstName", "lastName", "email", "createdAt", "hasAcceptedDataPrivacy"} <= body.keys()
+    assert body["Username"] == trainee.user.username
+    assert body["Role"] == "Trainee"
+    assert body["IsActive"] is True
+
+
+def test_user_data_user_id_is_a_uuid_stable_per_user_and_distinct_between_users(trainee, instructor):
+    first = trainee.get(f"{V2}/user_data").json()["UserId"]
+    second = trainee.get(f"{V2}/user_data").json()["UserId"]
+    other = instructor.get(f"{V2}/user_data").json()["UserId"]
+
+    assert uuid.UUID(first) == trainee.user.uuid
+    assert second == first
+    assert other != first
 
 
 # --- Projects ---------------------------------------------------------------------------------
@@ -632,7 +658,7 @@ def test_create_update_and_read_configuration(admin):
         ),
         (
             {"name": "n", "valueType": 1, "value": "maybe"},
-            "Invalid configuration value: 'maybe' is not a boolean.",
+            "Invalid configuration value: 'maybe' is not a boolean: use true or false.",
         ),
         (
             {"name": "n", "valueType": 4, "value": "{oops"},
@@ -646,6 +672,27 @@ def test_invalid_configuration_is_400(admin, body, message):
     assert response.status_code == 400
     assert response.json()["message"] == message
     assert PlatformConfiguration.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"), [("true", "true"), ("TRUE", "true"), (" False ", "false"), (True, "true")]
+)
+def test_a_boolean_configuration_is_stored_as_true_or_false(admin, sent, stored):
+    created = admin.post(f"{V2}/config", {"name": "flags:on", "valueType": 1, "value": sent}, format="json")
+    updated = admin.put(f"{V2}/config/flags:on", {"valueType": 1, "value": sent}, format="json")
+
+    assert created.status_code == 201 and created.json()["value"] == stored
+    assert updated.status_code == 200 and updated.json()["value"] == stored
+    assert PlatformConfiguration.objects.get(name="flags:on").value == stored
+
+
+@pytest.mark.parametrize("sent", ["yes", "1", "0", "no", 1])
+def test_a_boolean_configuration_accepts_only_true_or_false(admin, sent):
+    response = admin.post(f"{V2}/config", {"name": "flags:on", "valueType": 1, "value": sent}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["message"].endswith("is not a boolean: use true or false.")
+    assert not PlatformConfiguration.objects.exists()
 
 
 @pytest.mark.parametrize("field", ["valueType", "projectId"])

@@ -126,7 +126,7 @@ def test_an_admin_creates_an_integer_configuration(sign_in, transactional_db):
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Platform configuration")
     row = page.get_by_role("row", name=re.compile("public_api_v1:max_rows"))
-    expect(row.get_by_role("cell")).to_have_text(["Integer", "500", "Rows per page at most", "Edit"])
+    expect(row.get_by_role("cell")).to_have_text(["Integer", "500", "Rows per page at most", "Edit Delete"])
     config = PlatformConfiguration.objects.get(name="public_api_v1:max_rows")
     assert (config.value_type, config.value) == (PlatformConfiguration.ValueType.INTEGER, "500")
 
@@ -159,6 +159,33 @@ def test_an_admin_edits_a_configuration(sign_in, transactional_db):
         "dark"
     )
     assert PlatformConfiguration.objects.get(name="ui:theme").value == "dark"
+
+
+def test_an_admin_reveals_a_private_value_in_place(sign_in, transactional_db):
+    services.config_create(name="private:SmtpPassword", value_type=0, value="s3cr3t")
+    page = sign_in(UserFactory(role="Admin"))
+    page.goto("/sessions/config/")
+    row = page.get_by_role("row", name=re.compile("private:SmtpPassword"))
+    expect(row.get_by_role("cell").nth(1)).to_have_text("•••••• Reveal")
+
+    row.get_by_role("button", name="Reveal private:SmtpPassword").click()
+
+    expect(row.get_by_role("cell").nth(1)).to_have_text("s3cr3t")
+    assert page.url.endswith("/sessions/config/")  # in place, no navigation
+
+
+def test_an_admin_deletes_a_configuration_after_confirming(sign_in, transactional_db):
+    services.config_create(name="ui:theme", value_type=0, value="light")
+    page = sign_in(UserFactory(role="Admin"))
+    page.goto("/sessions/config/")
+
+    page.get_by_role("link", name="Delete ui:theme").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Delete configuration ui:theme?")
+    page.get_by_role("button", name="Delete configuration ui:theme").click()
+
+    expect(page.get_by_role("status")).to_have_text("Configuration ui:theme deleted.")
+    expect(page.get_by_role("row", name=re.compile("ui:theme"))).to_have_count(0)
+    assert not PlatformConfiguration.objects.exists()
 
 
 def test_a_trainee_gets_403_on_the_configuration_pages(sign_in, transactional_db):

@@ -48,7 +48,8 @@ def test_an_admin_creates_a_key_sees_it_once_and_revokes_it(sign_in, admin, site
     page.goto(f"/sites/groups/{site.access_group.pk}/")
 
     page.get_by_label("Key name").fill("optimiser")
-    page.get_by_label("Expires at (UTC)").fill("2031-01-01T12:00")
+    page.get_by_label("Expiry date (UTC)").fill("2031-01-01")
+    page.get_by_label("Expiry time, 24-hour (UTC)").fill("12:00")
     page.get_by_role("button", name="Create API key").click()
 
     shown = page.get_by_label("API key", exact=True).input_value()
@@ -56,7 +57,7 @@ def test_an_admin_creates_a_key_sees_it_once_and_revokes_it(sign_in, admin, site
     assert (key.name, key.expires_at.isoformat()) == ("optimiser", "2031-01-01T12:00:00+00:00")
     row = page.get_by_role("row", name=re.compile("optimiser"))
     expect(row.get_by_role("cell").nth(0)).to_have_text(key.masked)
-    expect(row).to_contain_text("2031-01-01 12:00")
+    expect(row).to_contain_text("2031-01-01 12:00 UTC")
     expect(row).to_contain_text("Active")
 
     page.reload()  # the key is not shown again
@@ -64,7 +65,12 @@ def test_an_admin_creates_a_key_sees_it_once_and_revokes_it(sign_in, admin, site
     assert SiteApiKey.objects.count() == 1
 
     page.get_by_role("button", name="Revoke optimiser").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Revoke API key optimiser?")
+    key.refresh_from_db()
+    assert key.revoked_at is None  # asked first: nothing revoked yet
+    page.get_by_role("button", name="Revoke API key optimiser").click()
     expect(page.get_by_role("row", name=re.compile("optimiser"))).to_contain_text("Revoked")
+    expect(page.locator(".flash-success")).to_contain_text("Key optimiser revoked")
     key.refresh_from_db()
     assert key.revoked_at is not None
 
@@ -119,7 +125,7 @@ def test_the_site_page_shows_assets_a_schedule_chart_and_the_audit_trail(sign_in
     expect(audit.nth(0)).to_contain_text(f"optimiser ({key.masked})")
     expect(audit.nth(0)).to_contain_text("solar/solarCurtailmentPcnt: cleared")
     expect(audit.nth(0)).to_contain_text(
-        re.compile(r"solar/solarCurtailmentPcnt 2030-06-01 08:00.12:00: 10\.0")
+        re.compile(r"solar/solarCurtailmentPcnt 2030-06-01 08:00 UTC . 2030-06-01 12:00 UTC: 10\.0\u202f%")
     )
     expect(audit.nth(1)).to_contain_text(str(first.pk))
     expect(audit.nth(1).get_by_role("cell").nth(2)).to_have_text("6")
@@ -130,13 +136,18 @@ def test_an_admin_rotates_the_device_token(sign_in, admin, site, device_token):
     page.goto(f"/sites/s/{site.pk}/")
 
     page.get_by_role("button", name="Rotate device token").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Rotate the device token of Site 1?")
+    assert SiteDeviceToken.objects.get(lookup_id=device_token[4:16]).revoked_at is None
+    page.get_by_role("button", name="Rotate the device token of Site 1").click()
 
     shown = page.get_by_role("textbox", name="Device token").input_value()
     assert shown != device_token
     assert credential_authenticate(SiteDeviceToken.objects.all(), shown).site == site
     assert SiteDeviceToken.objects.get(lookup_id=device_token[4:16]).revoked_at is not None
-    page.reload()
+    page.reload()  # a GET: nothing rotated again, the token not shown again
     expect(page.get_by_role("textbox", name="Device token")).to_have_count(0)
+    assert SiteDeviceToken.objects.filter(site=site, revoked_at__isnull=True).count() == 1
+    assert credential_authenticate(SiteDeviceToken.objects.all(), shown).site == site
 
 
 def test_an_admin_creates_a_site_and_gets_its_device_token(sign_in, admin, group):

@@ -36,16 +36,21 @@ def test_a_trainee_can_look_but_not_manage(trainee_client, site, device_token):
     assert SiteDeviceToken.objects.filter(revoked_at__isnull=True).count() == 1
 
 
-def test_the_key_value_appears_only_in_the_creating_response(client, site):
+def test_the_key_value_appears_only_on_the_page_the_creation_redirects_to(client, site):
     client.force_login(UserFactory(role="Admin"))
     group = site.access_group
 
     created = client.post(f"/sites/groups/{group.pk}/keys/", {"key-name": "ops"})
-    value = created.context["new_key_value"]
+    shown = client.get(created["Location"])
+    value = shown.context["new_key_value"]
 
-    assert value.encode() in created.content
+    assert created.status_code == 303 and value.encode() not in created.content
+    assert value not in created.cookies["heat_new_secret"].value  # carried encrypted
+    assert value.encode() in shown.content
+    assert value.encode() not in client.get(created["Location"]).content  # a reload
     assert value.encode() not in client.get(f"/sites/groups/{group.pk}/").content
     assert value.split(".ags_")[1] not in SiteApiKey.objects.get().secret_hash
+    assert SiteApiKey.objects.count() == 1
 
 
 def test_revoking_needs_post(client, site):
@@ -57,3 +62,29 @@ def test_revoking_needs_post(client, site):
     assert client.get(f"/sites/groups/{site.access_group.pk}/keys/{key.pk}/revoke/").status_code == 405
     key.refresh_from_db()
     assert key.revoked_at is None
+
+
+@pytest.mark.parametrize(
+    ("date", "time", "expected"),
+    [("2031-01-01", "13:30", "2031-01-01T13:30:00+00:00"), ("2031-01-01", "", "2031-01-01T00:00:00+00:00")],
+)
+def test_a_key_expiry_is_a_date_and_a_24_hour_utc_time(client, site, date, time, expected):
+    client.force_login(UserFactory(role="Admin"))
+    group = site.access_group
+
+    client.post(
+        f"/sites/groups/{group.pk}/keys/",
+        {"key-name": "ops", "key-expires_at_0": date, "key-expires_at_1": time},
+    )
+
+    assert SiteApiKey.objects.get().expires_at.isoformat() == expected
+
+
+def test_the_key_expiry_inputs_are_a_date_and_a_24_hour_time_in_utc(client, site):
+    client.force_login(UserFactory(role="Admin"))
+
+    page = client.get(f"/sites/groups/{site.access_group.pk}/").content.decode()
+
+    assert 'type="date" name="key-expires_at_0"' in page
+    assert 'placeholder="HH:MM"' in page and "24-hour" in page and "(UTC)" in page
+    assert 'type="datetime-local"' not in page

@@ -1,11 +1,12 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from crowd_app.models import CrowdAccount
 from crowd_app.services import crowd_account_create, crowd_api_key_create
 from heatportal.accounts.models import User
+from heatportal.audit import AuditedCommand
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Create a crowd API key for USERNAME's crowd account (created if needed); printed once."
 
     def add_arguments(self, parser):

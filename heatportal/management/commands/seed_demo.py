@@ -1,16 +1,16 @@
 import os
 
-from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from crowd_app.demo import seed_crowd
 from heatportal.accounts.demo import seed_users, sign_in_hint
+from heatportal.audit import AuditedCommand
 from scenarios_app.demo import seed_scenarios
 from sessions_app.demo import seed_sessions
 from sites_app.demo import seed_sites
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Load demo data. Safe to run again: what exists is left as it is."
 
     @transaction.atomic

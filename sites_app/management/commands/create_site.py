@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from heatportal.audit import AuditedCommand
 from sites_app import services
 from sites_app.models import AccessGroup
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Create a site with the standard asset set (grid, solar, BESS, EV, heat pump, genset, load) "
         "and print its id and its gateway's device token (shown only once)."

@@ -1,11 +1,12 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from heatportal.audit import AuditedCommand
 from sites_app import services
 from sites_app.api.inputs import parse_timestamp
 from sites_app.models import AccessGroup
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Create a public-API key of an access group and print it (it is shown only once)."
 
     def add_arguments(self, parser):

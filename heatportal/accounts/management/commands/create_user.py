@@ -1,11 +1,12 @@
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from heatportal.accounts.models import User
 from heatportal.accounts.services import user_create
+from heatportal.audit import AuditedCommand
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Create a portal user with a role. Without --password the user cannot sign in yet."
 
     def add_arguments(self, parser):

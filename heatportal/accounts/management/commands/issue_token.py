@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from heatportal.accounts.models import User
 from heatportal.accounts.services import offline_token_create, tokens_issue
+from heatportal.audit import AuditedCommand
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Issue a HEAT Auth access token for a user and print it (once; only its hash is kept)."
 
     def add_arguments(self, parser):
