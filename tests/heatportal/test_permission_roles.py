@@ -126,6 +126,12 @@ def test_each_role_walks_the_permission_table(role, sign_in, live_url, installat
     else:
         assert created.status_code == 403 and "message" in created.json()
 
+    # The history of changes: administrators only.
+    response = page.goto("/changes/")
+    assert response.status == (200 if is_admin else 403)
+    if is_admin:
+        expect(page.get_by_role("heading", level=1)).to_have_text("Changes")
+
     # The Django admin: administrators (with is_staff) only.
     response = page.goto("/admin/")
     if is_admin:
