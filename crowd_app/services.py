@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import random
+import json
+import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from crowd_app import selectors, webhooks
 from crowd_app.api.inputs import request_params
+from crowd_app.api.outputs import request_json
 from crowd_app.models import (
     CrowdAccount,
     CrowdAnswer,
@@ -26,17 +28,29 @@ from crowd_app.models import (
     WebhookDelivery,
 )
 from crowd_app.notify import request_done_publish
+from crowd_app.staging import simulated_answers
 from crowd_app.validation import InvalidParams, answer_clean, answer_key
 from heatportal.accounts.models import User
+from heatportal.celery import enqueue_on_commit
 from heatportal.credentials import credential_issue, credential_revoke
 from heatportal.ratelimit import LeasedRateLimit
-from heatportal.services import NotFound, ServiceError
+from heatportal.services import Conflict, NotFound, ServiceError
+
+logger = logging.getLogger(__name__)
 
 # --- Accounts, keys, webhook secrets ----------------------------------------------------------
 
 
+@transaction.atomic
 def crowd_account_create(*, owner: User, name: str) -> CrowdAccount:
-    account = CrowdAccount.objects.create(owner=owner, name=name)
+    """A crowd account with its webhook secret. Names are unique across the portal: a taken
+    name raises Conflict (the unique constraint decides, so two concurrent requests cannot both
+    get it)."""
+    try:
+        with transaction.atomic():
+            account = CrowdAccount.objects.create(owner=owner, name=name)
+    except IntegrityError:
+        raise Conflict(f"A crowd account named {name!r} exists already.") from None
     webhook_secret_rotate(account=account)
     return account
 
@@ -118,9 +132,38 @@ def request_create(*, api_key: CrowdApiKey, request_type: str, body: Any) -> Cro
 
 
 def _staging_send_on_commit(request_id: str, *, countdown: float = 0) -> None:
-    from crowd_app.tasks import staging_answer
+    enqueue_on_commit("crowd_app.tasks.staging_answer", request_id, countdown=countdown or None)
 
-    transaction.on_commit(lambda: staging_answer.apply_async(args=[request_id], countdown=countdown))
+
+def staging_request_answer(*, request_id: str) -> None:
+    """Answer a pending staging request with the simulated crunchers until it completes. Safe
+    to run twice: only pending requests are answered, and every robot answers once."""
+    crowd_request = CrowdRequest.objects.filter(pk=request_id, staging=True).first()
+    if crowd_request is None or crowd_request.status != CrowdRequest.Status.PENDING:
+        return
+    answers = simulated_answers(
+        crowd_request.type,
+        crowd_request.params,
+        min_agreements=crowd_request.min_agreements,
+        max_crunchers=crowd_request.max_crunchers,
+        seed=request_id,
+    )
+    excluded = set(crowd_request.exclude_crunchers)
+    answered = set(crowd_request.answers.values_list("cruncher_id", flat=True))
+    number = 0
+    for answer in answers:
+        while True:
+            number += 1
+            robot = cruncher_simulated(number=number)
+            if robot.cruncher_id not in excluded and robot.pk not in answered:
+                break
+        try:
+            crowd_request = answer_submit(crowd_request=crowd_request, cruncher=robot, response=answer)
+        except ServiceError as error:
+            logger.info("staging answer to %s refused: %s", request_id, error.message)
+            return
+        if crowd_request.status != CrowdRequest.Status.PENDING:
+            return
 
 
 def staging_sweep(*, now=None) -> int:
@@ -218,6 +261,12 @@ def task_release(*, cruncher: Cruncher) -> None:
     TaskLease.objects.filter(cruncher=cruncher).delete()
 
 
+def task_leases_expire() -> int:
+    """Drop leases past their expiry (taking a task ignores them anyway; this keeps pages tidy)."""
+    deleted, _ = TaskLease.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted
+
+
 @transaction.atomic
 def task_skip(*, cruncher: Cruncher) -> CrowdRequest | None:
     """Hand the held task back and remember the skip, so that *Take next task* offers this
@@ -300,12 +349,36 @@ def webhook_enqueue(*, crowd_request: CrowdRequest) -> str:
     return message_id
 
 
-def _delivery_send_on_commit(request_id: str, message_id: str, attempt: int, *, countdown: float = 0) -> None:
-    from crowd_app.tasks import deliver_webhook
+def _delivery_send_on_commit(request_id: str, message_id: str, attempt: int) -> None:
+    enqueue_on_commit("crowd_app.tasks.deliver_webhook", request_id, message_id, attempt)
 
-    transaction.on_commit(
-        lambda: deliver_webhook.apply_async(args=[request_id, message_id, attempt], countdown=countdown)
+
+def webhook_attempt_deliver(*, request_id: str, message_id: str, attempt: int) -> None:
+    """Make attempt ``attempt`` of a delivery: claim it (``webhook_attempt_claim``, so a message
+    delivered twice, or sent again by the sweep, is sent to the receiver once), POST the
+    request's JSON signed (``webhooks.send``) and record how it ended. Raises
+    ``webhooks.DeliveryRetry`` once the next attempt's row is pending: the task's Celery retry
+    options then send that attempt."""
+    crowd_request = webhook_attempt_claim(request_id=request_id, message_id=message_id, attempt=attempt)
+    if crowd_request is None:
+        return
+    sent = webhooks.send(
+        url=crowd_request.hook_url,
+        secret=webhook_secret_get(account=crowd_request.account),
+        message_id=message_id,
+        body=json.dumps(request_json(crowd_request)).encode(),
     )
+    outcome = webhook_attempt_record(
+        request_id=request_id,
+        message_id=message_id,
+        attempt=attempt,
+        status_code=sent.status_code,
+        error=sent.error,
+        retry=sent.retry,
+        duration_ms=sent.duration_ms,
+    )
+    if outcome == WebhookDelivery.Outcome.RETRYING:
+        raise webhooks.DeliveryRetry(f"attempt {attempt} of {message_id}: {sent.error}")
 
 
 def webhook_attempt_claim(*, request_id: str, message_id: str, attempt: int) -> CrowdRequest | None:
@@ -341,10 +414,12 @@ def webhook_attempt_claim(*, request_id: str, message_id: str, attempt: int) -> 
     return crowd_request
 
 
-def webhook_backoff_seconds(attempt: int) -> float:
-    """Exponential backoff with full-range jitter (0.5x to 1.5x) after failed ``attempt``."""
-    base = min(settings.WEBHOOK_BACKOFF_MAX, settings.WEBHOOK_BACKOFF_BASE * 2 ** (attempt - 1))
-    return base * random.uniform(0.5, 1.5)
+def webhook_retry_delay_max(attempt: int) -> int:
+    """The longest wait before the attempt after failed ``attempt``: Celery's ``retry_backoff``
+    (``int(max(1, WEBHOOK_BACKOFF_BASE))`` * 2 ** (attempt - 1) seconds, at most
+    ``WEBHOOK_BACKOFF_MAX``); its ``retry_jitter`` picks a wait between 0 and that."""
+    factor = int(max(1.0, settings.WEBHOOK_BACKOFF_BASE))
+    return min(int(settings.WEBHOOK_BACKOFF_MAX), factor * 2 ** (attempt - 1))
 
 
 def webhook_attempt_record(
@@ -356,13 +431,19 @@ def webhook_attempt_record(
     error: str = "",
     retry: bool = False,
     duration_ms: int = 0,
-) -> bool:
-    """Record how a sending attempt ended; queue the next one (its row pending, due after the
-    backoff) when it may be retried, or settle the request's ``webhook_state``. Returns False
+    due: datetime | None = None,
+) -> str | None:
+    """Record how a sending attempt ended: when it may be retried, the next attempt's row is
+    created, pending, due at ``due`` (by default the longest backoff: the retry comes at the
+    latest then); else the request's ``webhook_state`` is settled. The caller sends the next
+    attempt. Returns the outcome recorded (``retrying``, ``succeeded``, ``failed``), or None
     when the attempt was no longer this worker's (the sweep declared it lost)."""
     Outcome = WebhookDelivery.Outcome
     will_retry = bool(error) and retry and attempt < settings.WEBHOOK_MAX_ATTEMPTS
-    due = timezone.now() + timedelta(seconds=webhook_backoff_seconds(attempt)) if will_retry else None
+    if will_retry and due is None:
+        due = timezone.now() + timedelta(seconds=webhook_retry_delay_max(attempt))
+    elif not will_retry:
+        due = None
     outcome = Outcome.SUCCEEDED if not error else Outcome.RETRYING if will_retry else Outcome.FAILED
     # Autocommitted statements, not one transaction: at one delivery per task the round trips
     # of BEGIN/COMMIT are a good part of its cost. Each step is guarded by the row's state,
@@ -377,7 +458,7 @@ def webhook_attempt_record(
         next_attempt_at=due,
     )
     if not recorded:
-        return False
+        return None
     if will_retry:
         try:
             with transaction.atomic():
@@ -390,14 +471,11 @@ def webhook_attempt_record(
                     next_attempt_at=due,
                 )
         except IntegrityError:
-            return True  # the next attempt exists already
-        _delivery_send_on_commit(
-            request_id, message_id, attempt + 1, countdown=(due - timezone.now()).total_seconds()
-        )
+            pass  # the next attempt exists already
     else:
         state = CrowdRequest.WebhookState.DELIVERED if not error else CrowdRequest.WebhookState.FAILED
         CrowdRequest.objects.filter(pk=request_id).update(webhook_state=state)
-    return True
+    return outcome
 
 
 def webhooks_sweep(*, now=None) -> dict[str, int]:
@@ -406,8 +484,9 @@ def webhooks_sweep(*, now=None) -> dict[str, int]:
     - a ``pending`` attempt overdue by ``WEBHOOK_RESEND_AFTER`` seconds is sent again (at most
       once per that period; the claim makes a duplicate a no-op);
     - a ``sending`` attempt older than ``WEBHOOK_SENDING_TIMEOUT`` seconds lost its worker: it is
-      recorded as an error and retried like one (the receiver may then see its webhook-id twice,
-      as Standard Webhooks allows: at-least-once).
+      recorded as an error and, unless it was the last, the next attempt is sent at once (that
+      timeout was its backoff; the receiver may then see its webhook-id twice, as Standard
+      Webhooks allows: at-least-once).
     """
     now = now or timezone.now()
     Outcome = WebhookDelivery.Outcome
@@ -429,13 +508,17 @@ def webhooks_sweep(*, now=None) -> dict[str, int]:
         outcome=Outcome.SENDING, started_at__lt=now - timedelta(seconds=settings.WEBHOOK_SENDING_TIMEOUT)
     ).values_list("request_id", "message_id", "attempt", "started_at")
     for request_id, message_id, attempt, started_at in list(stuck[: settings.CROWD_SWEEP_BATCH]):
-        lost += webhook_attempt_record(
+        outcome = webhook_attempt_record(
             request_id=str(request_id),
             message_id=message_id,
             attempt=attempt,
             error=f"The worker stopped during this attempt (started {started_at:%H:%M:%S}); presumed dead.",
             retry=True,
+            due=now,
         )
+        lost += outcome is not None
+        if outcome == WebhookDelivery.Outcome.RETRYING:
+            _delivery_send_on_commit(str(request_id), message_id, attempt + 1)
     return {"resent": len(overdue), "lost": lost}
 
 

@@ -8,12 +8,12 @@ naming the offending field.
 from __future__ import annotations
 
 import json
-import math
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
 from crowd_app.models import RequestType
+from heatportal.api.input import is_number
 
 MEDIA_TYPES = ("text", "image", "video", "audio", "website")
 ANNOTATION_TYPES = ("point", "rectangle")
@@ -41,10 +41,6 @@ def is_http_url(value: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _is_int(value: Any) -> bool:
@@ -90,7 +86,7 @@ def _answer_rating(params: dict, answer: Any, field: str) -> int | float:
             answer = float(answer)
         except ValueError:
             raise InvalidParams(field, "must be a number") from None
-    if not _is_number(answer):
+    if not is_number(answer):
         raise InvalidParams(field, "must be a number")
     low, high, step = params["rating_min"], params["rating_max"], params["rating_step"]
     if answer < low or answer > high:
@@ -104,7 +100,7 @@ def _answer_rating(params: dict, answer: Any, field: str) -> int | float:
 
 def _coordinate(item: dict, key: str, field: str) -> int | float:
     value = item.get(key)
-    if not _is_number(value) or value < 0:
+    if not is_number(value) or value < 0:
         raise InvalidParams(f"{field}.{key}", "must be a non-negative number")
     return int(value) if float(value).is_integer() else value
 

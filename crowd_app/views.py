@@ -74,12 +74,11 @@ def index(request: HttpRequest) -> HttpResponse:
 def account_create(request: HttpRequest) -> HttpResponse:
     form = AccountForm(request.POST)
     if form.is_valid():
-        from crowd_app.models import CrowdAccount
-
-        if CrowdAccount.objects.filter(name=form.cleaned_data["name"]).exists():
-            messages.error(request, "An account with that name exists already.")
+        try:
+            account = services.crowd_account_create(owner=request.user, name=form.cleaned_data["name"])
+        except services.ServiceError as error:
+            messages.error(request, error.message)
             return _see_other("requests:index")
-        account = services.crowd_account_create(owner=request.user, name=form.cleaned_data["name"])
         return _see_other("requests:account", account.pk)
     messages.error(request, "Give the account a name.")
     return _see_other("requests:index")

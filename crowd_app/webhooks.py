@@ -1,4 +1,5 @@
-"""Webhook signing secrets, Standard Webhooks signatures and the SSRF guard (CONTRACT §5).
+"""Webhook signing secrets, Standard Webhooks signatures, the SSRF guard (CONTRACT §5) and the
+HTTP delivery of one attempt (``send``).
 
 The signing secret must be recovered to sign, so it cannot be hashed: it is stored encrypted
 with Fernet under a key derived from SECRET_KEY. Rotating SECRET_KEY makes the stored secrets
@@ -10,15 +11,18 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import hmac
 import ipaddress
 import secrets
 import socket
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
+import httpx
 from cryptography.fernet import Fernet
 from django.conf import settings
+from standardwebhooks import Webhook
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the Standard Webhooks prefix, not a secret)
 
@@ -53,22 +57,10 @@ def _decrypted(secret_key: str, token: str) -> str:
 
 
 def sign(*, secret: str, message_id: str, timestamp: int, body: bytes) -> str:
-    """The ``webhook-signature`` header value (Standard Webhooks, v1 = HMAC-SHA256)."""
-    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-
-
-def verify(*, secret: str, headers: dict[str, str], body: bytes) -> bool:
-    """What a receiver does: recompute and compare (used by tests and the docs' example)."""
-    lowered = {key.lower(): value for key, value in headers.items()}
-    expected = sign(
-        secret=secret,
-        message_id=lowered["webhook-id"],
-        timestamp=int(lowered["webhook-timestamp"]),
-        body=body,
-    )
-    return any(hmac.compare_digest(expected, candidate) for candidate in lowered["webhook-signature"].split())
+    """The ``webhook-signature`` header value: ``v1,`` + base64(HMAC-SHA256), signed by the
+    standardwebhooks package (receivers verify with its ``Webhook(secret).verify``)."""
+    moment = datetime.fromtimestamp(timestamp, tz=UTC)
+    return Webhook(secret).sign(message_id, moment, body.decode())
 
 
 class UnsafeURL(Exception):
@@ -212,3 +204,61 @@ def resolve_safe(url: str) -> Target:
         host_header=host_header,
         sni_hostname=host if parts.scheme == "https" else None,
     )
+
+
+class DeliveryRetry(Exception):
+    """An attempt that failed in a way worth retrying (timeout, connection error, 5xx, 408,
+    429), raised once it is recorded: the delivery task's ``autoretry_for``."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    """How one attempt ended: ``error`` is empty on a 2xx; ``retry`` says whether a later
+    attempt may succeed."""
+
+    status_code: int | None = None
+    error: str = ""
+    retry: bool = False
+    duration_ms: int = 0
+
+
+# One HTTP client per worker process: deliveries to the same receiver reuse connections.
+_client: httpx.Client | None = None
+
+
+def _http() -> httpx.Client:
+    global _client
+    if _client is None:
+        _client = httpx.Client(timeout=settings.WEBHOOK_TIMEOUT, follow_redirects=False)
+    return _client
+
+
+def send(*, url: str, secret: str, message_id: str, body: bytes) -> Sent:
+    """POST ``body`` to ``url`` signed with ``secret`` (Standard Webhooks headers), connecting
+    only to the address checked by ``resolve_safe``. A refused URL is not sent and not retried."""
+    started = time.monotonic()
+    status_code, error, retry = None, "", False
+    try:
+        target = resolve_safe(url)
+        timestamp = int(time.time())
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "HEAT-Portal-Webhooks/1.0",
+            "webhook-id": message_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(secret=secret, message_id=message_id, timestamp=timestamp, body=body),
+        }
+        if target.host_header:
+            headers["host"] = target.host_header
+        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else None
+        reply = _http().post(target.url, content=body, headers=headers, extensions=extensions)
+        status_code = reply.status_code
+        if not 200 <= status_code < 300:
+            error = f"HTTP {status_code}"
+            retry = status_code >= 500 or status_code in (408, 429)
+    except UnsafeURL as refused:
+        error = str(refused)
+    except httpx.HTTPError as failure:
+        error = f"{type(failure).__name__}: {failure}"
+        retry = True
+    return Sent(status_code, error, retry, int((time.monotonic() - started) * 1000))

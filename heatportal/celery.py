@@ -4,6 +4,7 @@ import os
 
 from celery import Celery
 from celery.signals import worker_process_init
+from django.db import transaction
 
 from heatportal.processes import die_with_parent
 
@@ -30,3 +31,12 @@ def _die_with_the_main_process(**_kwargs) -> None:
     """
     if os.getpid() != _MAIN_PID:  # the solo pool sends this signal too, from the main process
         die_with_parent(_MAIN_PID)
+
+
+def enqueue_on_commit(task_name: str, *args, countdown: float | None = None) -> None:
+    """Send the task named ``task_name`` (``"crowd_app.tasks.deliver_webhook"``) with ``args``
+    once the caller's transaction commits (at once outside one), routed by
+    ``CELERY_TASK_ROUTES``, to run ``countdown`` seconds later if given. By name: services
+    enqueue tasks without importing them, and tasks are thin entry points that call services,
+    so neither imports the other both ways."""
+    transaction.on_commit(lambda: app.send_task(task_name, args=args, countdown=countdown))

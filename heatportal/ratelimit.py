@@ -47,24 +47,10 @@ def _count_request(key: str, *, timeout: int, amount: int = 1) -> int:
         return amount if cache.add(key, amount, timeout=timeout) else cache.incr(key, amount)
 
 
-def rate_limit_hit(scope: str, identity: object, *, limit: int, window: int) -> int | None:
-    """Count one request of ``identity`` in ``scope``'s current window of ``window`` seconds;
-    None while within ``limit``, else the whole seconds to wait (for ``Retry-After``).
-    A limit of 0 or less means no limit."""
-    if limit <= 0:
-        return None
-    now = time.time()
-    window_start = int(now // window) * window
-    count = _count_request(f"rl:{scope}:{identity}:{window_start}", timeout=window + 1)
-    if count <= limit:
-        return None
-    return max(1, int(window_start + window - now + 0.999))
-
-
 class LeasedRateLimit:
-    """A fixed-window rate limit per identity, as :func:`rate_limit_hit` (``limit`` requests
-    per window of ``window`` seconds, all server processes counted together in the shared
-    cache), that does not cost a round trip per request.
+    """A fixed-window rate limit per identity (``limit`` requests per window of ``window``
+    seconds, all server processes counted together in the shared cache) that does not cost a
+    round trip per request.
 
     The shared counter counts requests *granted to processes*, not requests served: a process
     takes a lease of up to ``max_lease`` requests with one ``INCRBY`` (pipelined with its

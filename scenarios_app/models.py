@@ -81,6 +81,17 @@ class Dataset(models.Model):
         return len(self.tables.get(group, {}).get("rows", []))
 
 
+class ScenarioStatus(models.TextChoices):
+    """``Scenario.Status``: defined at module level so that ``Scenario.Meta``'s constraints can
+    use it (a nested class cannot see its enclosing class's names)."""
+
+    CREATED = "created"
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETE = "complete"
+    FAILED = "failed"
+
+
 class Scenario(models.Model):
     """An input dataset bound to an algorithm and its parameter values, and the run's outcome.
 
@@ -89,12 +100,7 @@ class Scenario(models.Model):
     unique index); the others wait queued, in ``queued_at`` order.
     """
 
-    class Status(models.TextChoices):
-        CREATED = "created"
-        QUEUED = "queued"
-        PROCESSING = "processing"
-        COMPLETE = "complete"
-        FAILED = "failed"
+    Status = ScenarioStatus
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     session = models.ForeignKey(RunnerSession, on_delete=models.CASCADE, related_name="scenarios")
@@ -127,14 +133,14 @@ class Scenario(models.Model):
             models.UniqueConstraint(fields=["session", "tag"], name="scenarios_scenario_tag_unique"),
             models.UniqueConstraint(
                 fields=["session"],
-                condition=Q(status="processing"),
+                condition=Q(status=ScenarioStatus.PROCESSING),
                 name="scenarios_one_processing_per_session",
             ),
             models.CheckConstraint(
                 condition=Q(progress__gte=0.0) & Q(progress__lte=1.0), name="scenarios_progress_in_0_1"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["created", "queued", "processing", "complete", "failed"]),
+                condition=Q(status__in=ScenarioStatus.values),
                 name="scenarios_status_valid",
             ),
             models.CheckConstraint(condition=~Q(tag=""), name="scenarios_tag_not_empty"),

@@ -10,9 +10,10 @@ Cross-field rules are checked here, when a scenario is created, not when it runs
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
+
+from heatportal.api.input import is_number
 
 
 class ParameterError(ValueError):
@@ -80,7 +81,7 @@ class Parameter:
             self._check_range(value)
             return value
         if self.type == "float":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            if not is_number(value):
                 raise ParameterError(f"Parameter '{name}' must be a number.")
             value = float(value)
             self._check_range(value)

@@ -286,6 +286,11 @@ def _busy_sql(vendor: str) -> str:
     return f"SELECT 1 FROM {_q(Scenario._meta.db_table)} WHERE session_id = %s AND status = %s LIMIT 1"  # noqa: S608 (names from the models; values are parameters)
 
 
+def session_has_queued(session_id) -> bool:
+    """Whether the session has scenarios waiting (asked when a run ends, for the next in line)."""
+    return Scenario.objects.filter(session_id=session_id, status=Scenario.Status.QUEUED).exists()
+
+
 def processing_scenario(session: RunnerSession) -> Scenario | None:
     return session_scenarios(session).filter(status=Scenario.Status.PROCESSING).first()
 

@@ -53,7 +53,8 @@ def _status_url(session: RunnerSession, scenario: Scenario) -> str:
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    services.session_ensure_default()
+    # No write on GET: ``main`` exists from the migration on (apps.py) and replaces the last
+    # session deleted (services.session_delete).
     form = SessionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -184,15 +184,20 @@ class ScenarioInstance(models.Model):
         return self.scenario_name
 
 
+class ConfigValueType(models.IntegerChoices):
+    """``PlatformConfiguration.ValueType``, at module level for the model's constraints."""
+
+    STRING = 0
+    BOOLEAN = 1
+    INTEGER = 2
+    FLOAT = 3
+    JSON = 4
+
+
 class PlatformConfiguration(models.Model):
     """A named setting; names are hierarchical with ``:`` separators."""
 
-    class ValueType(models.IntegerChoices):
-        STRING = 0
-        BOOLEAN = 1
-        INTEGER = 2
-        FLOAT = 3
-        JSON = 4
+    ValueType = ConfigValueType
 
     name = models.CharField(max_length=300, unique=True)
     value_type = models.PositiveSmallIntegerField(choices=ValueType.choices, default=ValueType.STRING)
@@ -205,7 +210,7 @@ class PlatformConfiguration(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(value_type__in=[0, 1, 2, 3, 4]), name="config_value_type_valid"
+                condition=Q(value_type__in=ConfigValueType.values), name="config_value_type_valid"
             ),
         ]
 

@@ -17,8 +17,8 @@ from django.db import connection, connections
 
 from heatportal.health import workers_health
 from tests.factories import PASSWORD, UserFactory
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

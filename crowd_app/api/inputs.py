@@ -29,6 +29,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from crowd_app.models import RequestType
 from crowd_app.validation import ANNOTATION_TYPES, MEDIA_TYPES, VALIDATIONS, is_http_url
+from heatportal.api.input import is_number
 
 
 def invalid(message: str) -> PydanticCustomError:
@@ -95,7 +96,7 @@ def number(default: int):
     def rule(value: Any) -> int | float:
         if value is None:
             return default
-        if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
+        if not is_number(value):
             raise invalid("must be a number")
         return value
 

@@ -7,13 +7,18 @@ from django.db import models
 from heatportal.credentials import Credential, CredentialKind
 
 
+class UserRole(models.TextChoices):
+    """``User.Role``, at module level for the model's constraints."""
+
+    ADMIN = "Admin"
+    INSTRUCTOR = "Instructor"
+    TRAINEE = "Trainee"
+
+
 class User(AbstractUser):
     """A portal user. The role decides what the HEAT v2 API lets them do."""
 
-    class Role(models.TextChoices):
-        ADMIN = "Admin"
-        INSTRUCTOR = "Instructor"
-        TRAINEE = "Trainee"
+    Role = UserRole
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.TRAINEE)
     # The stable public id of the user: the ``UserId`` of ``GET /api/v2/user_data`` (document 000
@@ -24,7 +29,7 @@ class User(AbstractUser):
         swappable = "AUTH_USER_MODEL"
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(role__in=["Admin", "Instructor", "Trainee"]),
+                condition=models.Q(role__in=UserRole.values),
                 name="user_role_valid",
             ),
         ]

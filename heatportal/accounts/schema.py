@@ -1,15 +1,9 @@
 """OpenAPI descriptions of our authentication classes (drf-spectacular extensions)."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from heatportal.api.schema import BearerScheme
 
 
-class BearerTokenScheme(OpenApiAuthenticationExtension):
+class BearerTokenScheme(BearerScheme):
     target_class = "heatportal.accounts.authentication.BearerTokenAuthentication"
     name = "heatBearer"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "An access or offline token from HEAT Auth (POST /auth/login).",
-        }
+    description = "An access or offline token from HEAT Auth (POST /auth/login)."

@@ -55,6 +55,11 @@ class BadInput(ValueError):
         return f"{self.field}: {self.message}" if self.loc else self.message
 
 
+def is_number(value: Any) -> bool:
+    """A finite JSON number: not a boolean, not a string of digits, not null, not NaN or infinity."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def has_text_problem(value: str) -> bool:
     """Whether ``value`` holds a character that no API stores (:func:`text_problem` says which)."""
     return "\x00" in value or _SURROGATE.search(value) is not None

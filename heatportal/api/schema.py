@@ -20,6 +20,7 @@ Statuses an operation has beyond those (409, 503, ...) are declared on the view 
 from __future__ import annotations
 
 from drf_spectacular.authentication import SessionScheme
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_doc
 from drf_spectacular.utils import OpenApiResponse
@@ -34,6 +35,20 @@ class SessionCookieScheme(SessionScheme):
     (``cookieAuth``), as DRF's SessionAuthentication is (spectacular matches exact classes)."""
 
     target_class = "heatportal.api.authentication.SessionCookieAuthentication"
+
+
+class BearerScheme(OpenApiAuthenticationExtension):
+    """An ``Authorization: Bearer`` credential: each subclass names its authentication class
+    (``target_class``), its scheme ``name``, its ``bearer_format`` if it has one, and what it is."""
+
+    bearer_format: str | None = None
+    description = ""
+
+    def get_security_definition(self, auto_schema):
+        definition = {"type": "http", "scheme": "bearer"}
+        if self.bearer_format:
+            definition["bearerFormat"] = self.bearer_format
+        return {**definition, "description": self.description}
 
 
 # --- The families' error bodies ---------------------------------------------------------------

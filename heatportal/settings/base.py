@@ -42,7 +42,6 @@ INSTALLED_APPS = [
     "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "heatportal.accounts",
@@ -249,9 +248,13 @@ CROWD_WAKE_MIN_GAP = env.float("CROWD_WAKE_MIN_GAP", default=0.03)
 CROWD_WAKE_POLL_INTERVAL = env.float("CROWD_WAKE_POLL_INTERVAL", default=1.0)
 WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+# Celery's retry options of crowd_app.tasks.deliver_webhook (read when the task is defined):
+# max_retries = attempts - 1; retry_backoff in whole seconds (at least 1), doubled per attempt,
+# at most WEBHOOK_BACKOFF_MAX; retry_jitter waits a random 0..backoff (off in the test workers).
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
-WEBHOOK_BACKOFF_BASE = env.float("WEBHOOK_BACKOFF_BASE", default=5.0)  # seconds, doubled per attempt
+WEBHOOK_BACKOFF_BASE = env.float("WEBHOOK_BACKOFF_BASE", default=5.0)
 WEBHOOK_BACKOFF_MAX = env.float("WEBHOOK_BACKOFF_MAX", default=3600.0)
+WEBHOOK_RETRY_JITTER = env.bool("WEBHOOK_RETRY_JITTER", default=True)
 # The webhooks sweep sends a delivery attempt again when it is this overdue (its message was
 # lost), and retries an attempt still `sending` after this long (its worker died).
 WEBHOOK_RESEND_AFTER = env.float("WEBHOOK_RESEND_AFTER", default=30.0)
@@ -402,13 +405,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "heatportal.api.pagination.Pagination",
-    "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "heatportal.api.schema.FamilyAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
-API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
 # Where the scenario runner's API is mounted (document 003 uses /api/v1/).
 SCENARIOS_API_PREFIX = env("SCENARIOS_API_PREFIX", default="api/v1/")
 

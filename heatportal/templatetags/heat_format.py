@@ -29,6 +29,8 @@ from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
+from heatportal.api.input import is_number
+
 register = template.Library()
 
 MINUS = "\u2212"
@@ -82,10 +84,6 @@ def day(value):
     return str(value)
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def number_text(value, decimals=None) -> str:
     if value is None or value == "":
         return EMPTY
@@ -94,7 +92,7 @@ def number_text(value, decimals=None) -> str:
             value = float(value) if any(c in value for c in ".eE") else int(value)
         except ValueError:
             return value
-    if not _is_number(value):
+    if not is_number(value):
         try:
             value = float(value)  # Decimal
         except (TypeError, ValueError):
@@ -139,7 +137,7 @@ def percent(value) -> str:
 
 @register.filter
 def fraction_percent(value) -> str:
-    if not _is_number(value):
+    if not is_number(value):
         return EMPTY if value is None else str(value)
     return _with_unit(value * 100, 1, "%")
 
@@ -158,7 +156,7 @@ def show(value):
         return EMPTY
     if isinstance(value, bool):
         return yes_no(value)
-    if _is_number(value):
+    if is_number(value):
         return number_text(value)
     if isinstance(value, datetime):
         return when(value)

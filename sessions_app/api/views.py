@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -19,6 +18,7 @@ from heatportal.api.heat import HeatApiView
 from heatportal.api.rendering import render
 from heatportal.api.schema import error_responses
 from heatportal.files import stream_stored_file
+from heatportal.health import database_health
 from heatportal.services import ServiceError, TooLarge
 from sessions_app import selectors, services
 from sessions_app.api import inputs, outputs
@@ -82,10 +82,7 @@ class HealthView(HeatView):
         }
     )
     def get(self, request):
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-        except DatabaseError:
+        if not database_health().ok:
             return render(UNAVAILABLE, status=503)
         return {"status": "ok"}
 

@@ -18,7 +18,6 @@ gave, and raises a :class:`~heatportal.services.ServiceError` that
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Self
 
@@ -38,6 +37,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from heatportal.api.input import is_number
 from heatportal.services import ServiceError
 from sites_app.models import SCHEDULE_PAIRS
 
@@ -58,11 +58,6 @@ def parse_timestamp(value: Any) -> datetime | None:
         return parsed.astimezone(UTC)
     except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it
         return None
-
-
-def is_number(value: Any) -> bool:
-    """A JSON number: not a string of digits, not a boolean, not null, finite."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _timestamp(value: Any) -> datetime:

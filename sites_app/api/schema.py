@@ -1,37 +1,24 @@
 """OpenAPI descriptions of the sites APIs' credentials, and distinct operation ids for the
 same views mounted twice (/api/v1/public/ and /api/v0/public/)."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import serializers
 
-from heatportal.api.schema import FamilyAutoSchema
+from heatportal.api.schema import BearerScheme, FamilyAutoSchema
 from sites_app.models import SCHEDULE_PAIRS, AssetType, ScheduleType
 
 
-class SiteApiKeyScheme(OpenApiAuthenticationExtension):
+class SiteApiKeyScheme(BearerScheme):
     target_class = "sites_app.api.authentication.SiteApiKeyAuthentication"
     name = "siteApiKey"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "agk_<id>.ags_<secret>",
-            "description": "An access group's API key, created on the portal or with create_site_api_key.",
-        }
+    bearer_format = "agk_<id>.ags_<secret>"
+    description = "An access group's API key, created on the portal or with create_site_api_key."
 
 
-class DeviceTokenScheme(OpenApiAuthenticationExtension):
+class DeviceTokenScheme(BearerScheme):
     target_class = "sites_app.api.authentication.DeviceTokenAuthentication"
     name = "siteDeviceToken"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "hdt_<id>.<secret>",
-            "description": "The site's device token, printed by create_site or rotated on the site page.",
-        }
+    bearer_format = "hdt_<id>.<secret>"
+    description = "The site's device token, printed by create_site or rotated on the site page."
 
 
 class SitesAutoSchema(FamilyAutoSchema):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.db import DatabaseError, connection
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -16,6 +15,7 @@ from rest_framework import exceptions, permissions
 from heatportal.api.errors import SITES
 from heatportal.api.schema import error_responses
 from heatportal.api.views import ApiView, render
+from heatportal.health import database_health
 from heatportal.services import NotFound, ServiceError
 from sites_app import selectors, services
 from sites_app.api import outputs
@@ -163,11 +163,8 @@ class HealthView(SitesView):
 
     @extend_schema(summary="Health", responses={204: None, **error_responses(503)})
     def get(self, request):
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-        except DatabaseError:
-            raise ServiceError("Service unavailable. Please try again later.", status=503) from None
+        if not database_health().ok:
+            raise ServiceError("Service unavailable. Please try again later.", status=503)
         return HttpResponse(status=204)
 
 

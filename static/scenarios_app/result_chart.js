@@ -1,5 +1,5 @@
 // The scenario's result over time: load, PV, battery power and grid import (kW, left axis) and
-// the battery's state of charge (%, right axis). Chart.js is vendored in ./vendor (no CDN).
+// the battery's state of charge (%, right axis). Chart.js is vendored in static/vendor/ (no CDN).
 (function () {
   "use strict";
   const canvas = document.getElementById("result-chart");

@@ -1,5 +1,5 @@
 // The site page's schedule timeline: one row per asset/type, one bar per entry, drawn with
-// Chart.js (vendored under static/sites_app/vendor/). Data comes from the page's
+// Chart.js (vendored under static/vendor/). Data comes from the page's
 // <script id="schedule-data"> (Django's json_script), never from another request.
 (function () {
   "use strict";

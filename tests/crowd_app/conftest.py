@@ -1,10 +1,10 @@
 import os
 
 import pytest
-from django.test import Client
 
 from crowd_app.demo import SAMPLE_TEST_KEY
 from crowd_app.services import crowd_account_create, crowd_api_key_create
+from tests.crowd_app.helpers import CrowdClient
 from tests.factories import UserFactory
 
 # Worker processes started by the suite deliver webhooks to receivers on 127.0.0.1 (CONTRACT §5:
@@ -14,6 +14,8 @@ os.environ.setdefault("CROWD_STAGING_DELAY", "0.2")
 os.environ.setdefault("WEBHOOK_MAX_ATTEMPTS", "3")
 os.environ.setdefault("WEBHOOK_BACKOFF_BASE", "0.2")
 os.environ.setdefault("WEBHOOK_TIMEOUT", "2")
+# Celery's full jitter may wait 0 s: off, so that the retry tests see the backoff's lower bound.
+os.environ.setdefault("WEBHOOK_RETRY_JITTER", "false")
 
 
 @pytest.fixture(autouse=True)
@@ -39,26 +41,6 @@ def test_key(account):
 @pytest.fixture
 def live_key(account):
     return crowd_api_key_create(account=account, test=False)[1]
-
-
-class CrowdClient:
-    def __init__(self, key: str | None):
-        self.client = Client()
-        self.key = key
-
-    def _headers(self):
-        return {"X-Heat-API-Key": self.key} if self.key else {}
-
-    def post(self, path, body=None, **extra):
-        import json
-
-        data = body if isinstance(body, (str, bytes)) else json.dumps(body) if body is not None else ""
-        return self.client.post(
-            path, data=data, content_type="application/json", headers=self._headers(), **extra
-        )
-
-    def get(self, path, **extra):
-        return self.client.get(path, headers=self._headers(), **extra)
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 
 from crowd_app.models import CrowdRequest
 from crowd_app.services import crowd_account_create, crowd_api_key_create, crowd_api_key_revoke
-from tests.crowd_app.conftest import CrowdClient
 from tests.crowd_app.examples import EXAMPLES, VIOLENCE
+from tests.crowd_app.helpers import CrowdClient
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

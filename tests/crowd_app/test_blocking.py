@@ -8,13 +8,14 @@ import time
 
 import httpx
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from crowd_app import notify
 from crowd_app.demo import SAMPLE_TEST_KEY, seed_crowd
 from crowd_app.models import CrowdApiKey
 from crowd_app.services import crowd_api_key_create, request_abort, request_create
+from tests.factories import UserFactory
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -91,6 +92,13 @@ def test_create_crowd_api_key_command(account, capsys):
 
     assert value.startswith("test_") and len(value) == 37
     assert CrowdApiKey.objects.get(lookup_id=value[5:17]).account == account
+
+
+def test_create_crowd_api_key_refuses_another_users_account_name(account):
+    other = UserFactory()
+
+    with pytest.raises(CommandError, match="exists already"):
+        call_command("create_crowd_api_key", other.username, "--account", account.name)
 
 
 def test_seed_demo_installs_the_documents_sample_key(admin_user):

@@ -11,6 +11,7 @@ from crowd_app.models import CrowdAccount, CrowdRequest, WebhookDelivery
 from crowd_app.services import webhook_secret_get
 from crowd_app.validation import answer_clean
 from tests.crowd_app.examples import EXAMPLES, VIOLENCE
+from tests.crowd_app.webhook_signatures import webhook_verified
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -74,8 +75,8 @@ def test_webhook_is_signed_and_recorded(celery_worker, api, receiver):
     [(headers, body, _at)] = receiver.wait_for(1)
 
     secret = webhook_secret_get(account=CrowdAccount.objects.get(name="acme"))
-    assert webhooks.verify(secret=secret, headers=headers, body=body)
-    assert not webhooks.verify(secret=webhooks.secret_generate(), headers=headers, body=body)
+    assert webhook_verified(secret, headers, body)
+    assert not webhook_verified(webhooks.secret_generate(), headers, body)
     assert json.loads(body) == data
     assert headers["webhook-id"].startswith("msg_")
     assert abs(int(headers["webhook-timestamp"]) - time.time()) < 60
@@ -91,9 +92,11 @@ def test_webhook_retries_with_backoff_then_succeeds(celery_worker, api, make_rec
     received = receiver.wait_for(3)
 
     assert len(received) == 3
+    secret = webhook_secret_get(account=CrowdAccount.objects.get(name="acme"))
+    assert all(webhook_verified(secret, headers, body) for headers, body, _ in received)
     assert len({headers["webhook-id"] for headers, _, _ in received}) == 1  # one message, retried
     gaps = [received[1][2] - received[0][2], received[2][2] - received[1][2]]
-    assert gaps[0] >= 0.09 and gaps[1] >= 0.18  # base 0.2 s doubled, jittered 0.5x-1.5x
+    assert gaps[0] >= 0.09 and gaps[1] >= 0.18  # Celery's backoff: 1 s, then 2 s (no jitter here)
     _wait_for_state(data["id"], "delivered")
     outcomes = list(
         WebhookDelivery.objects.filter(request_id=data["id"])
@@ -107,9 +110,11 @@ def test_webhook_gives_up_after_the_last_attempt(celery_worker, api, make_receiv
     receiver = make_receiver([500])
     data = api.post("/v1/requests/free-text?block=30", {"instruction": "x", "hook_url": receiver.url}).json()
 
-    receiver.wait_for(3)
+    received = receiver.wait_for(3)
 
     _wait_for_state(data["id"], "failed")
+    secret = webhook_secret_get(account=CrowdAccount.objects.get(name="acme"))
+    assert all(webhook_verified(secret, headers, body) for headers, body, _ in received)
     outcomes = list(
         WebhookDelivery.objects.filter(request_id=data["id"])
         .order_by("attempt")

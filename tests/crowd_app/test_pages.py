@@ -10,7 +10,6 @@ from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from crowd_app import webhooks
 from crowd_app.models import (
     CrowdAccount,
     CrowdAnswer,
@@ -21,6 +20,7 @@ from crowd_app.models import (
     WebhookDelivery,
 )
 from crowd_app.services import crowd_account_create, crowd_api_key_create, request_create, webhook_secret_get
+from tests.crowd_app.webhook_signatures import webhook_verified
 from tests.factories import PASSWORD, UserFactory
 
 SAMPLE_IMAGE = "/static/crowd_app/staging/sample.png"  # 320 x 240
@@ -284,7 +284,7 @@ def test_three_crunchers_reach_a_majority_and_a_signed_webhook_arrives(
     assert sorted(crowd_request.response) == ["mild violence", "no violence"]
     [(headers, body, _at)] = receiver.wait_for(1)
     secret = webhook_secret_get(account=live_key_obj.account)
-    assert webhooks.verify(secret=secret, headers=headers, body=body)
+    assert webhook_verified(secret, headers, body)
     delivered = json.loads(body)
     assert delivered["status"] == "complete" and sorted(delivered["response"]) == [
         "mild violence",
@@ -579,3 +579,14 @@ def test_creating_an_account_redirects(db):
     assert response["Location"] == reverse(
         "requests:account", args=[CrowdAccount.objects.get(name="north").pk]
     )
+
+
+def test_a_taken_account_name_is_refused_with_the_services_message(db):
+    crowd_account_create(owner=UserFactory(), name="north")
+    client = Client()
+    client.force_login(UserFactory())
+
+    response = client.post(reverse("requests:account-create"), {"name": "north"}, follow=True)
+
+    assert "A crowd account named &#x27;north&#x27; exists already." in response.content.decode()
+    assert CrowdAccount.objects.filter(name="north").count() == 1

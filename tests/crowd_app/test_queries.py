@@ -138,7 +138,7 @@ def test_hot_endpoints_cost_one_query_besides_the_credential(account, settings):
     """GET /v1/requests/{id} (pending, and complete with answers) and POST /v1/requests/{type}:
     one query each once the key is verified (the credential cache answers the lookup)."""
     from crowd_app.models import CrowdRequest
-    from tests.crowd_app.conftest import CrowdClient
+    from tests.crowd_app.helpers import CrowdClient
 
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     api_key, value = crowd_api_key_create(account=account)

@@ -11,6 +11,7 @@ from crowd_app.models import CrowdAnswer, CrowdRequest, TaskLease
 from crowd_app.services import (
     ServiceError,
     answer_submit,
+    crowd_account_create,
     cruncher_for_user,
     request_create,
     task_take_next,
@@ -18,6 +19,7 @@ from crowd_app.services import (
     webhook_secret_rotate,
 )
 from crowd_app.validation import answer_key
+from tests.crowd_app.webhook_signatures import webhook_verified
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -221,7 +223,7 @@ def test_delivery_connects_to_the_checked_address_not_a_second_dns_answer(
     [(headers, body, _at)] = receiver.received
     assert lookups == ["hooks.example.test", "hooks.example.test"]
     assert {k.lower(): v for k, v in headers.items()}["host"] == f"hooks.example.test:{port}"
-    assert webhooks.verify(secret=webhook_secret_get(account=account), headers=headers, body=body)
+    assert webhook_verified(webhook_secret_get(account=account), headers, body)
     assert WebhookDelivery.objects.get(message_id=message_id).outcome == "succeeded"
 
 
@@ -240,3 +242,13 @@ def test_resolve_safe_pins_https_with_sni(settings, monkeypatch):
     assert target == webhooks.Target(
         url="https://93.184.215.14/in?x=1", host_header="hooks.example.com", sni_hostname="hooks.example.com"
     )
+
+
+def test_a_taken_account_name_is_a_conflict():
+    crowd_account_create(owner=UserFactory(), name="acme")
+
+    with pytest.raises(ServiceError) as raised:
+        crowd_account_create(owner=UserFactory(), name="acme")
+
+    assert raised.value.status == 409
+    assert "acme" in raised.value.message

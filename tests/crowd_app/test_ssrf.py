@@ -15,8 +15,15 @@ import pytest
 
 from crowd_app import webhooks
 from crowd_app.models import CrowdRequest, WebhookDelivery
-from crowd_app.services import answer_submit, cruncher_for_user, request_create, task_take_next
+from crowd_app.services import (
+    answer_submit,
+    cruncher_for_user,
+    request_create,
+    task_take_next,
+    webhook_secret_get,
+)
 from crowd_app.tasks import deliver_webhook
+from tests.crowd_app.webhook_signatures import webhook_verified
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -301,6 +308,8 @@ def test_allow_private_delivers_to_loopback(account, settings, receiver, templat
 
     assert (delivery.outcome, delivery.status_code) == ("succeeded", 200)
     assert len(receiver.received) == 1
+    [(headers, body, _at)] = receiver.received
+    assert webhook_verified(webhook_secret_get(account=account), headers, body)
 
 
 def test_allow_private_does_not_let_the_unspecified_address_through(account, settings, receiver):

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from crowd_app import services
 from crowd_app.models import CrowdRequest, WebhookDelivery
-from crowd_app.services import crowd_account_create, crowd_api_key_create
+from crowd_app.services import crowd_account_create, crowd_api_key_create, webhook_secret_get
 from crowd_app.tasks import deliver_webhook, staging_sweep, webhooks_sweep
+from tests.crowd_app.webhook_signatures import webhook_verified
 from tests.factories import UserFactory
 from tests.waiting import wait_for
 
@@ -119,6 +120,8 @@ def test_a_lost_delivery_message_is_sent_again_by_the_sweep_and_delivered_once(
     wait_for(lambda: CrowdRequest.objects.get(pk=crowd_request.pk).webhook_state == "delivered")
     time.sleep(0.5)
     assert [headers["webhook-id"] for headers, _, _ in receiver.received] == [row.message_id]
+    secret = webhook_secret_get(account=account)
+    assert all(webhook_verified(secret, headers, body) for headers, body, _ in receiver.received)
     row.refresh_from_db()
     assert (row.outcome, row.status_code, row.attempt) == ("succeeded", 200, 1)
 
@@ -143,6 +146,8 @@ def test_one_attempt_sent_by_two_workers_at_once_reaches_the_receiver_once(accou
         thread.join(timeout=30)
 
     assert len(receiver.received) == 1
+    [(headers, body, _at)] = receiver.received
+    assert webhook_verified(webhook_secret_get(account=account), headers, body)
     assert list(WebhookDelivery.objects.values_list("attempt", "outcome")) == [(1, "succeeded")]
     assert CrowdRequest.objects.get(pk=crowd_request.pk).webhook_state == "delivered"
 
@@ -165,6 +170,8 @@ def test_an_attempt_whose_worker_died_is_recorded_and_retried_by_the_sweep(celer
     assert attempts[0][:2] == (1, "retrying") and "presumed dead" in attempts[0][2]
     assert attempts[1] == (2, "succeeded", "")
     assert [headers["webhook-id"] for headers, _, _ in receiver.received] == [row.message_id]
+    [(headers, body, _at)] = receiver.received
+    assert webhook_verified(webhook_secret_get(account=account), headers, body)
 
 
 def test_a_late_worker_cannot_record_an_attempt_the_sweep_declared_lost(quiet_account, settings):

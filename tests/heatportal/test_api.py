@@ -1,4 +1,4 @@
-"""API plumbing shared by every family: error shapes, pagination, OpenAPI."""
+"""API plumbing shared by every family: error shapes, OpenAPI."""
 
 import json
 
@@ -8,15 +8,10 @@ from django.core.management import call_command
 from django.test import RequestFactory
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
-from rest_framework.request import Request
-from rest_framework.test import APIRequestFactory
 
 from heatportal import views
-from heatportal.accounts.models import User
 from heatportal.api.errors import CROWD, HEAT, SCENARIOS, SITES
-from heatportal.api.pagination import Pagination
 from heatportal.api.views import ApiView
-from tests.factories import UserFactory
 
 
 class Body(serializers.Serializer):
@@ -124,23 +119,6 @@ def test_a_crash_under_an_api_prefix_is_a_json_500_in_its_shape():
     assert response.status_code == 500
     body = json.loads(response.content)
     assert body == {"error": "internal_server_error", "message": "Internal server error"}
-
-
-@pytest.mark.django_db
-def test_pagination_caps_the_page_size(settings):
-    UserFactory.create_batch(3)
-    paginator = Pagination()
-    paginator.max_limit = 2
-    request = APIRequestFactory().get("/users", {"limit": 1000})
-    page = paginator.paginate_queryset(User.objects.order_by("pk"), Request(request))
-
-    assert len(page) == 2
-
-
-@pytest.mark.django_db
-def test_pagination_refuses_an_unordered_queryset():
-    with pytest.raises(AssertionError):
-        Pagination().paginate_queryset(User.objects.all().order_by(), Request(APIRequestFactory().get("/")))
 
 
 def test_openapi_schema_generates_without_warnings(tmp_path):

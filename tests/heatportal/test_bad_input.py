@@ -27,7 +27,7 @@ from sessions_app.services import session_create
 from sites_app import services as sites_services
 from sites_app.models import AccessGroup, SiteApiKey
 from tests.factories import UserFactory, documents_session_template
-from tests.sites_app.conftest import doc_schedules
+from tests.sites_app.helpers import doc_schedules
 
 
 def heat_shape(body: dict, status: int) -> bool:

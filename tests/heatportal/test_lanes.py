@@ -140,7 +140,7 @@ def granian_lane(tmp_path):
     import time
     from pathlib import Path
 
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]

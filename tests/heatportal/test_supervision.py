@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def _programs() -> dict[str, str]:

@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from scenarios_app.models import Dataset, Scenario
-from tests.scenarios_app.conftest import API, bearer_client, create_scenario
+from tests.helpers import bearer_client
+from tests.scenarios_app.helpers import API, create_scenario
 
 pytestmark = pytest.mark.django_db
 
@@ -796,7 +797,7 @@ def test_health_and_the_session_list_read_one_query_and_write_nothing(api, main,
 def test_the_portal_session_cookie_polls_status_and_needs_csrf_to_run(main, user):
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(user)
-    scenario = create_scenario(bearer_client())
+    scenario = create_scenario(bearer_client("Admin"))
 
     status = client.get(f"{API}/sessions/main/scenarios/{scenario['id']}/status")
     run = client.post(f"{API}/sessions/main/scenarios/{scenario['id']}/run")

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from scenarios_app.datasets import master_profile_rows
 from scenarios_app.models import Dataset
-from tests.scenarios_app.conftest import API
+from tests.scenarios_app.helpers import API
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from scenarios_app import services
 from scenarios_app.models import Dataset, RunnerSession, Scenario
 from tests.factories import UserFactory
-from tests.scenarios_app.conftest import API, bearer_client, create_scenario
+from tests.helpers import bearer_client
+from tests.scenarios_app.helpers import API, create_scenario
 
 pytestmark = pytest.mark.django_db
 

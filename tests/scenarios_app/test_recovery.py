@@ -17,7 +17,7 @@ from django.utils import timezone
 from heatportal.celery import app
 from scenarios_app import services
 from scenarios_app.models import RunnerSession, Scenario
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

@@ -11,7 +11,8 @@ import pytest
 
 from scenarios_app import services
 from scenarios_app.models import Scenario
-from tests.scenarios_app.conftest import API, bearer_client, create_scenario
+from tests.helpers import bearer_client
+from tests.scenarios_app.helpers import API, create_scenario
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -30,7 +31,7 @@ def finished(api, scenario_id, sid="main"):
 
 @pytest.fixture
 def api(main):
-    return bearer_client()
+    return bearer_client("Admin")
 
 
 def test_created_queued_processing_complete_with_progress_and_kpis(celery_worker, api):
@@ -238,3 +239,20 @@ def test_the_periodic_sweep_task_on_a_worker_requeues_a_stale_scenario_which_the
     assert wait_for(lambda: finished(api, scenario["id"]))["status"] == "complete"
     row = Scenario.objects.get(pk=scenario["id"])
     assert row.attempts == 2
+
+
+def test_the_soft_time_limit_fails_the_run_with_its_message(celery_worker, api, main):
+    """Celery's soft time limit (CELERY_TASK_SOFT_TIME_LIMIT; here 1 s for this one message)
+    stops the algorithm: the run ends failed with the time-limit message, the worker lives on."""
+    from django.utils import timezone
+
+    from heatportal.celery import app
+
+    scenario = create_scenario(api, tag="too-long", algo_params={"duration": 20})
+    Scenario.objects.filter(pk=scenario["id"]).update(status="queued", queued_at=timezone.now())
+
+    app.send_task(services.DISPATCH_TASK, args=[str(main.pk)], soft_time_limit=1)
+
+    body = wait_for(lambda: finished(api, scenario["id"]), timeout=15)
+    assert body["status"] == "failed"
+    assert Scenario.objects.get(pk=scenario["id"]).error == "The run exceeded the time limit and was stopped."

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from sessions_app.models import NodeOutput, PlatformConfiguration, Project, Session
-from tests.sessions_app.conftest import bearer_client
+from tests.helpers import bearer_client
 
 pytestmark = pytest.mark.django_db
 

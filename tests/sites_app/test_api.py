@@ -13,7 +13,7 @@ from heatportal.credentials import credential_cache_clear
 from sites_app import services
 from sites_app.api.outputs import format_time
 from sites_app.models import Asset, ScheduleBatch, ScheduleEntry
-from tests.sites_app.conftest import DOC_SCHEDULES, DOC_SITE_ID, doc_schedules, key_client, report_now
+from tests.sites_app.helpers import DOC_SCHEDULES, DOC_SITE_ID, doc_schedules, key_client, report_now
 
 V1 = "/api/v1/public"
 V0 = "/api/v0/public"

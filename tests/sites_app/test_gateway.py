@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from sites_app import services
 from sites_app.api.outputs import format_time
 from sites_app.models import Asset, Site
-from tests.sites_app.conftest import DOC_SITE_ID, doc_schedules
+from tests.sites_app.helpers import DOC_SITE_ID, doc_schedules
 
 TELEMETRY = "/api/v1/gateway/telemetry"
 POWER = "activePowerkW"

@@ -13,7 +13,7 @@ from heatportal import ratelimit
 from heatportal.ratelimit import LeasedRateLimit
 from sites_app import services
 from sites_app.api.outputs import format_time
-from tests.sites_app.conftest import DOC_SITE_ID, doc_schedules
+from tests.sites_app.helpers import DOC_SITE_ID, doc_schedules
 
 V1 = "/api/v1/public"
 

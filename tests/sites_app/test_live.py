@@ -10,7 +10,7 @@ from django.utils import timezone
 from sites_app import services
 from sites_app.api.outputs import format_time
 from sites_app.models import SiteApiKey
-from tests.sites_app.conftest import DOC_SCHEDULES, doc_schedules
+from tests.sites_app.helpers import DOC_SCHEDULES, doc_schedules
 
 
 def command_output(*args) -> str:

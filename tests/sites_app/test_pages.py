@@ -9,7 +9,7 @@ from heatportal.credentials import credential_authenticate
 from sites_app import services
 from sites_app.models import AccessGroup, SiteApiKey, SiteDeviceToken
 from tests.factories import UserFactory
-from tests.sites_app.conftest import doc_schedules, report_now
+from tests.sites_app.helpers import doc_schedules, report_now
 
 pytestmark = pytest.mark.browser
 
@@ -118,7 +118,7 @@ def test_the_site_page_shows_assets_a_schedule_chart_and_the_audit_trail(sign_in
     ]
     assert page.evaluate("Chart.getChart('schedule-chart').getDatasetMeta(0).data[0].width") > 0
     scripts = page.locator("script[src]").evaluate_all("els => els.map(e => e.src)")
-    assert any(src.endswith("/static/sites_app/vendor/chart.umd.min.js") for src in scripts)
+    assert any(src.endswith("/static/vendor/chart.umd.min.js") for src in scripts)
     # The audit trail, newest first: the clearing batch replaced the first batch's solar entry.
     audit = page.get_by_role("table", name="Audit trail").locator("tbody tr")
     expect(audit).to_have_count(2)

@@ -12,7 +12,7 @@ from heatportal.credentials import credential_authenticate
 from sites_app import services
 from sites_app.api.outputs import format_time
 from sites_app.models import AccessGroup, Asset, ScheduleEntry, Site, SiteApiKey, SiteDeviceToken
-from tests.sites_app.conftest import doc_schedules
+from tests.sites_app.helpers import doc_schedules
 
 # --- API keys ---------------------------------------------------------------------------------
 
@@ -193,6 +193,14 @@ def test_create_site_prints_the_site_id_and_a_working_device_token(db):
     assert site.name == "Harbour" and site.access_group == AccessGroup.objects.get(name="Utility A")
     assert credential_authenticate(SiteDeviceToken.objects.all(), lines["device token"].strip()).site == site
     assert site.assets.count() == 7
+
+
+@pytest.mark.parametrize("command", ["create_site", "create_site_api_key"])
+def test_the_site_commands_create_a_group_through_the_service(db, command):
+    with pytest.raises(CommandError, match="An access group needs a name"):
+        call_command(command, "--group", "  ", "--name", "x", stdout=StringIO(), stderr=StringIO())
+
+    assert not AccessGroup.objects.exists()
 
 
 # --- Demo data ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from sites_app.models import Asset, AssetType, ScheduleBatch, ScheduleEntry
-from tests.sites_app.conftest import DOC_SITE_ID, doc_schedules
+from tests.sites_app.helpers import DOC_SITE_ID, doc_schedules
 
 URL = f"/api/v1/public/sites/{DOC_SITE_ID}/schedules"
 

@@ -4,6 +4,7 @@ from crowd_app.models import CrowdAccount
 from crowd_app.services import crowd_account_create, crowd_api_key_create
 from heatportal.accounts.models import User
 from heatportal.audit import AuditedCommand
+from heatportal.services import ServiceError
 
 
 class Command(AuditedCommand):
@@ -22,9 +23,9 @@ class Command(AuditedCommand):
         accounts = CrowdAccount.objects.filter(owner=user)
         crowd_account = accounts.filter(name=account).first() if account else accounts.first()
         if crowd_account is None:
-            account_name = account or username
-            if CrowdAccount.objects.filter(name=account_name).exists():
-                raise CommandError(f"account {account_name!r} belongs to another user")
-            crowd_account = crowd_account_create(owner=user, name=account_name)
+            try:
+                crowd_account = crowd_account_create(owner=user, name=account or username)
+            except ServiceError as error:
+                raise CommandError(error.message) from None
         _key, value = crowd_api_key_create(account=crowd_account, test=test, name=name)
         self.stdout.write(value)

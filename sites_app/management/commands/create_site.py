@@ -16,10 +16,11 @@ class Command(AuditedCommand):
         parser.add_argument("--name", required=True, help="Site name.")
 
     def handle(self, *args, group, name, **options):
-        access_group, created = AccessGroup.objects.get_or_create(name=group.strip())
-        if created:
-            self.stderr.write(f"Created access group {access_group.name!r}.")
+        access_group = AccessGroup.objects.filter(name=group.strip()).first()
         try:
+            if access_group is None:
+                access_group = services.access_group_create(name=group)
+                self.stderr.write(f"Created access group {access_group.name!r}.")
             site, token = services.site_create(access_group=access_group, name=name)
         except services.ServiceError as error:
             raise CommandError(error.message) from error

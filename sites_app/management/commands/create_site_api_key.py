@@ -20,10 +20,11 @@ class Command(AuditedCommand):
             expiry = parse_timestamp(expires_at)
             if expiry is None:
                 raise CommandError("--expires-at must be an ISO 8601 date-time with a time zone.")
-        access_group, created = AccessGroup.objects.get_or_create(name=group.strip())
-        if created:
-            self.stderr.write(f"Created access group {access_group.name!r}.")
+        access_group = AccessGroup.objects.filter(name=group.strip()).first()
         try:
+            if access_group is None:
+                access_group = services.access_group_create(name=group)
+                self.stderr.write(f"Created access group {access_group.name!r}.")
             key, value = services.api_key_create(access_group=access_group, name=name, expires_at=expiry)
         except services.ServiceError as error:
             raise CommandError(error.message) from error
