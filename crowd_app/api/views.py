@@ -99,7 +99,10 @@ class CrowdView(ApiView):
             raise ServiceError("body: invalid JSON" if error.kind == "json_invalid" else str(error)) from None
 
     def block_seconds(self) -> float:
-        return BlockQuery.model_validate(self.request.GET.dict()).block
+        """``?block=N``; when the query repeats it, every value is checked (a bad one is a
+        400, not hidden behind a later one) and the last one counts."""
+        values = self.request.GET.getlist("block") or [0.0]
+        return [BlockQuery.model_validate({"block": value}).block for value in values][-1]
 
     def request_id(self, segment: str) -> str:
         try:
