@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import ipaddress
 import secrets
 import socket
@@ -24,17 +23,20 @@ from cryptography.fernet import Fernet
 from django.conf import settings
 from standardwebhooks import Webhook
 
+from heatportal.crypto import derived_fernet
+
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the Standard Webhooks prefix, not a secret)
 
 
+_PURPOSE = b"heat-portal/crowd-webhook-secret/"
+
+
 def _fernet() -> Fernet:
-    return _fernet_for(settings.SECRET_KEY)
+    return derived_fernet(_PURPOSE)
 
 
-@functools.lru_cache(maxsize=4)
 def _fernet_for(secret_key: str) -> Fernet:
-    digest = hashlib.sha256(b"heat-portal/crowd-webhook-secret/" + secret_key.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+    return derived_fernet(_PURPOSE, secret_key)
 
 
 def secret_generate() -> str:

@@ -10,8 +10,6 @@ A reload then shows the masked value only.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -19,13 +17,14 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from heatportal.crypto import derived_fernet
+
 COOKIE = "heat_new_secret"
 LIFETIME = 120  # seconds: the redirect is followed at once
 
 
 def _fernet() -> Fernet:
-    key = hashlib.sha256(b"heatportal.oneshot:" + settings.SECRET_KEY.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
+    return derived_fernet(b"heatportal.oneshot:")
 
 
 def redirect_with_secret(to: str, *, subject: str, secret: str) -> HttpResponse:

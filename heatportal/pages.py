@@ -1,9 +1,13 @@
 """Helpers shared by the portal pages of every app."""
 
 from dataclasses import dataclass
+from functools import wraps
 
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+from heatportal import permissions
 
 
 @dataclass(frozen=True)
@@ -68,3 +72,18 @@ def confirmation(
         "post_url": request.get_full_path(),
     }
     return render(request, "confirm.html", context)
+
+
+def allowed_only(action: str, *, message: str):
+    """A page view for the signed-in users that heatportal.permissions lets do ``action``;
+    the others get the 403 page (templates/403.html) saying ``message``."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            permissions.require(request.user, action, message=message)
+            return view(request, *args, **kwargs)
+
+        return login_required(wrapper)
+
+    return decorate

@@ -1,7 +1,6 @@
 """Portal pages of the sessions area: parse with a form, call a selector or service, render."""
 
 import json
-from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from heatportal import permissions as access
 from heatportal.files import stream_stored_file
-from heatportal.pages import AREAS, confirmation
+from heatportal.pages import AREAS, allowed_only, confirmation
 from sessions_app import selectors, services
 from sessions_app.forms import ConfigForm
 from sessions_app.models import NodeOutput
@@ -25,17 +24,9 @@ AREA = next(area for area in AREAS if area.key == "sessions")
 SESSIONS_PER_PAGE = 50
 
 
-def admin_role_required(view):
-    """Those who may configure the platform (heatportal.permissions: administrators) only;
-    others get a 403 page."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not access.allowed(request.user, "v2.configure"):
-            return render(request, "sessions_app/forbidden.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
+admin_role_required = allowed_only(
+    "v2.configure", message="Only administrators may see and change the platform configuration."
+)
 
 
 @login_required

@@ -1,7 +1,5 @@
 """Portal pages of the energy sites area: parse with a form, call a selector or service, render."""
 
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -13,7 +11,7 @@ from django.views.decorators.http import require_POST
 from heatportal import permissions as access
 from heatportal.accounts.models import User
 from heatportal.oneshot import forget_secret, redirect_with_secret, take_secret
-from heatportal.pages import AREAS, confirmation
+from heatportal.pages import AREAS, allowed_only, confirmation
 from sites_app import selectors, services
 from sites_app.api import outputs
 from sites_app.forms import AccessGroupForm, ApiKeyForm, SiteForm
@@ -28,22 +26,15 @@ def can_manage(user: User) -> bool:
     return access.allowed(user, "sites.manage")
 
 
-def manager_required(view):
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not can_manage(request.user):
-            return render(request, "sites_app/forbidden.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
+MANAGERS_ONLY = "Only administrators may manage access groups, API keys, sites and device tokens."
+manager_required = allowed_only("sites.manage", message=MANAGERS_ONLY)
 
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
     form = AccessGroupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        if not can_manage(request.user):
-            return render(request, "sites_app/forbidden.html", status=403)
+        access.require(request.user, "sites.manage", message=MANAGERS_ONLY)
         if form.is_valid():
             try:
                 group = services.access_group_create(name=form.cleaned_data["name"])
