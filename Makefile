@@ -46,6 +46,10 @@ test: venv browser
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python .ci/function-length
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/python .ci/import-cycles
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 format: venv

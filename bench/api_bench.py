@@ -215,9 +215,8 @@ def call(base: str, method: str, path: str, expect: int, **kwargs) -> httpx.Resp
     return response
 
 
-def endpoints(heat_base: str, inst: Installation) -> list[Endpoint]:
-    """The hot endpoints, with what they need created through the API first."""
-    bearer = {"Authorization": f"Bearer {inst.token}"}
+def created_for_bench(heat_base: str, bearer: dict[str, str]) -> tuple[str, str]:
+    """A v2 session and a runner scenario created through the API: their ids."""
     projects = call(heat_base, "GET", "/api/v2/projects", 200, headers=bearer).json()
     session = call(
         heat_base,
@@ -230,12 +229,19 @@ def endpoints(heat_base: str, inst: Installation) -> list[Endpoint]:
     scenario = call(
         heat_base, "POST", "/api/v1/sessions/main/scenarios", 201, headers=bearer, json=SCENARIO_BODY
     ).json()
+    return session["id"], scenario["id"]
+
+
+def endpoints(heat_base: str, inst: Installation) -> list[Endpoint]:
+    """The hot endpoints, with what they need created through the API first."""
+    bearer = {"Authorization": f"Bearer {inst.token}"}
+    session_id, scenario_id = created_for_bench(heat_base, bearer)
     site_key = {"Authorization": f"Bearer {inst.site_key}"}
     device = {"Authorization": f"Bearer {inst.device_token}"}
     crowd = {"X-Heat-API-Key": inst.crowd_key}
     return [
         Endpoint("v2 health", "sync", "/api/v2/health", note="SELECT 1, no credential"),
-        Endpoint("v2 session GET", "sync", f"/api/v2/sessions/{session['id']}", headers=bearer),
+        Endpoint("v2 session GET", "sync", f"/api/v2/sessions/{session_id}", headers=bearer),
         Endpoint("sites list", "sync", "/api/v1/public/sites", headers=site_key, note="3 demo sites"),
         Endpoint("sites detail", "sync", f"/api/v1/public/sites/{DOC_SITE_ID}", headers=site_key),
         Endpoint(
@@ -251,7 +257,7 @@ def endpoints(heat_base: str, inst: Installation) -> list[Endpoint]:
         Endpoint(
             "runner status",
             "sync",
-            f"/api/v1/sessions/main/scenarios/{scenario['id']}/status",
+            f"/api/v1/sessions/main/scenarios/{scenario_id}/status",
             headers=bearer,
             note="a created scenario",
         ),
@@ -378,6 +384,38 @@ def run_backend(backend: str, args) -> dict:
     inst = prepare(backend)
     logs = inst.data_dir / "logs"
     logs.mkdir()
+    heat, floor = bench_servers(inst, logs)
+    servers = [heat, floor]
+    runs: dict[str, list] = {}
+    finished = False
+    try:
+        for server in servers:
+            server.start()
+        order = round_order(endpoints(heat.base, inst))  # a round; the hash probe after login
+        check_answers(heat.base, floor.base, order)
+        print(f"    HEAT {heat.base}, floor {floor.base}; logs in {logs}")
+        print(f"    {h.machine_line()}", flush=True)
+        for endpoint in order:  # warm-up: lazy imports, first connections, caches
+            measure(floor if endpoint.floor else heat, endpoint, 1, inst)
+        idle = idle_cpu_ms(servers)
+        for round_ in range(1, args.rounds + 1):
+            print(f"    round {round_}/{args.rounds}", flush=True)
+            for endpoint in order:
+                server = floor if endpoint.floor else heat
+                runs.setdefault(endpoint.name, []).append(measure(server, endpoint, args.seconds, inst))
+            runs.setdefault(HASH, []).append(hash_probe(inst, args.hash_checks))
+        finished = True
+    finally:
+        stop_servers(servers)
+        if finished and not args.keep:
+            h.remove_tree(inst.data_dir)
+        else:
+            print(f"    kept {inst.data_dir} (logs in {logs})")
+    return report(backend, order, runs, idle, args)
+
+
+def bench_servers(inst: Installation, logs: Path) -> tuple[h.Server, h.Server]:
+    """HEAT and the floor, on two free ports (not started)."""
     ports: list[int] = []
     for _ in range(2):
         ports.append(h.free_port(taken=ports))
@@ -400,65 +438,45 @@ def run_backend(backend: str, args) -> dict:
         health="/health",
         log_dir=logs,
     )
-    servers = [heat, floor]
-    runs: dict[str, list] = {}
-    finished = False
-    try:
-        for server in servers:
-            server.start()
-        floors = [
-            Endpoint(FLOOR_SYNC, "sync", "/sync", floor=True),
-            Endpoint(FLOOR_ASYNC, "async", "/async", floor=True),
-            Endpoint(
-                FLOOR_QUERY,
-                "sync",
-                "/query",
-                floor=True,
-                note="reference: /sync + one ORM get() by a unique column",
-            ),
-        ]
-        heat_endpoints = endpoints(heat.base, inst)
-        sync = [e for e in heat_endpoints if e.lane == "sync" and e.name != "auth login"]
-        crowd = [e for e in heat_endpoints if e.lane == "async"]
-        login = [e for e in heat_endpoints if e.name == "auth login"]
-        order = [
-            floors[0],
-            floors[2],
-            *sync,
-            floors[1],
-            *crowd,
-            *login,
-        ]  # a round; the hash probe after login
-        check_answers(heat.base, floor.base, order)
-        print(f"    HEAT {heat.base}, floor {floor.base}; logs in {logs}")
-        print(f"    {h.machine_line()}", flush=True)
-        for endpoint in order:  # warm-up: lazy imports, first connections, caches
-            measure(floor if endpoint.floor else heat, endpoint, 1, inst)
-        idle = {}
-        for server in servers:
-            start = settle(server)
-            time.sleep(1)
-            idle[server.name] = (server.cpu_seconds() - start) * 1000
-        for round_ in range(1, args.rounds + 1):
-            print(f"    round {round_}/{args.rounds}", flush=True)
-            for endpoint in order:
-                server = floor if endpoint.floor else heat
-                runs.setdefault(endpoint.name, []).append(measure(server, endpoint, args.seconds, inst))
-            runs.setdefault(HASH, []).append(hash_probe(inst, args.hash_checks))
-        finished = True
-    finally:
-        for server in servers:
-            if server.process is not None and server.process.poll() is not None:
-                print(
-                    f"    {server.name} had exited (code {server.process.returncode}); see {server.log_path}"
-                )
-        for server in reversed(servers):
-            server.stop()
-        if finished and not args.keep:
-            h.remove_tree(inst.data_dir)
-        else:
-            print(f"    kept {inst.data_dir} (logs in {logs})")
-    return report(backend, order, runs, idle, args)
+    return heat, floor
+
+
+def round_order(heat_endpoints: list[Endpoint]) -> list[Endpoint]:
+    """One round: floor /sync, /query, the sync endpoints, floor /async, crowd, login."""
+    floors = [
+        Endpoint(FLOOR_SYNC, "sync", "/sync", floor=True),
+        Endpoint(FLOOR_ASYNC, "async", "/async", floor=True),
+        Endpoint(
+            FLOOR_QUERY,
+            "sync",
+            "/query",
+            floor=True,
+            note="reference: /sync + one ORM get() by a unique column",
+        ),
+    ]
+    sync = [e for e in heat_endpoints if e.lane == "sync" and e.name != "auth login"]
+    crowd = [e for e in heat_endpoints if e.lane == "async"]
+    login = [e for e in heat_endpoints if e.name == "auth login"]
+    return [floors[0], floors[2], *sync, floors[1], *crowd, *login]
+
+
+def idle_cpu_ms(servers: list[h.Server]) -> dict[str, float]:
+    """Each server's CPU over one quiet second, ms."""
+    idle = {}
+    for server in servers:
+        start = settle(server)
+        time.sleep(1)
+        idle[server.name] = (server.cpu_seconds() - start) * 1000
+    return idle
+
+
+def stop_servers(servers: list[h.Server]) -> None:
+    """Say which server had exited on its own, then stop them all (last started first)."""
+    for server in servers:
+        if server.process is not None and server.process.poll() is not None:
+            print(f"    {server.name} had exited (code {server.process.returncode}); see {server.log_path}")
+    for server in reversed(servers):
+        server.stop()
 
 
 # --- Report ---------------------------------------------------------------------------------
@@ -481,106 +499,125 @@ def judged(per_round: list[float], of_medians: float) -> float:
     return max(h.median(per_round), of_medians)
 
 
+TABLE_HEADER = [
+    "endpoint",
+    "lane",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "CPU ms/req",
+    "x floor",
+    "requests",
+    "errors",
+    "bytes/resp",
+    "notes",
+]
+
+
+@dataclass
+class Login:
+    """Login's figures: login minus that round's hash median, per round, and its ratio."""
+
+    hashes: list[float]  # each round's hash median, ms
+    hash_median: float  # of every check of every round, ms
+    minus: list[float]  # per round: login CPU/req - hash, ms
+    minus_ratio: float  # judged, against floor /sync
+
+
 def report(backend: str, order: list[Endpoint], runs: dict[str, list], idle: dict[str, float], args) -> dict:
     print(
         f"\n--- backend {backend}: {args.rounds} interleaved round(s), medians, {args.seconds:g} s wrk runs "
         f"at -c{CONNECTIONS}, server CPU = utime + stime of its process tree (/proc)"
     )
     floor_cpu = {name: med(runs[name], "cpu") for name in (FLOOR_SYNC, FLOOR_ASYNC)}
+    judged_ratio = {
+        endpoint.name: endpoint_ratio(endpoint, runs, floor_cpu) for endpoint in order if not endpoint.floor
+    }
+    login = login_figures(runs, floor_cpu)
+    rows = [endpoint_row(endpoint, runs, floor_cpu, judged_ratio) for endpoint in order]
+    rows.extend(login_rows(runs, login))
+    h.print_table(f"Hot endpoints vs the bare-view floor, -c{CONNECTIONS} [{backend}]", TABLE_HEADER, rows)
+    print_notes(runs, floor_cpu, idle, login)
+    print()
+    verdicts = [
+        endpoint_verdict(backend, endpoint, runs, floor_cpu, judged_ratio, login)
+        for endpoint in order
+        if not endpoint.floor
+    ]
+    return {"backend": backend, "passed": sum(verdicts), "targets": len(verdicts)}
+
+
+def endpoint_ratio(endpoint: Endpoint, runs: dict[str, list], floor_cpu: dict[str, float]) -> float:
+    """The judged ratio of a HEAT endpoint's CPU per request to its lane's floor."""
+    endpoint_runs, floor_runs = runs[endpoint.name], runs[endpoint.floor_name]
+    per_round = [
+        h.ratio(run.cpu_ms_per_request, floor_run.cpu_ms_per_request)
+        for run, floor_run in zip(endpoint_runs, floor_runs, strict=True)
+    ]
+    return judged(per_round, h.ratio(med(endpoint_runs, "cpu"), floor_cpu[endpoint.floor_name]))
+
+
+def login_figures(runs: dict[str, list], floor_cpu: dict[str, float]) -> Login:
     hashes = [hash_ms(probe) for probe in runs[HASH]]
     hash_median = h.median(ms for probe in runs[HASH] for ms in probe["ms"])
-    rows, verdicts = [], []
-    judged_ratio: dict[str, float] = {}
-    for endpoint in order:
-        endpoint_runs = runs[endpoint.name]
-        cpu = med(endpoint_runs, "cpu")
-        errors = sum(run.wrk.errors for run in endpoint_runs)
-        ratio = ""
-        if endpoint.name == FLOOR_QUERY:
-            ratio = f"{h.ratio(cpu, floor_cpu[FLOOR_SYNC]):.2f}x /sync"
-        if not endpoint.floor:
-            floor_runs = runs[endpoint.floor_name]
-            per_round = [
-                h.ratio(run.cpu_ms_per_request, floor_run.cpu_ms_per_request)
-                for run, floor_run in zip(endpoint_runs, floor_runs, strict=True)
-            ]
-            judged_ratio[endpoint.name] = judged(per_round, h.ratio(cpu, floor_cpu[endpoint.floor_name]))
-            ratio = f"{judged_ratio[endpoint.name]:.2f}x {endpoint.floor_name.split()[1]}"
-        extra = ""
-        if endpoint.script is TELEMETRY_SCRIPT:  # "applied N stale N other N" per run: summed
-            counts = [sum(int(run.extra.split()[index]) for run in endpoint_runs) for index in (1, 3, 5)]
-            extra = f"applied {counts[0]:,}, stale (200 applied: false) {counts[1]:,}, other {counts[2]:,}"
-        rows.append(
-            [
-                endpoint.name,
-                endpoint.lane,
-                f"{med(endpoint_runs, 'rps'):,.0f}",
-                f"{med(endpoint_runs, 'p50_ms'):.1f}",
-                f"{med(endpoint_runs, 'p99_ms'):.1f}",
-                f"{cpu:.3f}",
-                ratio,
-                f"{sum(run.requests for run in endpoint_runs):,}",
-                str(errors),
-                f"{med(endpoint_runs, 'bytes_per_response'):,.0f}",
-                "; ".join(part for part in (endpoint.note, extra) if part),
-            ]
-        )
     login_runs = runs["auth login"]
-    login_minus = [
-        run.cpu_ms_per_request - probe_ms for run, probe_ms in zip(login_runs, hashes, strict=True)
-    ]
-    login_minus_ratio = judged(
+    minus = [run.cpu_ms_per_request - probe_ms for run, probe_ms in zip(login_runs, hashes, strict=True)]
+    minus_ratio = judged(
         [
             h.ratio(value, floor.cpu_ms_per_request)
-            for value, floor in zip(login_minus, runs[FLOOR_SYNC], strict=True)
+            for value, floor in zip(minus, runs[FLOOR_SYNC], strict=True)
         ],
         h.ratio(med(login_runs, "cpu") - hash_median, floor_cpu[FLOOR_SYNC]),
     )
-    probe = runs[HASH][0]
-    rows.append(
-        [
-            "hash alone",
-            "-",
-            "",
-            "",
-            "",
-            f"{hash_median:.3f}",
-            "",
-            str(sum(len(p["ms"]) for p in runs[HASH])),
-            "",
-            "",
-            f"check_password, {probe['hasher']} {probe['iterations']} iterations, own process, thread CPU",
-        ]
-    )
-    rows.append(
-        [
-            "auth login - hash",
-            "sync",
-            "",
-            "",
-            "",
-            f"{h.median(login_minus):.3f}",
-            f"{login_minus_ratio:.2f}x /sync",
-            "",
-            "",
-            "",
-            "per round: login CPU/req - that round's hash median; median of rounds",
-        ]
-    )
-    header = [
-        "endpoint",
-        "lane",
-        "req/s",
-        "p50 ms",
-        "p99 ms",
-        "CPU ms/req",
-        "x floor",
-        "requests",
-        "errors",
-        "bytes/resp",
-        "notes",
+    return Login(hashes=hashes, hash_median=hash_median, minus=minus, minus_ratio=minus_ratio)
+
+
+def endpoint_row(
+    endpoint: Endpoint, runs: dict[str, list], floor_cpu: dict[str, float], judged_ratio: dict[str, float]
+) -> list[str]:
+    endpoint_runs = runs[endpoint.name]
+    cpu = med(endpoint_runs, "cpu")
+    ratio = ""
+    if endpoint.name == FLOOR_QUERY:
+        ratio = f"{h.ratio(cpu, floor_cpu[FLOOR_SYNC]):.2f}x /sync"
+    if not endpoint.floor:
+        ratio = f"{judged_ratio[endpoint.name]:.2f}x {endpoint.floor_name.split()[1]}"
+    extra = ""
+    if endpoint.script is TELEMETRY_SCRIPT:  # "applied N stale N other N" per run: summed
+        counts = [sum(int(run.extra.split()[index]) for run in endpoint_runs) for index in (1, 3, 5)]
+        extra = f"applied {counts[0]:,}, stale (200 applied: false) {counts[1]:,}, other {counts[2]:,}"
+    return [
+        endpoint.name,
+        endpoint.lane,
+        f"{med(endpoint_runs, 'rps'):,.0f}",
+        f"{med(endpoint_runs, 'p50_ms'):.1f}",
+        f"{med(endpoint_runs, 'p99_ms'):.1f}",
+        f"{cpu:.3f}",
+        ratio,
+        f"{sum(run.requests for run in endpoint_runs):,}",
+        str(sum(run.wrk.errors for run in endpoint_runs)),
+        f"{med(endpoint_runs, 'bytes_per_response'):,.0f}",
+        "; ".join(part for part in (endpoint.note, extra) if part),
     ]
-    h.print_table(f"Hot endpoints vs the bare-view floor, -c{CONNECTIONS} [{backend}]", header, rows)
+
+
+def login_rows(runs: dict[str, list], login: Login) -> list[list[str]]:
+    """The rows of the hash alone and of login minus the hash."""
+    probe = runs[HASH][0]
+    hash_row = ["hash alone", "-", "", "", "", f"{login.hash_median:.3f}", ""]
+    hash_row += [str(sum(len(p["ms"]) for p in runs[HASH])), "", ""]
+    hash_row.append(
+        f"check_password, {probe['hasher']} {probe['iterations']} iterations, own process, thread CPU"
+    )
+    minus_row = ["auth login - hash", "sync", "", "", "", f"{h.median(login.minus):.3f}"]
+    minus_row += [f"{login.minus_ratio:.2f}x /sync", "", "", ""]
+    minus_row.append("per round: login CPU/req - that round's hash median; median of rounds")
+    return [hash_row, minus_row]
+
+
+def print_notes(
+    runs: dict[str, list], floor_cpu: dict[str, float], idle: dict[str, float], login: Login
+) -> None:
     print(
         f"  floors: /sync {floor_cpu[FLOOR_SYNC]:.3f} ms/req (API lane: WSGI handler in the thread pool), "
         f"/async {floor_cpu[FLOOR_ASYNC]:.3f} ms/req (async lane: ASGI handler)"
@@ -596,7 +633,8 @@ def report(backend: str, order: list[Endpoint], runs: dict[str, list], idle: dic
         "(included in the figures: a run's CPU is all its server used)"
     )
     all_hashes = [ms for probe in runs[HASH] for ms in probe["ms"]]
-    for index, (run, probe_ms, minus) in enumerate(zip(login_runs, hashes, login_minus, strict=True), 1):
+    rounds = zip(runs["auth login"], login.hashes, login.minus, strict=True)
+    for index, (run, probe_ms, minus) in enumerate(rounds, 1):
         print(
             f"  login round {index}: {run.cpu_ms_per_request:.2f} ms/req ({run.extra}), "
             f"hash {probe_ms:.2f} ms, login - hash {minus:.2f} ms"
@@ -604,40 +642,37 @@ def report(backend: str, order: list[Endpoint], runs: dict[str, list], idle: dic
     print(
         f"  hash alone: {len(all_hashes)} checks, {min(all_hashes):.1f}-{max(all_hashes):.1f} ms; "
         "login - hash is a small difference of two large figures: 1 % of the hash moves it by "
-        f"{hash_median / 100:.1f} ms"
+        f"{login.hash_median / 100:.1f} ms"
     )
-    print()
-    for endpoint in order:
-        if endpoint.floor:
-            continue
-        endpoint_runs = runs[endpoint.name]
-        errors = sum(run.wrk.errors for run in endpoint_runs)
-        cpu = med(endpoint_runs, "cpu")
-        floor_name = endpoint.floor_name
-        if endpoint.name == "auth login":
-            value = login_minus_ratio
-            achieved = (
-                f"login - hash {h.median(login_minus):.3f} ms = {value:.2f}x floor /sync "
-                f"{floor_cpu[FLOOR_SYNC]:.3f} ms (login as is {cpu:.1f} ms = "
-                f"{judged_ratio[endpoint.name]:.0f}x; hash alone {hash_median:.1f} ms)"
-            )
-            target = (
-                f"[{backend}] auth login: CPU per request minus the password hash <= {TARGET:g}x floor /sync"
-            )
-        else:
-            value = judged_ratio[endpoint.name]
-            achieved = (
-                f"{cpu:.3f} ms = {value:.2f}x floor {floor_name.split()[1]} {floor_cpu[floor_name]:.3f} ms"
-            )
-            target = (
-                f"[{backend}] {endpoint.name}: CPU per request <= {TARGET:g}x floor {floor_name.split()[1]}"
-            )
-        verdicts.append(
-            h.verdict(
-                value <= TARGET and not errors, target, achieved + (f", {errors} errors" if errors else "")
-            )
+
+
+def endpoint_verdict(
+    backend: str,
+    endpoint: Endpoint,
+    runs: dict[str, list],
+    floor_cpu: dict[str, float],
+    judged_ratio: dict[str, float],
+    login: Login,
+) -> bool:
+    endpoint_runs = runs[endpoint.name]
+    errors = sum(run.wrk.errors for run in endpoint_runs)
+    cpu = med(endpoint_runs, "cpu")
+    floor_name = endpoint.floor_name
+    if endpoint.name == "auth login":
+        value = login.minus_ratio
+        achieved = (
+            f"login - hash {h.median(login.minus):.3f} ms = {value:.2f}x floor /sync "
+            f"{floor_cpu[FLOOR_SYNC]:.3f} ms (login as is {cpu:.1f} ms = "
+            f"{judged_ratio[endpoint.name]:.0f}x; hash alone {login.hash_median:.1f} ms)"
         )
-    return {"backend": backend, "passed": sum(verdicts), "targets": len(verdicts)}
+        target = f"[{backend}] auth login: CPU per request minus the password hash <= {TARGET:g}x floor /sync"
+    else:
+        value = judged_ratio[endpoint.name]
+        achieved = f"{cpu:.3f} ms = {value:.2f}x floor {floor_name.split()[1]} {floor_cpu[floor_name]:.3f} ms"
+        target = f"[{backend}] {endpoint.name}: CPU per request <= {TARGET:g}x floor {floor_name.split()[1]}"
+    return h.verdict(
+        value <= TARGET and not errors, target, achieved + (f", {errors} errors" if errors else "")
+    )
 
 
 def main() -> int:
@@ -667,13 +702,7 @@ def main() -> int:
         f"  client: wrk -t2 -c{CONNECTIONS} --latency with the endpoint's credential header; "
         f"ports {h.PORTS.start}-{h.PORTS.stop - 1} (BENCH_PORTS)"
     )
-    backends = ("embedded", "pg") if args.backend == "both" else (args.backend,)
-    summaries = [run_backend(backend, args) for backend in backends]
-    print()
-    for summary in summaries:
-        print(f"[{summary['backend']}] {summary['passed']}/{summary['targets']} targets met")
-    print(f"total time {time.monotonic() - started:.0f} s")
-    return 0
+    return h.run_backends(lambda backend: run_backend(backend, args), args.backend, started)
 
 
 if __name__ == "__main__":

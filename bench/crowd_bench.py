@@ -231,6 +231,86 @@ def reply_status(raw: bytes) -> str | None:
         return None
 
 
+class _BlockingRun:
+    """N clients blocked on their requests on the served portal, then woken by completions: the
+    replies, the completion times and the server's samples while they all wait."""
+
+    def __init__(self, server: Served, ids: list[str], key_value: str, block: int):
+        self.server, self.ids, self.key_value, self.block = server, ids, key_value, block
+        self.rss_before, self.threads_before = rss_mib(server.pid), threads_of(server.pid)
+        self.results: dict[str, tuple[float, bytes]] = {}
+        self.completed_at: dict[str, float] = {}
+        self.samples: dict[str, list[float]] = {"rss": [], "db": [], "threads": []}
+
+    async def run(self, robot_pk: int, rate: float) -> int:
+        """Connect every client, sample the waiting server, complete the requests from another
+        process and read every reply. Returns how many clients were answered before that."""
+        connected: list[int] = []
+        tasks = [
+            asyncio.create_task(blocked_get(i, self.key_value, self.block, self.results, connected))
+            for i in self.ids
+        ]
+        while len(connected) < len(self.ids):
+            await asyncio.sleep(0.05)
+        await self._settle()
+        await self._sample()
+        early = len(self.results)
+        pid = self.server.pid
+        cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
+        # Completions come from another process, as from a worker: the clients' event loop
+        # here only reads responses.
+        self.completed_at.update(await asyncio.to_thread(complete_in_child, self.ids, robot_pk, rate))
+        await asyncio.gather(*tasks)
+        wall = time.monotonic() - wall_before
+        cpu = cpu_seconds(pid) - cpu_before
+        print(f"server CPU while waking            : {cpu:.2f} s in {wall:.2f} s wall")
+        return early
+
+    async def _settle(self) -> None:
+        """Every request passes through a short phase (authentication, the first read) on the
+        server before it waits; wait until the server has settled into waiting."""
+        settle_started = time.monotonic()
+        while time.monotonic() - settle_started < 60:
+            await asyncio.sleep(0.5)
+            if threads_of(self.server.pid) <= self.threads_before + 8 and rss_mib(self.server.pid) > 0:
+                break
+        await asyncio.sleep(1)
+        print(f"all {len(self.ids)} connected and settled after {time.monotonic() - settle_started:.1f} s")
+
+    async def _sample(self) -> None:
+        for _ in range(5):
+            self.samples["rss"].append(rss_mib(self.server.pid))
+            self.samples["db"].append(await asyncio.to_thread(db_connections_of, self.server.pid))
+            self.samples["threads"].append(threads_of(self.server.pid))
+            await asyncio.sleep(0.2)
+
+    def report(self, *, early: int, asked: str) -> None:
+        ids, results, completed_at, samples = self.ids, self.results, self.completed_at, self.samples
+        latencies = [(results[i][0] - completed_at[i]) * 1000 for i in ids]
+        complete_replies = sum(reply_status(results[i][1]) == "complete" for i in ids)
+        span = completed_at[ids[-1]] - completed_at[ids[0]]
+        achieved = (len(ids) - 1) / span if span > 0 else float("nan")
+        print(f"== row: completions ACHIEVED at {achieved:.0f}/s ({asked}) ==")
+        print(f"completions took                   : {span * 1000:.0f} ms ({achieved:.0f}/s achieved)")
+        print(
+            f"first/last 3 latencies (completion order): {[round(x) for x in latencies[:3]]}"
+            f" {[round(x) for x in latencies[-3:]]}"
+        )
+        print(f"clients answered before completion : {early}")
+        print(f"replies with status complete       : {complete_replies}/{len(ids)}")
+        print(
+            f"wake latency ms p50/p95/p99/max    : {percentile(latencies, 50):.1f}"
+            f" / {percentile(latencies, 95):.1f}"
+            f" / {percentile(latencies, 99):.1f} / {max(latencies):.1f}"
+        )
+        print(
+            f"server RSS MiB before / waiting    : {self.rss_before:.1f} / {max(samples['rss']):.1f}"
+            f"  (growth {max(samples['rss']) - self.rss_before:.1f} MiB)"
+        )
+        print(f"server threads before / waiting    : {self.threads_before} / {max(samples['threads']):.0f}")
+        print(f"DB connections held while waiting  : max {max(samples['db']):.0f} (samples {samples['db']})")
+
+
 def bench_blocking(clients: int, block: int, rate: float) -> None:
     # The row is labelled by the completion rate achieved (printed once known): the pacing
     # asked for is only an upper bound that the completing process may not reach.
@@ -249,69 +329,11 @@ def bench_blocking(clients: int, block: int, rate: float) -> None:
 
         httpx.get(f"http://127.0.0.1:{PORT}/v1/requests/{ids[0]}", headers={"X-Heat-API-Key": key_value})
         time.sleep(1)
-        rss_before, threads_before = rss_mib(server.pid), threads_of(server.pid)
-        results: dict[str, tuple[float, bytes]] = {}
-        completed_at: dict[str, float] = {}
-        samples = {"rss": [], "db": [], "threads": []}
-
-        async def run():
-            connected: list[int] = []
-            tasks = [asyncio.create_task(blocked_get(i, key_value, block, results, connected)) for i in ids]
-            while len(connected) < clients:
-                await asyncio.sleep(0.05)
-            # Every request passes through a short phase (authentication, the first read) on
-            # the server before it waits; wait until the server has settled into waiting.
-            settle_started = time.monotonic()
-            while time.monotonic() - settle_started < 60:
-                await asyncio.sleep(0.5)
-                if threads_of(server.pid) <= threads_before + 8 and rss_mib(server.pid) > 0:
-                    break
-            await asyncio.sleep(1)
-            print(f"all {clients} connected and settled after {time.monotonic() - settle_started:.1f} s")
-            for _ in range(5):
-                samples["rss"].append(rss_mib(server.pid))
-                samples["db"].append(await asyncio.to_thread(db_connections_of, server.pid))
-                samples["threads"].append(threads_of(server.pid))
-                await asyncio.sleep(0.2)
-            early = len(results)
-            cpu_before, wall_before = cpu_seconds(server.pid), time.monotonic()
-            # Completions come from another process, as from a worker: the clients' event loop
-            # here only reads responses.
-            completed_at.update(await asyncio.to_thread(complete_in_child, ids, robot.pk, rate))
-            await asyncio.gather(*tasks)
-            wall = time.monotonic() - wall_before
-            print(
-                f"server CPU while waking            : {cpu_seconds(server.pid) - cpu_before:.2f} s"
-                f" in {wall:.2f} s wall"
-            )
-            return early
-
+        blocking = _BlockingRun(server, ids, key_value, block)
         started = time.monotonic()
-        early = asyncio.run(run())
+        early = asyncio.run(blocking.run(robot.pk, rate))
         connections.close_all()
-        latencies = [(results[i][0] - completed_at[i]) * 1000 for i in ids]
-        complete_replies = sum(reply_status(results[i][1]) == "complete" for i in ids)
-        span = completed_at[ids[-1]] - completed_at[ids[0]]
-        achieved = (clients - 1) / span if span > 0 else float("nan")
-        print(f"== row: completions ACHIEVED at {achieved:.0f}/s ({asked}) ==")
-        print(f"completions took                   : {span * 1000:.0f} ms ({achieved:.0f}/s achieved)")
-        print(
-            f"first/last 3 latencies (completion order): {[round(x) for x in latencies[:3]]}"
-            f" {[round(x) for x in latencies[-3:]]}"
-        )
-        print(f"clients answered before completion : {early}")
-        print(f"replies with status complete       : {complete_replies}/{clients}")
-        print(
-            f"wake latency ms p50/p95/p99/max    : {percentile(latencies, 50):.1f}"
-            f" / {percentile(latencies, 95):.1f}"
-            f" / {percentile(latencies, 99):.1f} / {max(latencies):.1f}"
-        )
-        print(
-            f"server RSS MiB before / waiting    : {rss_before:.1f} / {max(samples['rss']):.1f}"
-            f"  (growth {max(samples['rss']) - rss_before:.1f} MiB)"
-        )
-        print(f"server threads before / waiting    : {threads_before} / {max(samples['threads'])}")
-        print(f"DB connections held while waiting  : max {max(samples['db'])} (samples {samples['db']})")
+        blocking.report(early=early, asked=asked)
         print(f"total wall time                    : {time.monotonic() - started:.1f} s")
     finally:
         server.terminate()
@@ -395,6 +417,22 @@ def wait_for_deliveries(receiver: Receiver, ids: list[str], timeout: float) -> d
         time.sleep(0.5)
 
 
+class Worker:
+    """The bench's one Celery worker process (``--worker-args``), stopped and started again."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+
+    def start(self, purge: bool = True) -> None:
+        self.process = start_worker(purge=purge)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
+
+
 def bench_webhooks(count: int) -> None:
     print(
         f"\n== Webhooks: one worker ({' '.join(WORKER_ARGS)}),"
@@ -403,50 +441,57 @@ def bench_webhooks(count: int) -> None:
     receiver = Receiver()
     _account, api_key, _value = setup_account()
     robot = cruncher_simulated(number=1)
-    worker = start_worker()
+    worker = Worker()
+    worker.start()
     try:
-        # Paced: 20 completions per second, latency completion -> delivery.
-        paced = make_requests(api_key, 200, hook_url=receiver.url)
-        completed_at = {}
-        for request_id in paced:
-            completed_at[request_id] = complete(request_id, robot)
-            time.sleep(0.05)
-        arrivals = wait_for_deliveries(receiver, paced, 120)
-        latencies = [(arrivals[i] - completed_at[i]) * 1000 for i in paced if i in arrivals]
-        print(
-            f"paced 20/s: delivered {len(latencies)}/{len(paced)}; completion->delivery ms "
-            f"p50/p95/p99/max {percentile(latencies, 50):.0f} / {percentile(latencies, 95):.0f} / "
-            f"{percentile(latencies, 99):.0f} / {max(latencies):.0f}"
-        )
-
-        # Burst: complete everything with the worker stopped, then time how fast one worker
-        # drains the queue (nothing else running meanwhile).
-        worker.terminate()
-        worker.wait(timeout=30)
-        burst = make_requests(api_key, count, hook_url=receiver.url)
-        for request_id in burst:
-            complete(request_id, robot)
-        worker = start_worker(purge=False)
-        cpu_before = cpu_seconds(worker.pid)  # started: what it spends from now on is the drain's
-        arrivals = wait_for_deliveries(receiver, burst, 600)
-        cpu = cpu_seconds(worker.pid) - cpu_before
-        times = sorted(arrivals[i] for i in burst if i in arrivals)
-        span = times[-1] - times[0] if len(times) > 1 else float("nan")
-        rate = len(times) / span
-        print(
-            f"burst {count}: delivered {len(times)}; one worker drained them at "
-            f"{rate:.0f} deliveries/s (first to last delivery, {span:.1f} s); "
-            f"target >= 200/s {'OK' if rate >= 200 else 'MISSED'}"
-        )
-        print(
-            f"worker CPU for the burst: {cpu:.2f} s, {cpu / len(times) * 1000:.2f} ms per delivery"
-            f" (at most {len(times) / cpu:.0f} deliveries/s on one free core;"
-            f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
-        )
+        _webhooks_paced(receiver, api_key, robot)
+        _webhooks_burst(receiver, api_key, robot, count, worker)
         receiver.arrivals(final=True)
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        worker.stop()
+
+
+def _webhooks_paced(receiver: Receiver, api_key, robot) -> None:
+    """Paced: 20 completions per second, latency completion -> delivery."""
+    paced = make_requests(api_key, 200, hook_url=receiver.url)
+    completed_at = {}
+    for request_id in paced:
+        completed_at[request_id] = complete(request_id, robot)
+        time.sleep(0.05)
+    arrivals = wait_for_deliveries(receiver, paced, 120)
+    latencies = [(arrivals[i] - completed_at[i]) * 1000 for i in paced if i in arrivals]
+    print(
+        f"paced 20/s: delivered {len(latencies)}/{len(paced)}; completion->delivery ms "
+        f"p50/p95/p99/max {percentile(latencies, 50):.0f} / {percentile(latencies, 95):.0f} / "
+        f"{percentile(latencies, 99):.0f} / {max(latencies):.0f}"
+    )
+
+
+def _webhooks_burst(receiver: Receiver, api_key, robot, count: int, worker: Worker) -> None:
+    """Burst: complete everything with the worker stopped, then time how fast one worker
+    drains the queue (nothing else running meanwhile)."""
+    worker.stop()
+    burst = make_requests(api_key, count, hook_url=receiver.url)
+    for request_id in burst:
+        complete(request_id, robot)
+    worker.start(purge=False)
+    assert worker.process is not None
+    cpu_before = cpu_seconds(worker.process.pid)  # started: what it spends from now on is the drain's
+    arrivals = wait_for_deliveries(receiver, burst, 600)
+    cpu = cpu_seconds(worker.process.pid) - cpu_before
+    times = sorted(arrivals[i] for i in burst if i in arrivals)
+    span = times[-1] - times[0] if len(times) > 1 else float("nan")
+    rate = len(times) / span
+    print(
+        f"burst {count}: delivered {len(times)}; one worker drained them at "
+        f"{rate:.0f} deliveries/s (first to last delivery, {span:.1f} s); "
+        f"target >= 200/s {'OK' if rate >= 200 else 'MISSED'}"
+    )
+    print(
+        f"worker CPU for the burst: {cpu:.2f} s, {cpu / len(times) * 1000:.2f} ms per delivery"
+        f" (at most {len(times) / cpu:.0f} deliveries/s on one free core;"
+        f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+    )
 
 
 def main() -> None:

@@ -479,3 +479,15 @@ def python_version(python: Path | str) -> str:
 def machine_line() -> str:
     load = os.getloadavg()
     return f"{os.cpu_count()} CPUs, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}"
+
+
+def run_backends(run_backend: Callable[[str], dict], backend: str, started: float) -> int:
+    """Run the bench on ``backend`` ("embedded", "pg" or "both"), then print each backend's
+    count of targets met and the total time."""
+    backends = ("embedded", "pg") if backend == "both" else (backend,)
+    summaries = [run_backend(name) for name in backends]
+    print()
+    for summary in summaries:
+        print(f"[{summary['backend']}] {summary['passed']}/{summary['targets']} targets met")
+    print(f"total time {time.monotonic() - started:.0f} s")
+    return 0

@@ -49,7 +49,7 @@ def environ_for(method: str, path: str, headers: list[str], body: bytes) -> dict
     return environ
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--database-url", default="", help="default: the data folder's SQLite")
@@ -63,29 +63,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--gc-threshold", type=int, default=0, help="gc.set_threshold(N) first")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    if args.floor:
-        os.environ["DJANGO_SETTINGS_MODULE"] = "bench.floor.settings"
-    else:
-        os.environ["DJANGO_SETTINGS_MODULE"] = "heatportal.settings.base"
-        os.environ["HEAT_DATA_DIR"] = str(args.data_dir)
-        os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{args.data_dir / 'db.sqlite3'}"
-        os.environ["REDIS_URL"] = args.redis_url
-        os.environ["DJANGO_DEBUG"] = "false"
-        os.environ.update({"SITES_API_RATE_LIMIT": "1000000000", "CROWD_RATE_LIMIT_PER_MINUTE": "1000000000"})
-    import django
 
-    django.setup(set_prefix=False)
-    logging.disable(logging.WARNING)  # a 404 or 401 per call would flood the output
-    from django.core.handlers.wsgi import WSGIHandler
-
-    if args.floor:
-        handler = WSGIHandler()
-    else:
-        from heatportal.lanes import ApiWSGIHandler
-
-        handler = ApiWSGIHandler()
+def main() -> None:
+    args = parse_args()
+    handler = django_handler(args)
     body = args.body.encode()
     statuses: set[str] = set()
 
@@ -104,25 +87,61 @@ def main() -> None:
         gc.set_threshold(args.gc_threshold)
     for _ in range(200):  # warm: connections, caches
         call()
-    per_call = []
-    for _ in range(args.rounds):
-        started = time.thread_time()
-        for _ in range(args.calls):
-            call()
-        per_call.append((time.thread_time() - started) * 1e6 / args.calls)
+    per_call = cpu_per_call(call, rounds=args.rounds, calls=args.calls)
     print(
         f"{args.method} {args.path}: {statistics.median(per_call):.0f} us CPU per call "
         f"(rounds {', '.join(f'{v:.0f}' for v in per_call)}); statuses {sorted(statuses)}"
     )
     if args.profile:
-        profiler = cProfile.Profile()
-        profiler.enable()
-        for _ in range(args.calls):
+        print(profiled(call, calls=args.calls))
+
+
+def django_handler(args: argparse.Namespace):
+    """Django set up for HEAT (its data folder and URLs) or the floor, and the WSGI handler
+    of the API lane (the floor's: Django's own)."""
+    if args.floor:
+        os.environ["DJANGO_SETTINGS_MODULE"] = "bench.floor.settings"
+    else:
+        os.environ["DJANGO_SETTINGS_MODULE"] = "heatportal.settings.base"
+        os.environ["HEAT_DATA_DIR"] = str(args.data_dir)
+        os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{args.data_dir / 'db.sqlite3'}"
+        os.environ["REDIS_URL"] = args.redis_url
+        os.environ["DJANGO_DEBUG"] = "false"
+        os.environ.update({"SITES_API_RATE_LIMIT": "1000000000", "CROWD_RATE_LIMIT_PER_MINUTE": "1000000000"})
+    import django
+
+    django.setup(set_prefix=False)
+    logging.disable(logging.WARNING)  # a 404 or 401 per call would flood the output
+    from django.core.handlers.wsgi import WSGIHandler
+
+    if args.floor:
+        return WSGIHandler()
+    from heatportal.lanes import ApiWSGIHandler
+
+    return ApiWSGIHandler()
+
+
+def cpu_per_call(call, *, rounds: int, calls: int) -> list[float]:
+    """Thread CPU per call, microseconds, of each round of ``calls`` calls."""
+    per_call = []
+    for _ in range(rounds):
+        started = time.thread_time()
+        for _ in range(calls):
             call()
-        profiler.disable()
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
-        print(out.getvalue())
+        per_call.append((time.thread_time() - started) * 1e6 / calls)
+    return per_call
+
+
+def profiled(call, *, calls: int) -> str:
+    """cProfile's 45 costliest functions (cumulative) over ``calls`` calls."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        call()
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+    return out.getvalue()
 
 
 if __name__ == "__main__":

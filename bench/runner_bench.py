@@ -194,6 +194,41 @@ def run_backend(backend: str, args) -> dict:
     headers = {"Authorization": f"Bearer {token}"}
     logs = data_dir / "logs"
     logs.mkdir()
+    heat, worker, peer, floor = make_servers(env, logs)
+    servers = [heat, worker, peer, floor]
+    sides: dict[str, Side] = {}
+    finished = False
+    try:
+        for server in servers:
+            server.start()
+        sides = {
+            "HEAT": Side("HEAT", heat, headers),
+            "peer": Side("peer", peer, headers),
+            "floor sync": Side("floor sync", floor, headers, status_path="/sync"),
+            "floor async": Side("floor async", floor, headers, status_path="/async"),
+        }
+        for name in ("HEAT", "peer"):
+            fill_main(sides[name])
+        print(f"    HEAT {heat.base} (+ worker), peer {peer.base}, floor {floor.base}; logs in {logs}")
+        print(f"    {h.machine_line()}", flush=True)
+        warm_up(sides, headers)
+        for round_ in range(1, args.rounds + 1):
+            measure_round(sides, args, round_)
+        idle = peer.cpu_seconds()
+        time.sleep(1)
+        peer_idle_ms = (peer.cpu_seconds() - idle) * 1000
+        finished = True
+    finally:
+        shut_down(sides, servers)
+        if finished and not args.keep:
+            h.remove_tree(data_dir)
+        else:
+            print(f"    kept {data_dir} (logs in {logs})")
+    return report(backend, sides, args, peer_idle_ms)
+
+
+def make_servers(env: dict[str, str], logs: Path) -> tuple[h.Server, h.Server, h.Server, h.Server]:
+    """HEAT, its worker, the peer and the floor, each on a free port (not started)."""
     ports: list[int] = []
     for _ in range(3):
         ports.append(h.free_port(taken=ports))
@@ -212,71 +247,53 @@ def run_backend(backend: str, args) -> dict:
         health="/health",
         log_dir=logs,
     )
-    servers = [heat, worker, peer, floor]
-    sides: dict[str, Side] = {}
-    finished = False
-    try:
-        for server in servers:
-            server.start()
-        sides = {
-            "HEAT": Side("HEAT", heat, headers),
-            "peer": Side("peer", peer, headers),
-            "floor sync": Side("floor sync", floor, headers, status_path="/sync"),
-            "floor async": Side("floor async", floor, headers, status_path="/async"),
-        }
-        for name in ("HEAT", "peer"):
-            fill_main(sides[name])
-        runners = [sides["HEAT"], sides["peer"]]
-        print(f"    HEAT {heat.base} (+ worker), peer {peer.base}, floor {floor.base}; logs in {logs}")
-        print(f"    {h.machine_line()}", flush=True)
-        for side in sides.values():  # warm-up: lazy imports, first connections, caches
-            h.wrk(side.server.base + side.status_path, connections=10, seconds=1, headers=headers)
-        for side in runners:
-            h.wrk(
-                side.server.base + f"{API}/sessions/{SESSION}/scenarios",
-                connections=10,
-                seconds=1,
-                headers=headers,
-            )
+    return heat, worker, peer, floor
 
-        for round_ in range(1, args.rounds + 1):
-            print(f"    round {round_}/{args.rounds}", flush=True)
-            for connections in CONCURRENCIES:
-                for side in sides.values():
-                    side.record(
-                        f"status c{connections}",
-                        measure_status(side, side.status_path, connections, args.seconds),
-                    )
-            for side in runners:
-                side.record(
-                    "list", measure_status(side, f"{API}/sessions/{SESSION}/scenarios", 10, args.seconds)
-                )
-            for side in runners:
-                open_runs_session(side, round_)
-                for index in range(args.slow_runs):
-                    side.record("slow", measure_slow(side, f"slow-{round_}-{index}"))
-            for side in runners:
-                side.record("create+run", measure_create_run(side, args.seconds, round_))
-                close_runs_session(side)
-        idle = peer.cpu_seconds()
-        time.sleep(1)
-        peer_idle_ms = (peer.cpu_seconds() - idle) * 1000
-        finished = True
-    finally:
+
+def warm_up(sides: dict[str, Side], headers: dict[str, str]) -> None:
+    """Lazy imports, first connections, caches: one short wrk run on each URL measured."""
+    for side in sides.values():
+        h.wrk(side.server.base + side.status_path, connections=10, seconds=1, headers=headers)
+    for name in RUNNERS:
+        h.wrk(
+            sides[name].server.base + f"{API}/sessions/{SESSION}/scenarios",
+            connections=10,
+            seconds=1,
+            headers=headers,
+        )
+
+
+def measure_round(sides: dict[str, Side], args, round_: int) -> None:
+    """One interleaved round of every measurement, each on every side in turn."""
+    print(f"    round {round_}/{args.rounds}", flush=True)
+    runners = [sides[name] for name in RUNNERS]
+    for connections in CONCURRENCIES:
         for side in sides.values():
-            if side.client is not None:
-                side.client.close()
-        for server in servers:
-            if server.process is not None and server.process.poll() is not None:
-                code = server.process.returncode
-                print(f"    {server.name} had exited (code {code}); see {server.log_path}")
-        for server in reversed(servers):
-            server.stop()
-        if finished and not args.keep:
-            h.remove_tree(data_dir)
-        else:
-            print(f"    kept {data_dir} (logs in {logs})")
-    return report(backend, sides, args, peer_idle_ms)
+            side.record(
+                f"status c{connections}",
+                measure_status(side, side.status_path, connections, args.seconds),
+            )
+    for side in runners:
+        side.record("list", measure_status(side, f"{API}/sessions/{SESSION}/scenarios", 10, args.seconds))
+    for side in runners:
+        open_runs_session(side, round_)
+        for index in range(args.slow_runs):
+            side.record("slow", measure_slow(side, f"slow-{round_}-{index}"))
+    for side in runners:
+        side.record("create+run", measure_create_run(side, args.seconds, round_))
+        close_runs_session(side)
+
+
+def shut_down(sides: dict[str, Side], servers: list[h.Server]) -> None:
+    for side in sides.values():
+        if side.client is not None:
+            side.client.close()
+    for server in servers:
+        if server.process is not None and server.process.poll() is not None:
+            code = server.process.returncode
+            print(f"    {server.name} had exited (code {code}); see {server.log_path}")
+    for server in reversed(servers):
+        server.stop()
 
 
 # --- Report ---------------------------------------------------------------------------------
@@ -327,7 +344,15 @@ def print_tables(backend: str, sides: dict[str, Side], peer_idle_ms: float) -> N
         ["server", *WRK_COLUMNS],
         rows,
     )
+    print_create_run_table(backend, sides)
+    print_slow_table(backend, sides)
+    print(
+        f"  (peer CPU in 1 s idle at the end: {peer_idle_ms:.0f} ms; the threads of its deleted sessions "
+        "still sleep through their queued Slow runs)"
+    )
 
+
+def print_create_run_table(backend: str, sides: dict[str, Side]) -> None:
     rows = []
     for name in RUNNERS:
         runs = sides[name].figures["create+run"]
@@ -342,6 +367,8 @@ def print_tables(backend: str, sides: dict[str, Side], peer_idle_ms: float) -> N
     title = f"Create + run pairs, one connection (wrk + bench/lua/create_run.lua) [{backend}]"
     h.print_table(title, ["server", "pairs/s", "pairs (all rounds)", "failed answers"], rows)
 
+
+def print_slow_table(backend: str, sides: dict[str, Side]) -> None:
     rows = []
     for name in RUNNERS:
         runs = sides[name].figures["slow"]
@@ -367,14 +394,36 @@ def print_tables(backend: str, sides: dict[str, Side], peer_idle_ms: float) -> N
         "runs",
     ]
     h.print_table(f"Slow duration 1: POST run -> complete seen, polling every 5 ms [{backend}]", header, rows)
-    print(
-        f"  (peer CPU in 1 s idle at the end: {peer_idle_ms:.0f} ms; the threads of its deleted sessions "
-        "still sleep through their queued Slow runs)"
-    )
 
 
 def print_verdicts(backend: str, sides: dict[str, Side]) -> list[bool]:
     heat, peer = sides["HEAT"].figures, sides["peer"].figures
+    verdicts = status_verdicts(backend, heat, peer)
+    value = judged_ratio(heat["list"], peer["list"], "rps", higher_is_better=True)
+    achieved = f"{value:.2f}x ({med(heat['list'], 'rps'):,.0f} vs {med(peer['list'], 'rps'):,.0f} req/s)"
+    verdicts.append(h.verdict(value >= 1.0, f"[{backend}] list of {LIST_SIZE} req/s >= 1.0x peer", achieved))
+    value = judged_ratio(heat["create+run"], peer["create+run"], "pairs_per_s", higher_is_better=True)
+    achieved = (
+        f"{value:.2f}x ({med(heat['create+run'], 'pairs_per_s'):,.1f} vs "
+        f"{med(peer['create+run'], 'pairs_per_s'):,.1f} pairs/s)"
+    )
+    verdicts.append(h.verdict(value >= 0.5, f"[{backend}] create + run pairs/s >= 0.5x peer", achieved))
+    overhead = med(heat["slow"], "overhead_ms")
+    complete = all(run["status"] == "complete" for run in heat["slow"])
+    achieved = f"{overhead:.0f} ms (peer {med(peer['slow'], 'overhead_ms'):.0f} ms)"
+    verdicts.append(
+        h.verdict(
+            overhead <= 60 and complete,
+            f"[{backend}] Slow duration 1 overhead <= 60 ms",
+            achieved + ("" if complete else ", not every run completed"),
+        )
+    )
+    verdicts.append(cpu_verdict(backend, sides))
+    return verdicts
+
+
+def status_verdicts(backend: str, heat: dict[str, list], peer: dict[str, list]) -> list[bool]:
+    """req/s and p99 of the status endpoint against the peer's, at each concurrency."""
     verdicts = []
     for connections in CONCURRENCIES:
         key = f"status c{connections}"
@@ -395,25 +444,12 @@ def print_verdicts(backend: str, sides: dict[str, Side]) -> list[bool]:
         verdicts.append(
             h.verdict(p99 <= 1.5, f"[{backend}] status -c{connections} p99 <= 1.5x peer", achieved)
         )
-    value = judged_ratio(heat["list"], peer["list"], "rps", higher_is_better=True)
-    achieved = f"{value:.2f}x ({med(heat['list'], 'rps'):,.0f} vs {med(peer['list'], 'rps'):,.0f} req/s)"
-    verdicts.append(h.verdict(value >= 1.0, f"[{backend}] list of {LIST_SIZE} req/s >= 1.0x peer", achieved))
-    value = judged_ratio(heat["create+run"], peer["create+run"], "pairs_per_s", higher_is_better=True)
-    achieved = (
-        f"{value:.2f}x ({med(heat['create+run'], 'pairs_per_s'):,.1f} vs "
-        f"{med(peer['create+run'], 'pairs_per_s'):,.1f} pairs/s)"
-    )
-    verdicts.append(h.verdict(value >= 0.5, f"[{backend}] create + run pairs/s >= 0.5x peer", achieved))
-    overhead = med(heat["slow"], "overhead_ms")
-    complete = all(run["status"] == "complete" for run in heat["slow"])
-    achieved = f"{overhead:.0f} ms (peer {med(peer['slow'], 'overhead_ms'):.0f} ms)"
-    verdicts.append(
-        h.verdict(
-            overhead <= 60 and complete,
-            f"[{backend}] Slow duration 1 overhead <= 60 ms",
-            achieved + ("" if complete else ", not every run completed"),
-        )
-    )
+    return verdicts
+
+
+def cpu_verdict(backend: str, sides: dict[str, Side]) -> bool:
+    """HEAT's CPU per status request (-c10) against the cheaper of the floor's two views."""
+    heat, peer = sides["HEAT"].figures, sides["peer"].figures
     cpu_heat, cpu_peer = (
         med(heat["status c10"], "cpu_ms_per_request"),
         med(peer["status c10"], "cpu_ms_per_request"),
@@ -423,12 +459,9 @@ def print_verdicts(backend: str, sides: dict[str, Side]) -> list[bool]:
         f"{h.ratio(cpu_heat, cpu_floor):.1f}x ({cpu_heat:.2f} ms vs floor {cpu_floor:.2f} ms, "
         f"the cheaper of its views; peer {cpu_peer:.2f} ms)"
     )
-    verdicts.append(
-        h.verdict(
-            cpu_heat <= 2 * cpu_floor, f"[{backend}] CPU per status request (-c10) <= 2x floor", achieved
-        )
+    return h.verdict(
+        cpu_heat <= 2 * cpu_floor, f"[{backend}] CPU per status request (-c10) <= 2x floor", achieved
     )
-    return verdicts
 
 
 def report(backend: str, sides: dict[str, Side], args, peer_idle_ms: float) -> dict:
@@ -464,13 +497,7 @@ def main() -> int:
     ):
         print(f"  {name}: {' '.join(command).replace(' 0 ', ' PORT ')}  (Python {h.python_version(python)})")
     print("  client: wrk -t2 (-t1 at -c1), the same bearer header to all (the peer has no auth: ignored)")
-    backends = ("embedded", "pg") if args.backend == "both" else (args.backend,)
-    summaries = [run_backend(backend, args) for backend in backends]
-    print()
-    for summary in summaries:
-        print(f"[{summary['backend']}] {summary['passed']}/{summary['targets']} targets met")
-    print(f"total time {time.monotonic() - started:.0f} s")
-    return 0
+    return h.run_backends(lambda backend: run_backend(backend, args), args.backend, started)
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ async def hammer(url: str, headers: dict, seconds: float, concurrency: int) -> t
 # --- Main -------------------------------------------------------------------------------------
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each polling round")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved polling rounds")
@@ -104,13 +104,45 @@ def main() -> None:
     parser.add_argument("--worker-concurrency", type=int, default=4)
     parser.add_argument("--parts", default="123", help="which parts to run, e.g. 13")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def main() -> None:
+    args = parse_args()
     if args.serve:
         serve(args.serve)
         return
-
     data_dir = Path(tempfile.mkdtemp(prefix="scenarios-bench-"))
+    env = prepare_database(data_dir)
+    main_session, headers, backend = prepare_data()
+    broker = "redis" if os.environ.get("REDIS_URL") else "filesystem"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    logs = data_dir / "logs"
+    logs.mkdir()
+    processes: list[subprocess.Popen] = []
+    try:
+        processes.append(start_server(port, env, logs))
+        processes.append(start_worker(port, env, logs, args.worker_concurrency))
+        if not wait_until(lambda: server_up(base), 30, 0.2):
+            raise SystemExit(f"the server did not start; see {logs / 'web.log'}")
+        print(f"HEAT scenario runner benchmark — database {backend}, broker {broker}, "
+              f"{os.cpu_count()} CPUs, uvicorn (1 process), "
+              f"worker concurrency {args.worker_concurrency}")  # fmt: skip
+        if "1" in args.parts:
+            polling(base, headers, main_session, args)
+        if "2" in args.parts:
+            latency(base, headers, main_session, args)
+        if "3" in args.parts:
+            many(base, headers, args)
+    finally:
+        stop_processes(processes)
+        if not os.environ.get("DATABASE_URL"):
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def prepare_database(data_dir: Path) -> dict[str, str]:
+    """The environment of this run (set here too), with the database migrated."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "heatportal.settings.base",
@@ -120,7 +152,11 @@ def main() -> None:
     }
     os.environ.update(env)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    return env
 
+
+def prepare_data():
+    """A fresh ``main`` session and a bench user: ``(main session, bearer headers, database vendor)``."""
     import django
 
     django.setup()
@@ -137,60 +173,43 @@ def main() -> None:
     main_session = RunnerSession.objects.get(display_name="main")
     user, _ = User.objects.get_or_create(username="bench", defaults={"role": "Admin"})
     _token, token = credential_issue(AccessToken, user=user)
-    headers = {"Authorization": f"Bearer {token}"}
-    backend = connection.vendor
-    broker = "redis" if os.environ.get("REDIS_URL") else "filesystem"
+    return main_session, {"Authorization": f"Bearer {token}"}, connection.vendor
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    processes = []
-    logs = data_dir / "logs"
-    logs.mkdir()
+
+def start_server(port: int, env: dict[str, str], logs: Path) -> subprocess.Popen:
+    """This script with ``--serve``: uvicorn, one process."""
+    return subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(port)],
+        cwd=ROOT, env=env, stdout=open(logs / "web.log", "wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def start_worker(port: int, env: dict[str, str], logs: Path, concurrency: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "heatportal", "worker", "--loglevel", "WARNING",
+         "--concurrency", str(concurrency), "--without-mingle", "--without-gossip",
+         "--hostname", f"bench-{port}@localhost"],
+        cwd=ROOT, env=env, stdout=open(logs / "worker.log", "wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def server_up(base: str) -> bool:
+    import httpx
+
     try:
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, __file__, "--serve", str(port)],
-                cwd=ROOT, env=env, stdout=open(logs / "web.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
-            )
-        )  # fmt: skip
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "heatportal", "worker", "--loglevel", "WARNING",
-                 "--concurrency", str(args.worker_concurrency), "--without-mingle", "--without-gossip",
-                 "--hostname", f"bench-{port}@localhost"],
-                cwd=ROOT, env=env, stdout=open(logs / "worker.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
-            )
-        )  # fmt: skip
-        import httpx
-
-        def server_up() -> bool:
-            try:
-                return httpx.get(f"{base}/bench/bare", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        if not wait_until(server_up, 30, 0.2):
-            raise SystemExit(f"the server did not start; see {logs / 'web.log'}")
-        print(f"HEAT scenario runner benchmark — database {backend}, broker {broker}, "
-              f"{os.cpu_count()} CPUs, uvicorn (1 process), "
-              f"worker concurrency {args.worker_concurrency}")  # fmt: skip
-
-        if "1" in args.parts:
-            polling(base, headers, main_session, args)
-        if "2" in args.parts:
-            latency(base, headers, main_session, args)
-        if "3" in args.parts:
-            many(base, headers, args)
-    finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        if not os.environ.get("DATABASE_URL"):
-            shutil.rmtree(data_dir, ignore_errors=True)
+        return httpx.get(f"{base}/bench/bare", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def polling(base, headers, main_session, args) -> None:
@@ -226,52 +245,69 @@ def polling(base, headers, main_session, args) -> None:
 def latency(base, headers, main_session, args) -> None:
     import httpx
 
+    runs = []
+    client = httpx.Client(headers=headers)  # one keep-alive connection, as a polling client has
+    for index in range(args.latency_runs + 1):  # the first one warms the worker up: not counted
+        run = latency_run(client, base, main_session, index)
+        if index > 0:
+            runs.append(run)
+    client.close()
+    print_latency(runs, args)
+
+
+def latency_run(client, base: str, main_session, index: int) -> dict[str, float]:
+    """One ``Slow`` run of 1 s: what the client saw and what the scenario's timestamps say (s)."""
     from scenarios_app import services
     from scenarios_app.models import Scenario
 
-    latencies, observed, posts, completes = [], [], [], []
-    parts: dict[str, list[float]] = {"web": [], "dispatch": [], "run": [], "seen": []}
-    client = httpx.Client(headers=headers)  # one keep-alive connection, as a polling client has
-    for index in range(args.latency_runs + 1):  # the first one warms the worker up: not counted
-        scenario = services.scenario_create(
-            session=main_session, tag=f"latency-{index}", dataset_key="Master data", algo_name="Slow",
-            algo_params={"duration": 1},
-        )  # fmt: skip
-        status = f"{base}/api/v1/sessions/main/scenarios/{scenario.pk}/status"
-        sent_at = time.time()  # the wall clock, to set against the row's timestamps
-        sent = time.perf_counter()
-        response = client.post(f"{base}/api/v1/sessions/main/scenarios/{scenario.pk}/run")
-        posted = time.perf_counter() - sent
-        assert response.status_code == 202, response.text
-        seen = {"status": "queued"}
+    scenario = services.scenario_create(
+        session=main_session, tag=f"latency-{index}", dataset_key="Master data", algo_name="Slow",
+        algo_params={"duration": 1},
+    )  # fmt: skip
+    status = f"{base}/api/v1/sessions/main/scenarios/{scenario.pk}/status"
+    sent_at = time.time()  # the wall clock, to set against the row's timestamps
+    sent = time.perf_counter()
+    response = client.post(f"{base}/api/v1/sessions/main/scenarios/{scenario.pk}/run")
+    posted = time.perf_counter() - sent
+    assert response.status_code == 202, response.text
+    seen = {"status": "queued"}
 
-        def poll(url=status, seen=seen):
-            seen["status"] = client.get(url).json()["status"]
-            return seen["status"]
+    def poll(url=status, seen=seen):
+        seen["status"] = client.get(url).json()["status"]
+        return seen["status"]
 
-        wait_until(lambda: poll() != "queued", 60, 0.005)
-        processing_seen = time.perf_counter() - sent
-        # The same client goes on polling every 5 ms until the run is over, as the peer's
-        # clients do: what it sees is the whole cost of a run, 1 s of it the algorithm's.
-        wait_until(
-            lambda seen=seen: seen["status"] in ("complete", "failed") or poll() in ("complete", "failed"),
-            60,
-            0.005,
-        )
-        complete_seen = time.perf_counter() - sent
-        assert seen["status"] == "complete", seen
-        if index == 0:
-            continue
-        posts.append(posted)
-        observed.append(processing_seen)
-        completes.append(complete_seen)
-        row = Scenario.objects.get(pk=scenario.pk)
-        latencies.append((row.started_at - row.queued_at).total_seconds())
-        parts["web"].append(row.queued_at.timestamp() - sent_at)
-        parts["dispatch"].append((row.started_at - row.queued_at).total_seconds())
-        parts["run"].append((row.finished_at - row.started_at).total_seconds() - 1.0)
-        parts["seen"].append(sent_at + complete_seen - row.finished_at.timestamp())
-    client.close()
+    wait_until(lambda: poll() != "queued", 60, 0.005)
+    processing_seen = time.perf_counter() - sent
+    # The same client goes on polling every 5 ms until the run is over, as the peer's
+    # clients do: what it sees is the whole cost of a run, 1 s of it the algorithm's.
+    wait_until(
+        lambda seen=seen: seen["status"] in ("complete", "failed") or poll() in ("complete", "failed"),
+        60,
+        0.005,
+    )
+    complete_seen = time.perf_counter() - sent
+    assert seen["status"] == "complete", seen
+    row = Scenario.objects.get(pk=scenario.pk)
+    return {
+        "posted": posted,
+        "observed": processing_seen,
+        "complete": complete_seen,
+        "latency": (row.started_at - row.queued_at).total_seconds(),
+        "web": row.queued_at.timestamp() - sent_at,
+        "dispatch": (row.started_at - row.queued_at).total_seconds(),
+        "run": (row.finished_at - row.started_at).total_seconds() - 1.0,
+        "seen": sent_at + complete_seen - row.finished_at.timestamp(),
+    }
+
+
+def print_latency(runs: list[dict[str, float]], args) -> None:
+    def figures(name: str) -> list[float]:
+        return [run[name] for run in runs]
+
+    def p50_ms(name: str) -> float:
+        return statistics.median(figures(name)) * 1000
+
+    latencies, observed, completes = figures("latency"), figures("observed"), figures("complete")
     p50 = statistics.median(latencies)
     overheads = [elapsed - 1.0 for elapsed in completes]
     overhead = statistics.median(overheads)
@@ -280,38 +316,26 @@ def latency(base, headers, main_session, args) -> None:
     print(f"   server: queued_at → started_at          p50 {p50 * 1000:6.1f} ms   p95 "
           f"{percentile(latencies, 0.95) * 1000:6.1f} ms   max {max(latencies) * 1000:6.1f} ms   "
           f"target p50 < 200 ms  {'OK' if p50 < 0.2 else 'MISSED'}")  # fmt: skip
-    print(f"   client: POST run answered (202)         p50 {statistics.median(posts) * 1000:6.1f} ms")
-    print(f"   client: POST run sent → status not queued p50 {statistics.median(observed) * 1000:6.1f} ms "
+    print(f"   client: POST run answered (202)         p50 {p50_ms('posted'):6.1f} ms")
+    print(f"   client: POST run sent → status not queued p50 {p50_ms('observed'):6.1f} ms "
           f"p95 {percentile(observed, 0.95) * 1000:6.1f} ms (polling every 5 ms over HTTP)")  # fmt: skip
-    print(f"   client: POST run sent → complete seen   p50 {statistics.median(completes) * 1000:6.1f} ms; "
+    print(f"   client: POST run sent → complete seen   p50 {p50_ms('complete'):6.1f} ms; "
           f"overhead (minus 1,000 ms) p50 {overhead * 1000:5.1f} ms  "
           f"p95 {percentile(overheads, 0.95) * 1000:5.1f} ms"
           f"   target p50 <= 60 ms  {'OK' if overhead <= 0.06 else 'MISSED'}")  # fmt: skip
     print("   where the overhead goes (p50 each, ms): "
-          f"POST sent → queued_at {statistics.median(parts['web']) * 1000:.1f}; "
-          f"queued_at → started_at {statistics.median(parts['dispatch']) * 1000:.1f}; "
-          f"started_at → finished_at minus 1 s {statistics.median(parts['run']) * 1000:.1f}; "
-          f"finished_at → complete seen {statistics.median(parts['seen']) * 1000:.1f}")  # fmt: skip
+          f"POST sent → queued_at {p50_ms('web'):.1f}; "
+          f"queued_at → started_at {p50_ms('dispatch'):.1f}; "
+          f"started_at → finished_at minus 1 s {p50_ms('run'):.1f}; "
+          f"finished_at → complete seen {p50_ms('seen'):.1f}")  # fmt: skip
 
 
 def many(base, headers, args) -> None:
     import httpx
 
-    from scenarios_app import services
     from scenarios_app.models import Scenario
 
-    sessions = [
-        services.session_create(display_name=f"bench-{index}", with_master_data=True) for index in range(10)
-    ]
-    scenarios = []
-    for session in sessions:
-        for index in range(10):
-            scenarios.append(
-                services.scenario_create(
-                    session=session, tag=f"s{index:02d}", dataset_key="Master data", algo_name="Slow",
-                    algo_params={"duration": 1},
-                )
-            )  # fmt: skip
+    sessions, scenarios = create_many()
     started = time.perf_counter()
     for scenario in scenarios:
         response = httpx.post(
@@ -319,20 +343,7 @@ def many(base, headers, args) -> None:
         )
         assert response.status_code == 202
     ids = [scenario.pk for scenario in scenarios]
-    most_in_session = most_overall = 0
-    while True:
-        rows = list(Scenario.objects.filter(pk__in=ids).values_list("session_id", "status"))
-        processing: dict = {}
-        for session_id, status in rows:
-            if status == "processing":
-                processing[session_id] = processing.get(session_id, 0) + 1
-        most_in_session = max([most_in_session, *processing.values()])
-        most_overall = max(most_overall, sum(processing.values()))
-        if all(status in ("complete", "failed") for _, status in rows):
-            break
-        if time.perf_counter() - started > 600:
-            break
-        time.sleep(0.02)
+    most_in_session, most_overall = watch_processing(ids, started)
     elapsed = time.perf_counter() - started
     finished = Scenario.objects.filter(pk__in=ids)
     complete = finished.filter(status="complete").count()
@@ -347,6 +358,47 @@ def many(base, headers, args) -> None:
           f" (sampled every 20 ms); most processing at once {most_overall}; "
           f"each session in enqueue order: {in_order}")  # fmt: skip
     print(f"   {'OK' if complete == 100 and most_in_session == 1 and in_order else 'MISSED'}")
+
+
+def create_many() -> tuple[list, list]:
+    """10 sessions of 10 created ``Slow`` scenarios each: ``(sessions, scenarios)``."""
+    from scenarios_app import services
+
+    sessions = [
+        services.session_create(display_name=f"bench-{index}", with_master_data=True) for index in range(10)
+    ]
+    scenarios = []
+    for session in sessions:
+        for index in range(10):
+            scenarios.append(
+                services.scenario_create(
+                    session=session, tag=f"s{index:02d}", dataset_key="Master data", algo_name="Slow",
+                    algo_params={"duration": 1},
+                )
+            )  # fmt: skip
+    return sessions, scenarios
+
+
+def watch_processing(ids: list, started: float) -> tuple[int, int]:
+    """Sample the scenarios every 20 ms until all have ended (or 600 s have passed):
+    ``(most processing in one session, most processing at once)``."""
+    from scenarios_app.models import Scenario
+
+    most_in_session = most_overall = 0
+    while True:
+        rows = list(Scenario.objects.filter(pk__in=ids).values_list("session_id", "status"))
+        processing: dict = {}
+        for session_id, status in rows:
+            if status == "processing":
+                processing[session_id] = processing.get(session_id, 0) + 1
+        most_in_session = max([most_in_session, *processing.values()])
+        most_overall = max(most_overall, sum(processing.values()))
+        if all(status in ("complete", "failed") for _, status in rows):
+            break
+        if time.perf_counter() - started > 600:
+            break
+        time.sleep(0.02)
+    return most_in_session, most_overall
 
 
 if __name__ == "__main__":

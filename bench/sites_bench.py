@@ -282,7 +282,7 @@ def compare(label: str, port: int, auth: dict, args, *, pid: int) -> None:
     )
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=5.0, help="per endpoint and round")
@@ -294,11 +294,11 @@ def main() -> None:
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help="the bench server's port (default: a free one)")
     parser.add_argument("--group-id", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.serve:
-        serve(args.port, args.group_id)
-        return
+    return parser.parse_args()
 
+
+def set_up_django() -> None:
+    """Set Django up, migrate the database, and print which database and cache the run uses."""
     import django
 
     django.setup()
@@ -310,42 +310,68 @@ def main() -> None:
     engine = database["ENGINE"].rsplit(".", 1)[-1]
     cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
     print(f"database: {engine} {database['NAME']}; cache: {cache}")
+
+
+def start_server(port: int, group_id: int) -> subprocess.Popen:
+    """This script in ``--serve`` mode on ``port``."""
+    return subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--port", str(port), "--group-id", str(group_id)],
+        cwd=ROOT,
+    )
+
+
+def wait_for_server(server: subprocess.Popen, port: int) -> None:
+    """Until the server accepts connections (at most a minute)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the bench server did not start") from None
+            time.sleep(0.2)
+
+
+def check_bodies(port: int, auth: dict, *, sites: int) -> None:
+    """GET /sites and the bare view serve the same bytes, naming every site."""
+    check = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    api_body = fetch(check, "/api/v1/public/sites", auth)
+    bare_body = fetch(check, "/bench/bare-sites", {})
+    check.close()
+    assert api_body == bare_body, "the bare view must serve the same bytes"
+    assert len(json.loads(api_body)["sites"]) == sites
+    print(f"response: {len(api_body) / 1024:.0f} KiB, {sites} sites")
+
+
+def run(group, key_value: str, args, *, port: int, pid: int) -> None:
+    """Check the bodies, warm both paths, then compare them without and with telemetry."""
+    auth = {"Authorization": f"Bearer {key_value}"}
+    check_bodies(port, auth, sites=args.sites)
+    # Warm both paths, then alternate rounds so that load from elsewhere hits both alike.
+    measure(port, "/api/v1/public/sites", auth, seconds=1, clients=args.clients, pid=pid)
+    measure(port, "/bench/bare-sites", {}, seconds=1, clients=args.clients, pid=pid)
+    compare("no writes", port, auth, args, pid=pid)
+    if args.telemetry_rate > 0:
+        with TelemetryChurn(group, rate=args.telemetry_rate):
+            compare(f"telemetry {args.telemetry_rate:g}/s", port, auth, args, pid=pid)
+
+
+def main() -> None:
+    args = parse_args()
+    if args.serve:
+        serve(args.port, args.group_id)
+        return
+    set_up_django()
     group, key_value = create_group(args.sites)
     server = None
     try:
         cold, warm = count_queries(key_value)
         print(f"queries per GET /sites: {cold} with an empty fragment cache, {warm} with a warm one")
         port = args.port or free_port()
-        server = subprocess.Popen(
-            [sys.executable, __file__, "--serve", "--port", str(port), "--group-id", str(group.pk)],
-            cwd=ROOT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the bench server did not start") from None
-                time.sleep(0.2)
-
-        auth = {"Authorization": f"Bearer {key_value}"}
-        check = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        api_body = fetch(check, "/api/v1/public/sites", auth)
-        bare_body = fetch(check, "/bench/bare-sites", {})
-        check.close()
-        assert api_body == bare_body, "the bare view must serve the same bytes"
-        assert len(json.loads(api_body)["sites"]) == args.sites
-        print(f"response: {len(api_body) / 1024:.0f} KiB, {args.sites} sites")
-
-        # Warm both paths, then alternate rounds so that load from elsewhere hits both alike.
-        measure(port, "/api/v1/public/sites", auth, seconds=1, clients=args.clients, pid=server.pid)
-        measure(port, "/bench/bare-sites", {}, seconds=1, clients=args.clients, pid=server.pid)
-        compare("no writes", port, auth, args, pid=server.pid)
-        if args.telemetry_rate > 0:
-            with TelemetryChurn(group, rate=args.telemetry_rate):
-                compare(f"telemetry {args.telemetry_rate:g}/s", port, auth, args, pid=server.pid)
+        server = start_server(port, group.pk)
+        wait_for_server(server, port)
+        run(group, key_value, args, port=port, pid=server.pid)
     finally:
         if server is not None:
             server.terminate()

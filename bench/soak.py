@@ -455,49 +455,16 @@ def v2_client(client: Client, shared: Shared, number: int) -> None:
     while not client.stop.is_set():
         try:
             if project is None:
-                projects = client.call("projects", "GET", "/api/v2/projects", headers=headers).json()
-                project = next(p["id"] for p in projects if p["title"] == "Sample Project")
-                templates = client.call(
-                    "templates", "GET", "/api/v2/session_templates", headers=headers
-                ).json()
-                template = next(t["id"] for t in templates if t["name"] == "Default Template")
+                project, template = v2_project_and_template(client, headers)
             body = {"name": f"soak {run}", "sessionTemplateId": template, "email": "soak@example.org"}
             session = client.call(
                 "session create", "POST", f"/api/v2/projects/{project}/sessions", expect=(201,), json=body,
                 headers=headers,
             ).json()  # fmt: skip
             node = next(n["id"] for n in session["nodeInstances"] if n["type"] == "InputNode")
-            data = random.randbytes(random.randint(1, 256) * 1024)
-            output = client.call(
-                "upload", "POST", f"/api/v2/node_instances/{node}/outputs", expect=(201,), content=data,
-                headers={**headers, "Content-Type": "application/octet-stream"},
-            ).json()  # fmt: skip
-            if output["size"] != len(data) or output["sha256"] != hashlib.sha256(data).hexdigest():
-                client.stats.record(client.family, "upload", 0, "unexpected", f"size/sha256 differ: {output}")
-            with shared.lock:
-                shared.uploaded_bytes += len(data)
-            listed = client.call("outputs", "GET", f"/api/v2/node_instances/{node}/outputs", headers=headers)
-            if output["id"] not in [item["id"] for item in listed.json()]:
-                client.stats.record(client.family, "outputs", 0, "unexpected", "upload not listed")
-            download = client.call(
-                "download", "GET", f"/api/v2/node_outputs/{output['id']}/data", headers=headers
-            )
-            if download.content != data:
-                client.stats.record(client.family, "download", 0, "unexpected", "bytes differ")
+            v2_output_round_trip(client, shared, headers, node)
             client.call("session get", "GET", f"/api/v2/sessions/{session['id']}", headers=headers)
-            shared_body = {
-                "name": "soak shared",
-                "simulationName": f"soak {run}",
-                "email": "soak@example.org",
-                "sessionTemplateId": template,
-                "startTimeUtc": datetime.now(UTC).isoformat(),
-                "machineGroup": number,
-                "timeWindowSeconds": 60,
-            }
-            client.call(
-                "shared join", "POST", f"/api/v2/projects/{project}/sessions/shared", expect=(200, 201),
-                json=shared_body, headers=headers,
-            )  # fmt: skip
+            v2_shared_join(client, headers, project=project, template=template, run=run, number=number)
             client.call("user data", "GET", "/api/v2/user_data", headers=headers)
             client.call("config", "GET", "/api/v2/config?prefix=public_api_v1", headers=headers)
             client.call(
@@ -509,24 +476,59 @@ def v2_client(client: Client, shared: Shared, number: int) -> None:
         client.pause(0.2, 0.8)
 
 
+def v2_project_and_template(client: Client, headers: dict) -> tuple[str, str]:
+    """The ids of seed_demo's "Sample Project" and "Default Template"."""
+    projects = client.call("projects", "GET", "/api/v2/projects", headers=headers).json()
+    project = next(p["id"] for p in projects if p["title"] == "Sample Project")
+    templates = client.call("templates", "GET", "/api/v2/session_templates", headers=headers).json()
+    template = next(t["id"] for t in templates if t["name"] == "Default Template")
+    return project, template
+
+
+def v2_output_round_trip(client: Client, shared: Shared, headers: dict, node: str) -> None:
+    """Upload random bytes as ``node``'s output, then find it listed and download the same bytes."""
+    data = random.randbytes(random.randint(1, 256) * 1024)
+    output = client.call(
+        "upload", "POST", f"/api/v2/node_instances/{node}/outputs", expect=(201,), content=data,
+        headers={**headers, "Content-Type": "application/octet-stream"},
+    ).json()  # fmt: skip
+    if output["size"] != len(data) or output["sha256"] != hashlib.sha256(data).hexdigest():
+        client.stats.record(client.family, "upload", 0, "unexpected", f"size/sha256 differ: {output}")
+    with shared.lock:
+        shared.uploaded_bytes += len(data)
+    listed = client.call("outputs", "GET", f"/api/v2/node_instances/{node}/outputs", headers=headers)
+    if output["id"] not in [item["id"] for item in listed.json()]:
+        client.stats.record(client.family, "outputs", 0, "unexpected", "upload not listed")
+    download = client.call("download", "GET", f"/api/v2/node_outputs/{output['id']}/data", headers=headers)
+    if download.content != data:
+        client.stats.record(client.family, "download", 0, "unexpected", "bytes differ")
+
+
+def v2_shared_join(
+    client: Client, headers: dict, *, project: str, template: str, run: str, number: int
+) -> None:
+    shared_body = {
+        "name": "soak shared",
+        "simulationName": f"soak {run}",
+        "email": "soak@example.org",
+        "sessionTemplateId": template,
+        "startTimeUtc": datetime.now(UTC).isoformat(),
+        "machineGroup": number,
+        "timeWindowSeconds": 60,
+    }
+    client.call(
+        "shared join", "POST", f"/api/v2/projects/{project}/sessions/shared", expect=(200, 201),
+        json=shared_body, headers=headers,
+    )  # fmt: skip
+
+
 def sites_client(client: Client, shared: Shared, number: int, site_id: str, token: str, key: str) -> None:
     gateway = {"Authorization": f"Bearer {token}"}
     public = {"Authorization": f"Bearer {key}"}
     while not client.stop.is_set():
         try:
             now = datetime.now(UTC)
-            telemetry = {
-                "reportedAt": now.isoformat().replace("+00:00", "Z"),
-                "assets": {
-                    "grid": {"activePowerkW": random.randint(-100, 200)},
-                    "solar": {"activePowerkW": random.randint(0, 180)},
-                    "bess": {
-                        "activePowerkW": random.randint(-80, 80),
-                        "soc": random.randint(10, 90),
-                        "availableStorageCapacitykWh": random.randint(50, 450),
-                    },
-                },
-            }
+            telemetry = telemetry_body(now)
             client.call("telemetry", "POST", "/api/v1/gateway/telemetry", json=telemetry, headers=gateway)
             client.pause(0.1, 0.4)
             client.call("gateway schedules", "GET", "/api/v1/gateway/schedules", headers=gateway)
@@ -534,26 +536,7 @@ def sites_client(client: Client, shared: Shared, number: int, site_id: str, toke
             client.pause(0.1, 0.4)
             client.call("sites", "GET", "/api/v1/public/sites", headers=public)
             client.call("site", "GET", f"/api/v1/public/sites/{site_id}", headers=public)
-            start = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-
-            def entry(hours: int, value: float, start=start) -> dict:
-                return {
-                    "startAt": (start + timedelta(hours=hours)).isoformat().replace("+00:00", "Z"),
-                    "endAt": (start + timedelta(hours=hours + 1)).isoformat().replace("+00:00", "Z"),
-                    "value": value,
-                }
-
-            batch = {
-                "schedules": [
-                    {"asset": "grid", "type": "upperLimitkW", "entries": [entry(0, 150), entry(1, 120)]},
-                    {
-                        "asset": "bess",
-                        "type": "activePowerkW",
-                        "entries": [entry(0, random.randint(-50, 50))],
-                    },
-                    {"asset": "solar", "type": "solarCurtailmentPcnt", "entries": [entry(2, 20)]},
-                ]
-            }
+            batch = schedule_batch(now)
             client.call(
                 "schedules", "POST", f"/api/v1/public/sites/{site_id}/schedules", expect=(202,), json=batch,
                 headers=public,
@@ -561,6 +544,46 @@ def sites_client(client: Client, shared: Shared, number: int, site_id: str, toke
         except Failed:
             pass
         client.pause(0.3, 1.0)
+
+
+def telemetry_body(now: datetime) -> dict:
+    """A gateway's report of grid, solar and battery at ``now``, random values."""
+    return {
+        "reportedAt": now.isoformat().replace("+00:00", "Z"),
+        "assets": {
+            "grid": {"activePowerkW": random.randint(-100, 200)},
+            "solar": {"activePowerkW": random.randint(0, 180)},
+            "bess": {
+                "activePowerkW": random.randint(-80, 80),
+                "soc": random.randint(10, 90),
+                "availableStorageCapacitykWh": random.randint(50, 450),
+            },
+        },
+    }
+
+
+def schedule_batch(now: datetime) -> dict:
+    """Schedules for grid, battery and solar in the hours after the next whole hour."""
+    start = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+    def entry(hours: int, value: float) -> dict:
+        return {
+            "startAt": (start + timedelta(hours=hours)).isoformat().replace("+00:00", "Z"),
+            "endAt": (start + timedelta(hours=hours + 1)).isoformat().replace("+00:00", "Z"),
+            "value": value,
+        }
+
+    return {
+        "schedules": [
+            {"asset": "grid", "type": "upperLimitkW", "entries": [entry(0, 150), entry(1, 120)]},
+            {
+                "asset": "bess",
+                "type": "activePowerkW",
+                "entries": [entry(0, random.randint(-50, 50))],
+            },
+            {"asset": "solar", "type": "solarCurtailmentPcnt", "entries": [entry(2, 20)]},
+        ]
+    }
 
 
 PAGE_LINK = re.compile(r'href="(/[^"#?]*)"')
@@ -659,7 +682,7 @@ def drain(base: str, shared: Shared, seconds: float, stats: Stats) -> None:
         time.sleep(1)
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=float(os.environ.get("SOAK_DURATION", 180)))
     parser.add_argument("--drain", type=float, default=90, help="seconds allowed for work to finish")
@@ -676,8 +699,22 @@ def main() -> int:
     parser.add_argument("--sites", type=int, default=2, help="sites clients")
     parser.add_argument("--pages", type=int, default=2, help="portal page clients")
     parser.add_argument("--keep", action="store_true", help="keep the data folder and its run.log")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+@dataclass
+class Outcome:
+    """What a soak that got its portal healthy found."""
+
+    traffic_seconds: float
+    drain_seconds: float
+    problems: list[str]
+    log: str  # the run log
+    crash_lines: list[str]
+
+
+def main() -> int:
+    args = parse_args()
     # A `timeout` or Ctrl-C still stops the portal (the finally below): its processes run in a
     # session of their own and would outlive this script.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -687,98 +724,147 @@ def main() -> int:
         recreate_database(args.database_url, args.redis_url)
     portal = Portal(args)
     stats, shared = Stats(), Shared()
-    problems: list[str] = []
     try:
-        started = time.monotonic()
-        portal.start()
-        try:
-            portal.wait_healthy(args.startup_timeout)
-        except SystemExit as error:
-            print(f"{error}; the run log (last 60 lines):")
-            print("\n".join(portal.log_text().splitlines()[-60:]))
-            print(f"\nSOAK FAILED ({setup})")
-            return 1
-        print(f"healthy after {time.monotonic() - started:.1f} s (data folder {portal.data_dir})", flush=True)
-        time.sleep(2)  # let every process of the run finish starting
-        processes = portal_processes(portal.process.pid, portal.data_dir)
-        for process in processes:
-            print(f"  {process.role:<24} pid {process.pid:<7} {process.argv[:110]}")
-        roles = {process.role for process in processes}
-        for needed in ("web", "beat"):
-            if needed not in roles:
-                problems.append(f"no {needed} process found at start")
-        if not any(role.startswith("worker[") for role in roles):
-            problems.append("no worker process found at start")
-
-        sites = []
-        for number in range(args.sites):
-            name = f"soak-{uuid.uuid4().hex[:8]}"
-            created = portal.manage("create_site", "--group", "Soak", "--name", name)
-            site_id = re.search(r"site id:\s+(\S+)", created).group(1)
-            token = re.search(r"device token:\s+(\S+)", created).group(1)
-            key = portal.manage("create_site_api_key", "--group", "Soak", "--name", name).strip()
-            sites.append((site_id, token, key))
-            del number
-
-        stop = threading.Event()
-        threads = []
-        plan = [
-            ("crowd", crowd_client, args.crowd, ()),
-            ("scenarios", scenarios_client, args.scenarios, ()),
-            ("v2", v2_client, args.v2, ()),
-            ("pages", pages_client, args.pages, ()),
-        ]
-        for family, target, count, extra in plan:
-            for number in range(count):
-                client = Client(portal.base, family, stats, stop)
-                threads.append(
-                    threading.Thread(
-                        target=guarded, args=(target, client, shared, number, *extra), daemon=True
-                    )
-                )
-        for number, site in enumerate(sites):
-            client = Client(portal.base, "sites", stats, stop)
-            threads.append(
-                threading.Thread(
-                    target=guarded, args=(sites_client, client, shared, number, *site), daemon=True
-                )
-            )
-        print(f"{len(threads)} clients for {args.duration:.0f} s ...", flush=True)
-        traffic_started = time.monotonic()
-        for thread in threads:
-            thread.start()
-        deaths = monitor(portal, processes, stats, stop, args.duration)
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=BLOCK + 30)
-        traffic_seconds = time.monotonic() - traffic_started
-        drain_started = time.monotonic()
-        if portal.process.poll() is None:
-            drain(portal.base, shared, args.drain, stats)
-        drain_seconds = time.monotonic() - drain_started
-        deaths.update(
-            {
-                process: "dead at the end"
-                for process in processes
-                if not alive(process) and process not in deaths
-            }
-        )
-        if portal.process.poll() is not None:
-            problems.append(f"make run exited with {portal.process.returncode}")
-        for process, when in deaths.items():
-            problems.append(f"{process.role} (pid {process.pid}) {when}")
-        log = portal.log_text()
-        lines = log.splitlines() + portal.other_logs()
-        crash_lines = [line for line in lines if CRASH_PATTERNS.search(line)]
+        outcome = soak(portal, args, stats, shared, setup)
     finally:
         portal.stop()
         if not args.keep:
             portal.cleanup()
+    if outcome is None:
+        return 1
 
-    report(stats, shared, traffic_seconds, drain_seconds, problems, crash_lines)
+    report(
+        stats, shared, outcome.traffic_seconds, outcome.drain_seconds, outcome.problems, outcome.crash_lines
+    )
+    failed = soak_failed(stats, shared, outcome)
+    if failed:
+        print("\nthe run log (last 60 lines):")
+        print("\n".join(outcome.log.splitlines()[-60:]))
+        if args.keep:
+            print(f"\nkept: {portal.log_path}")
+    print(f"\nSOAK {'FAILED' if failed else 'PASSED'} ({setup})")
+    return 1 if failed else 0
+
+
+def soak(
+    portal: Portal, args: argparse.Namespace, stats: Stats, shared: Shared, setup: str
+) -> Outcome | None:
+    """Start the portal, run the clients for the duration, drain; None if it never got healthy."""
+    started = time.monotonic()
+    portal.start()
+    try:
+        portal.wait_healthy(args.startup_timeout)
+    except SystemExit as error:
+        print(f"{error}; the run log (last 60 lines):")
+        print("\n".join(portal.log_text().splitlines()[-60:]))
+        print(f"\nSOAK FAILED ({setup})")
+        return None
+    print(f"healthy after {time.monotonic() - started:.1f} s (data folder {portal.data_dir})", flush=True)
+    time.sleep(2)  # let every process of the run finish starting
+    processes = portal_processes(portal.process.pid, portal.data_dir)
+    problems = startup_problems(processes)
+    sites = create_sites(portal, args.sites)
+
+    stop = threading.Event()
+    threads = client_threads(portal.base, args, stats, shared, stop, sites)
+    print(f"{len(threads)} clients for {args.duration:.0f} s ...", flush=True)
+    traffic_started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    deaths = monitor(portal, processes, stats, stop, args.duration)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=BLOCK + 30)
+    traffic_seconds = time.monotonic() - traffic_started
+    drain_started = time.monotonic()
+    if portal.process.poll() is None:
+        drain(portal.base, shared, args.drain, stats)
+    drain_seconds = time.monotonic() - drain_started
+    problems += end_problems(portal, processes, deaths)
+    log = portal.log_text()
+    lines = log.splitlines() + portal.other_logs()
+    crash_lines = [line for line in lines if CRASH_PATTERNS.search(line)]
+    return Outcome(traffic_seconds, drain_seconds, problems, log, crash_lines)
+
+
+def startup_problems(processes: list[PortalProcess]) -> list[str]:
+    """Print the processes found at start; a problem for each kind (web, beat, worker) missing."""
+    problems = []
+    for process in processes:
+        print(f"  {process.role:<24} pid {process.pid:<7} {process.argv[:110]}")
+    roles = {process.role for process in processes}
+    for needed in ("web", "beat"):
+        if needed not in roles:
+            problems.append(f"no {needed} process found at start")
+    if not any(role.startswith("worker[") for role in roles):
+        problems.append("no worker process found at start")
+    return problems
+
+
+def create_sites(portal: Portal, count: int) -> list[tuple[str, str, str]]:
+    """``count`` sites made the README way: (site id, device token, public API key) each."""
+    sites = []
+    for _number in range(count):
+        name = f"soak-{uuid.uuid4().hex[:8]}"
+        created = portal.manage("create_site", "--group", "Soak", "--name", name)
+        site_id = re.search(r"site id:\s+(\S+)", created).group(1)
+        token = re.search(r"device token:\s+(\S+)", created).group(1)
+        key = portal.manage("create_site_api_key", "--group", "Soak", "--name", name).strip()
+        sites.append((site_id, token, key))
+    return sites
+
+
+def client_threads(
+    base: str,
+    args: argparse.Namespace,
+    stats: Stats,
+    shared: Shared,
+    stop: threading.Event,
+    sites: list[tuple[str, str, str]],
+) -> list[threading.Thread]:
+    """One thread per client (not started): as many of each family as asked, one per site."""
+    threads = []
+    plan = [
+        ("crowd", crowd_client, args.crowd, ()),
+        ("scenarios", scenarios_client, args.scenarios, ()),
+        ("v2", v2_client, args.v2, ()),
+        ("pages", pages_client, args.pages, ()),
+    ]
+    for family, target, count, extra in plan:
+        for number in range(count):
+            client = Client(base, family, stats, stop)
+            threads.append(
+                threading.Thread(target=guarded, args=(target, client, shared, number, *extra), daemon=True)
+            )
+    for number, site in enumerate(sites):
+        client = Client(base, "sites", stats, stop)
+        threads.append(
+            threading.Thread(target=guarded, args=(sites_client, client, shared, number, *site), daemon=True)
+        )
+    return threads
+
+
+def end_problems(
+    portal: Portal, processes: list[PortalProcess], deaths: dict[PortalProcess, str]
+) -> list[str]:
+    """`make run` gone, or a process found at start that died or is dead now."""
+    deaths.update(
+        {process: "dead at the end" for process in processes if not alive(process) and process not in deaths}
+    )
+    problems = []
+    if portal.process.poll() is not None:
+        problems.append(f"make run exited with {portal.process.returncode}")
+    for process, when in deaths.items():
+        problems.append(f"{process.role} (pid {process.pid}) {when}")
+    return problems
+
+
+def soak_failed(stats: Stats, shared: Shared, outcome: Outcome) -> bool:
+    """Any problem, crash line, 5xx, connection error or unexpected answer; any crowd request
+    or scenario run not complete, or none made at all."""
     failed = (
-        bool(problems)
-        or bool(crash_lines)
+        bool(outcome.problems)
+        or bool(outcome.crash_lines)
         or any(
             family.server_errors or family.connection_errors or family.unexpected
             for family in stats.families.values()
@@ -786,16 +872,9 @@ def main() -> int:
     )
     incomplete_crowd = [key for key, status in shared.crowd.items() if status != "complete"]
     incomplete_runs = [key for key, status in shared.scenarios.items() if status != "complete"]
-    failed = (
+    return (
         failed or bool(incomplete_crowd) or bool(incomplete_runs) or not shared.crowd or not shared.scenarios
     )
-    if failed:
-        print("\nthe run log (last 60 lines):")
-        print("\n".join(log.splitlines()[-60:]))
-        if args.keep:
-            print(f"\nkept: {portal.log_path}")
-    print(f"\nSOAK {'FAILED' if failed else 'PASSED'} ({setup})")
-    return 1 if failed else 0
 
 
 def guarded(target, client: Client, shared: Shared, number: int, *extra) -> None:

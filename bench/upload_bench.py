@@ -522,19 +522,32 @@ def measure_ceiling(env: dict[str, str], data_dir: Path, size: int, block: bytes
     return None
 
 
+Row = tuple[str, str]
+
+
 def report(args: argparse.Namespace, size: int, disk: Disk, m: Measured, ceiling: float | None) -> None:
+    disk_fsync = disk.fsync_speed(size)
+    throughput = size / MIB / m.result.seconds
+    fsyncs = storage_fsyncs()
+    rows = speed_rows(args, size, disk, m, ceiling)
+    rows += server_rows(args, size, m, fsyncs)
+    print_rows(rows)
+    print_verdicts(throughput / disk_fsync, m.growth_mib(), fsyncs)
+
+
+def speed_rows(
+    args: argparse.Namespace, size: int, disk: Disk, m: Measured, ceiling: float | None
+) -> list[Row]:
+    """The disk's speeds, the upload's times and throughput, and how they compare."""
     disk_fsync = disk.fsync_speed(size)
     disk_nofsync = size / MIB / disk.nofsync_seconds
     throughput = size / MIB / m.result.seconds
     ratio = throughput / disk_fsync
-    growth = m.growth_mib()
-    body = m.result.body if isinstance(m.result.body, dict) else {}
 
     def of_disk(speed: float) -> str:
         return f"{speed / disk_fsync * 100:.1f} % of fsync disk"
 
     runs = ", ".join(f"{size / MIB / seconds:.0f}" for seconds in disk.fsync_runs)
-    fsyncs = storage_fsyncs()
     rows = [
         ("upload size", f"{args.size_mib} MiB ({size} bytes), raw body, 1 MiB generated chunks"),
         ("disk write + fsync (1 MiB blocks)", f"{disk_fsync:8.1f} MiB/s  (median of runs at {runs} MiB/s)"),
@@ -557,15 +570,21 @@ def report(args: argparse.Namespace, size: int, disk: Disk, m: Measured, ceiling
             ("fsync of the stored file after 201", f"{m.fsync_after:8.2f} s"),
             ("  throughput until durable", f"{durable:8.1f} MiB/s  ({of_disk(durable)})"),
         ]  # fmt: skip
+    return rows
+
+
+def server_rows(args: argparse.Namespace, size: int, m: Measured, fsyncs: bool | None) -> list[Row]:
+    """The server's memory, writes and CPU during the upload, and whether the response is right."""
+    body = m.result.body if isinstance(m.result.body, dict) else {}
     hwm = "could not reset VmHWM" if m.hwm_after_kib is None else f"VmHWM {m.hwm_after_kib / 1024:.1f} MiB"
     wchar, written, cancelled = (
         m.io.get(key, 0) / MIB for key in ("wchar", "write_bytes", "cancelled_write_bytes")
     )
     warm = "" if args.no_warmup else "  (after warm-up)"
-    rows += [
+    return [
         ("server RSS baseline", f"{m.baseline_kib / 1024:8.1f} MiB{warm}"),
         ("server peak RSS", f"{m.peak_rss_kib / 1024:8.1f} MiB  ({m.samples} samples; {hwm})"),
-        ("server peak memory growth", f"{growth:8.1f} MiB  (target <= {MEMORY_TARGET_MIB:.0f} MiB)"),
+        ("server peak memory growth", f"{m.growth_mib():8.1f} MiB  (target <= {MEMORY_TARGET_MIB:.0f} MiB)"),
         ("server bytes written (wchar)", f"{wchar:8.1f} MiB  ({wchar * MIB / size:.2f} x the body)"),
         ("server write_bytes / cancelled", f"{written:8.1f} / {cancelled:.1f} MiB"),
         ("server body spool file, peak", f"{m.peak_spool_bytes / MIB:8.1f} MiB  (open, under {m.spool_dir})"),
@@ -577,11 +596,17 @@ def report(args: argparse.Namespace, size: int, disk: Disk, m: Measured, ceiling
         ("server fsyncs the stored file?", {True: "yes", False: "no", None: "unknown"}[fsyncs]
          + " (Django FileSystemStorage._save)"),
     ]  # fmt: skip
+
+
+def print_rows(rows: list[Row]) -> None:
     width = max(len(label) for label, _ in rows)
     print()
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
     print()
+
+
+def print_verdicts(ratio: float, growth: float, fsyncs: bool | None) -> None:
     if fsyncs is False:
         print(
             "Note: the server does not fsync: its writes end in the page cache, while the disk figure\n"

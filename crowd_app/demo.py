@@ -1,5 +1,7 @@
 """Demo data of crowd_app, loaded by `manage.py seed_demo`."""
 
+from typing import cast
+
 from crowd_app.api.inputs import request_params
 from crowd_app.models import CrowdAccount, CrowdApiKey, CrowdRequest, RequestType
 from crowd_app.services import (
@@ -27,7 +29,7 @@ SAMPLE_REQUEST = {
 
 def seed_crowd() -> list[str]:
     """Create what is missing; return one line per thing created."""
-    lines = []
+    lines: list[str] = []
     owner = User.objects.filter(username="admin").first() or User.objects.filter(is_superuser=True).first()
     if owner is None:
         return lines
@@ -35,7 +37,7 @@ def seed_crowd() -> list[str]:
     if account is None:
         account = crowd_account_create(owner=owner, name=DEMO_ACCOUNT)
         lines.append(f"created crowd account {DEMO_ACCOUNT}")
-    lookup_id = CrowdApiKey.TEST.parse(SAMPLE_TEST_KEY)[0]
+    lookup_id = cast(tuple[str, str], CrowdApiKey.TEST.parse(SAMPLE_TEST_KEY))[0]  # a valid key
     sample_key = CrowdApiKey.objects.filter(lookup_id=lookup_id).first()
     if sample_key is None:
         sample_key, _ = crowd_api_key_create(

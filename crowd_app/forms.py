@@ -77,6 +77,7 @@ class TaskAnswerForm(forms.Form):
         self.crowd_request = crowd_request
         params = crowd_request.params
         request_type = crowd_request.type
+        field: forms.Field
         if request_type == RequestType.MULTIPLE_CHOICE:
             self.answer_field = "choice"
             field = forms.MultipleChoiceField(
@@ -137,5 +138,5 @@ class TaskAnswerForm(forms.Form):
     def answer_error(self) -> str:
         """The first error, for the page's one error line."""
         for errors in self.errors.values():
-            return errors[0]
+            return str(errors[0])
         return ""

@@ -219,7 +219,7 @@ class WakeHub:
                         self.subscribed.clear()
                         return
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    ids = []
+                    ids: list[str] = []
                     while message is not None and len(ids) < 1000:  # take what has arrived, in one go
                         if message.get("type") == "message":
                             ids.append(message["data"].decode())

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from crowd_app import webhooks
 from crowd_app.api.outputs import request_json, request_output
 from crowd_app.models import (
     CrowdAccount,
@@ -40,7 +42,7 @@ def _visible_to_key(api_key: CrowdApiKey) -> Q:
     return Q(account_id=api_key.account_id, staging=api_key.is_test)
 
 
-def request_visible_to_key(*, api_key: CrowdApiKey, request_id: str) -> CrowdRequest | None:
+def request_get(*, api_key: CrowdApiKey, request_id: str) -> CrowdRequest | None:
     """The request with its answers and their crunchers (for :func:`request_json`)."""
     return (
         CrowdRequest.objects.filter(_visible_to_key(api_key), pk=request_id)
@@ -49,7 +51,7 @@ def request_visible_to_key(*, api_key: CrowdApiKey, request_id: str) -> CrowdReq
     )
 
 
-def request_is_visible_to_key(*, api_key: CrowdApiKey, request_id: str) -> bool:
+def request_visible(*, api_key: CrowdApiKey, request_id: str) -> bool:
     return CrowdRequest.objects.filter(_visible_to_key(api_key), pk=request_id).exists()
 
 
@@ -96,26 +98,29 @@ def _request_rows_sql(vendor: str) -> str:
     )
 
 
-def request_output_reload(*, request_id: str) -> dict[str, Any]:
+def request_json_get(*, request_id: str) -> dict[str, Any]:
     """The Request object of a request the caller has already been allowed to see."""
     crowd_request = CrowdRequest.objects.prefetch_related("answers__cruncher").get(pk=request_id)
     return request_json(crowd_request)
 
 
-def request_is_pending(*, request_id: str) -> bool:
+def request_pending(*, request_id: str) -> bool:
     return CrowdRequest.objects.filter(pk=request_id, status=CrowdRequest.Status.PENDING).exists()
 
 
-def accounts_of(*, user: User) -> QuerySet[CrowdAccount]:
+def crowd_account_list(*, user: User) -> QuerySet[CrowdAccount]:
+    """The accounts ``user`` may see: their own, or every account for a superuser."""
     if user.is_superuser:
         return CrowdAccount.objects.all()
     return CrowdAccount.objects.filter(owner=user)
 
 
-def requests_for_portal(
+def request_list(
     *, user: User, status: str = "", request_type: str = "", staging: str = "", account_id: str = ""
 ) -> QuerySet[CrowdRequest]:
-    queryset = CrowdRequest.objects.filter(account__in=accounts_of(user=user)).select_related("account")
+    """The requests of the accounts ``user`` may see, newest first, with their accounts."""
+    accounts = crowd_account_list(user=user)
+    queryset = CrowdRequest.objects.filter(account__in=accounts).select_related("account")
     if status:
         queryset = queryset.filter(status=status)
     if request_type:
@@ -127,14 +132,22 @@ def requests_for_portal(
     return queryset.order_by("-created_at")
 
 
-def deliveries_of(*, crowd_request: CrowdRequest) -> QuerySet[WebhookDelivery]:
+def webhook_delivery_list(*, crowd_request: CrowdRequest) -> QuerySet[WebhookDelivery]:
     return crowd_request.deliveries.all()
+
+
+def webhook_secret_get(*, account: CrowdAccount) -> str:
+    """The account's signing secret; empty when it has none yet (``crowd_account_create``
+    gives every account one; ``services.webhook_secret_ensure`` makes one for the others)."""
+    if not account.webhook_secret_encrypted:
+        return ""
+    return webhooks.secret_decrypt(account.webhook_secret_encrypted)
 
 
 # --- Crunchers' tasks -------------------------------------------------------------------------
 
 
-def task_candidates(*, cruncher: Cruncher, now, skipped: bool) -> QuerySet[CrowdRequest]:
+def task_list(*, cruncher: Cruncher, now: datetime, skipped: bool) -> QuerySet[CrowdRequest]:
     """Pending live requests this cruncher may take (not answered by them, not held by somebody
     else; ``exclude_crunchers`` is checked by the caller, it lives in ``params``), oldest first.
     ``skipped=False``: those they have not skipped; ``skipped=True``: only those they have,
@@ -149,11 +162,16 @@ def task_candidates(*, cruncher: Cruncher, now, skipped: bool) -> QuerySet[Crowd
     return queryset.exclude(skips__cruncher=cruncher).order_by("created_at")
 
 
-def task_was_skipped(*, cruncher: Cruncher, crowd_request: CrowdRequest) -> bool:
+def cruncher_get(*, user: User) -> Cruncher | None:
+    """The signed-in user's cruncher; None until their first task (services.cruncher_for_user)."""
+    return Cruncher.objects.filter(user=user).first()
+
+
+def task_skipped(*, cruncher: Cruncher, crowd_request: CrowdRequest) -> bool:
     return TaskSkip.objects.filter(cruncher=cruncher, request=crowd_request).exists()
 
 
-def lease_of(*, cruncher: Cruncher) -> TaskLease | None:
+def task_lease_get(*, cruncher: Cruncher) -> TaskLease | None:
     """The task this cruncher holds right now (a lease that runs, on a pending request)."""
     return (
         TaskLease.objects.filter(
@@ -164,6 +182,6 @@ def lease_of(*, cruncher: Cruncher) -> TaskLease | None:
     )
 
 
-def answers_of(*, cruncher: Cruncher, limit: int = 20) -> QuerySet[CrowdAnswer]:
+def answer_list(*, cruncher: Cruncher, limit: int = 20) -> QuerySet[CrowdAnswer]:
     """The cruncher's latest answers, newest first, with their requests."""
     return cruncher.answers.select_related("request").order_by("-created_at")[:limit]

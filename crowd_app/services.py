@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from crowd_app import selectors, webhooks
+from crowd_app import media, selectors, webhooks
 from crowd_app.api.inputs import request_params
 from crowd_app.api.outputs import request_json
 from crowd_app.models import (
@@ -33,7 +33,6 @@ from crowd_app.validation import InvalidParams, answer_clean, answer_key
 from heatportal.accounts.models import User
 from heatportal.celery import enqueue_on_commit
 from heatportal.credentials import credential_issue, credential_revoke
-from heatportal.ratelimit import LeasedRateLimit
 from heatportal.services import Conflict, NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -75,22 +74,10 @@ def webhook_secret_rotate(*, account: CrowdAccount) -> str:
     return secret
 
 
-def webhook_secret_get(*, account: CrowdAccount) -> str:
-    """The account's signing secret, created on first use."""
-    if not account.webhook_secret_encrypted:
-        return webhook_secret_rotate(account=account)
-    return webhooks.secret_decrypt(account.webhook_secret_encrypted)
-
-
-# Counted for every server process together in the shared cache, in leases: a process takes a
-# few calls of the minute's allowance in one round trip and spends them locally, so most calls
-# cost no round trip, and no more than the limit are ever served in a minute.
-_rate_limit = LeasedRateLimit("crowd")
-
-
-def rate_limit_retry_after(*, api_key: CrowdApiKey) -> int | None:
-    """Count one call of ``api_key`` in the current minute; the seconds to wait when over."""
-    return _rate_limit.hit(api_key.pk, limit=settings.CROWD_RATE_LIMIT_PER_MINUTE, window=60)
+def webhook_secret_ensure(*, account: CrowdAccount) -> str:
+    """The account's signing secret, created on first use (accounts made outside
+    ``crowd_account_create`` have none)."""
+    return selectors.webhook_secret_get(account=account) or webhook_secret_rotate(account=account)
 
 
 # --- Requests ---------------------------------------------------------------------------------
@@ -166,7 +153,7 @@ def staging_request_answer(*, request_id: str) -> None:
             return
 
 
-def staging_sweep(*, now=None) -> int:
+def staging_sweep(*, now: datetime | None = None) -> int:
     """Send the simulated crunchers' message again for staging requests still pending
     ``CROWD_STAGING_RESEND_AFTER`` seconds after it was due (the message was lost, or the worker
     holding it died). Each request is re-sent at most once per that period; the task answers
@@ -243,7 +230,7 @@ def task_take_next(*, cruncher: Cruncher) -> CrowdRequest | None:
     expires_at = now + timedelta(seconds=settings.CROWD_LEASE_SECONDS)
     # Tasks the cruncher has not skipped first; a skipped one only when nothing else is left.
     for skipped in (False, True):
-        candidates = selectors.task_candidates(cruncher=cruncher, now=now, skipped=skipped)
+        candidates = selectors.task_list(cruncher=cruncher, now=now, skipped=skipped)
         for crowd_request in candidates.iterator(chunk_size=100):
             if cruncher.cruncher_id in crowd_request.exclude_crunchers:
                 continue
@@ -286,16 +273,7 @@ def answer_submit(*, crowd_request: CrowdRequest, cruncher: Cruncher, response: 
     """Record one cruncher's answer and complete the request when enough agree (majority
     voting) or when ``max_crunchers`` have answered without agreement (response null)."""
     locked = CrowdRequest.objects.select_for_update().get(pk=crowd_request.pk)
-    if locked.status != CrowdRequest.Status.PENDING:
-        raise ServiceError(f"This request is {locked.status}")
-    if cruncher.cruncher_id in locked.exclude_crunchers:
-        raise ServiceError("You are excluded from this request")
-    if locked.staging != cruncher.simulated:
-        raise ServiceError("Staging requests are answered by the simulated crunchers only")
-    if not cruncher.simulated:
-        lease = TaskLease.objects.filter(request=locked, cruncher=cruncher).first()
-        if lease is None or lease.expires_at <= timezone.now():
-            raise ServiceError("Your hold on this task has expired; take it again")
+    _answer_allowed_check(locked, cruncher)
     try:
         cleaned = answer_clean(locked.type, locked.params, response)
     except InvalidParams as error:
@@ -306,7 +284,27 @@ def answer_submit(*, crowd_request: CrowdRequest, cruncher: Cruncher, response: 
     except IntegrityError:
         raise ServiceError("You have already answered this request") from None
     TaskLease.objects.filter(request=locked, cruncher=cruncher).delete()
+    _votes_count(locked)
+    return locked
 
+
+def _answer_allowed_check(locked: CrowdRequest, cruncher: Cruncher) -> None:
+    """Raise ServiceError unless ``cruncher`` may answer the (locked) request now."""
+    if locked.status != CrowdRequest.Status.PENDING:
+        raise ServiceError(f"This request is {locked.status}")
+    if cruncher.cruncher_id in locked.exclude_crunchers:
+        raise ServiceError("You are excluded from this request")
+    if locked.staging != cruncher.simulated:
+        raise ServiceError("Staging requests are answered by the simulated crunchers only")
+    if not cruncher.simulated:
+        lease = TaskLease.objects.filter(request=locked, cruncher=cruncher).first()
+        if lease is None or lease.expires_at <= timezone.now():
+            raise ServiceError("Your hold on this task has expired; take it again")
+
+
+def _votes_count(locked: CrowdRequest) -> None:
+    """Complete the request when ``min_agreements`` answers agree, or with a null response once
+    ``max_crunchers`` have answered without agreement."""
     answers = list(locked.answers.all())
     groups: dict[str, list[CrowdAnswer]] = {}
     for answer in answers:
@@ -316,7 +314,6 @@ def answer_submit(*, crowd_request: CrowdRequest, cruncher: Cruncher, response: 
         _complete(locked, agreed[0].response)
     elif len(answers) >= locked.max_crunchers:
         _complete(locked, None)
-    return locked
 
 
 def _complete(crowd_request: CrowdRequest, response: Any) -> None:
@@ -364,7 +361,7 @@ def webhook_attempt_deliver(*, request_id: str, message_id: str, attempt: int) -
         return
     sent = webhooks.send(
         url=crowd_request.hook_url,
-        secret=webhook_secret_get(account=crowd_request.account),
+        secret=webhook_secret_ensure(account=crowd_request.account),
         message_id=message_id,
         body=json.dumps(request_json(crowd_request)).encode(),
     )
@@ -392,11 +389,14 @@ def webhook_attempt_claim(*, request_id: str, message_id: str, attempt: int) -> 
         CrowdRequest.objects.select_related("account").prefetch_related(answers).filter(pk=request_id).first()
     )
     complete = crowd_request is not None and crowd_request.status == CrowdRequest.Status.COMPLETE
-    if not complete or not crowd_request.hook_url:
+    if crowd_request is None or not complete or not crowd_request.hook_url:
         return None
     now = timezone.now()
     claimed = WebhookDelivery.objects.filter(
-        request_id=request_id, message_id=message_id, attempt=attempt, outcome=WebhookDelivery.Outcome.PENDING
+        request__pk=request_id,
+        message_id=message_id,
+        attempt=attempt,
+        outcome=WebhookDelivery.Outcome.PENDING,
     ).update(outcome=WebhookDelivery.Outcome.SENDING, started_at=now)
     if not claimed:
         try:
@@ -412,14 +412,6 @@ def webhook_attempt_claim(*, request_id: str, message_id: str, attempt: int) -> 
         except IntegrityError:
             return None
     return crowd_request
-
-
-def webhook_retry_delay_max(attempt: int) -> int:
-    """The longest wait before the attempt after failed ``attempt``: Celery's ``retry_backoff``
-    (``int(max(1, WEBHOOK_BACKOFF_BASE))`` * 2 ** (attempt - 1) seconds, at most
-    ``WEBHOOK_BACKOFF_MAX``); its ``retry_jitter`` picks a wait between 0 and that."""
-    factor = int(max(1.0, settings.WEBHOOK_BACKOFF_BASE))
-    return min(int(settings.WEBHOOK_BACKOFF_MAX), factor * 2 ** (attempt - 1))
 
 
 def webhook_attempt_record(
@@ -440,16 +432,16 @@ def webhook_attempt_record(
     when the attempt was no longer this worker's (the sweep declared it lost)."""
     Outcome = WebhookDelivery.Outcome
     will_retry = bool(error) and retry and attempt < settings.WEBHOOK_MAX_ATTEMPTS
-    if will_retry and due is None:
-        due = timezone.now() + timedelta(seconds=webhook_retry_delay_max(attempt))
-    elif not will_retry:
+    if not will_retry:
         due = None
+    elif due is None:
+        due = timezone.now() + timedelta(seconds=webhooks.retry_delay_max(attempt))
     outcome = Outcome.SUCCEEDED if not error else Outcome.RETRYING if will_retry else Outcome.FAILED
     # Autocommitted statements, not one transaction: at one delivery per task the round trips
     # of BEGIN/COMMIT are a good part of its cost. Each step is guarded by the row's state,
     # and the next attempt's row exists before its message is sent.
     recorded = WebhookDelivery.objects.filter(
-        request_id=request_id, message_id=message_id, attempt=attempt, outcome=Outcome.SENDING
+        request__pk=request_id, message_id=message_id, attempt=attempt, outcome=Outcome.SENDING
     ).update(
         outcome=outcome,
         status_code=status_code,
@@ -459,26 +451,31 @@ def webhook_attempt_record(
     )
     if not recorded:
         return None
-    if will_retry:
-        try:
-            with transaction.atomic():
-                WebhookDelivery.objects.create(
-                    request_id=request_id,
-                    message_id=message_id,
-                    attempt=attempt + 1,
-                    url=WebhookDelivery.objects.get(message_id=message_id, attempt=attempt).url,
-                    outcome=Outcome.PENDING,
-                    next_attempt_at=due,
-                )
-        except IntegrityError:
-            pass  # the next attempt exists already
+    if due is not None:
+        _webhook_next_attempt_create(request_id=request_id, message_id=message_id, attempt=attempt, due=due)
     else:
         state = CrowdRequest.WebhookState.DELIVERED if not error else CrowdRequest.WebhookState.FAILED
         CrowdRequest.objects.filter(pk=request_id).update(webhook_state=state)
     return outcome
 
 
-def webhooks_sweep(*, now=None) -> dict[str, int]:
+def _webhook_next_attempt_create(*, request_id: str, message_id: str, attempt: int, due: datetime) -> None:
+    """The row of the attempt after ``attempt``, pending and due at ``due`` (kept when it exists)."""
+    try:
+        with transaction.atomic():
+            WebhookDelivery.objects.create(
+                request_id=request_id,
+                message_id=message_id,
+                attempt=attempt + 1,
+                url=WebhookDelivery.objects.get(message_id=message_id, attempt=attempt).url,
+                outcome=WebhookDelivery.Outcome.PENDING,
+                next_attempt_at=due,
+            )
+    except IntegrityError:
+        pass  # the next attempt exists already
+
+
+def webhooks_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Recover deliveries whose message was lost or whose worker died, from their rows:
 
     - a ``pending`` attempt overdue by ``WEBHOOK_RESEND_AFTER`` seconds is sent again (at most
@@ -531,9 +528,6 @@ def webhook_replay(*, crowd_request: CrowdRequest) -> str:
     return webhook_enqueue(crowd_request=crowd_request)
 
 
-MEDIA_PREFIX = "crowd/answers/"
-
-
 def media_answer_store(*, crowd_request: CrowdRequest, upload: Any) -> str:
     """Store a cruncher's uploaded image/video/audio answer; return its public URL."""
     from pathlib import PurePath
@@ -550,6 +544,6 @@ def media_answer_store(*, crowd_request: CrowdRequest, upload: Any) -> str:
     if not content_type.startswith(f"{expected}/"):
         raise ServiceError(f"response: an {expected} file is required (got {content_type or 'unknown'})")
     suffix = PurePath(upload.name or "").suffix.lower()[:10]
-    name = default_storage.save(f"{MEDIA_PREFIX}{crowd_request.pk}/{uuid.uuid4().hex}{suffix}", upload)
-    path = reverse("requests:media", kwargs={"name": name.removeprefix(MEDIA_PREFIX)})
-    return settings.CROWD_PUBLIC_URL.rstrip("/") + path
+    name = default_storage.save(f"{media.MEDIA_PREFIX}{crowd_request.pk}/{uuid.uuid4().hex}{suffix}", upload)
+    path = reverse("requests:media", kwargs={"name": name.removeprefix(media.MEDIA_PREFIX)})
+    return str(settings.CROWD_PUBLIC_URL).rstrip("/") + path

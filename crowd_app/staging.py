@@ -15,7 +15,7 @@ from django.templatetags.static import static
 from crowd_app.models import RequestType
 from crowd_app.validation import ANNOTATION_KINDS
 
-SAMPLE_MEDIA = {
+SAMPLE_MEDIA: dict[str, str] = {
     RequestType.IMAGE: "crowd_app/staging/sample.png",
     RequestType.VIDEO: "crowd_app/staging/sample.webm",
     RequestType.AUDIO: "crowd_app/staging/sample.wav",
@@ -48,7 +48,7 @@ def _rating(params: dict, rng: random.Random) -> int | float:
     return int(value) if float(value).is_integer() else round(value, 10)
 
 
-def simulated_answer(request_type: str, params: dict, rng: random.Random) -> Any:
+def simulated_answer(request_type: str, params: dict[str, Any], rng: random.Random) -> Any:
     if request_type == RequestType.MULTIPLE_CHOICE:
         return _choices(params, rng)
     if request_type == RequestType.FREE_TEXT:
@@ -57,24 +57,26 @@ def simulated_answer(request_type: str, params: dict, rng: random.Random) -> Any
         return _rating(params, rng)
     if request_type in SAMPLE_MEDIA:
         return _public_url(SAMPLE_MEDIA[request_type])
+    count = max(params.get("min_annotations", 1), min(3, params.get("max_annotations") or 3))
+    return [_annotation(request_type, params, rng) for _ in range(count)]
+
+
+def _annotation(request_type: str, params: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """One annotation of an ``annotations*`` request, with its inner answer when it has one."""
     inner = ANNOTATION_KINDS[request_type]
     media = params.get("attachments_type", "text")
-    count = max(params.get("min_annotations", 1), min(3, params.get("max_annotations") or 3))
-    annotations = []
-    for _ in range(count):
-        item: dict[str, Any] = {}
-        if media != "audio":
-            item["x"], item["y"] = rng.randint(0, 600), rng.randint(0, 400)
-            if params.get("annotations_type") == "rectangle":
-                item["x2"], item["y2"] = item["x"] + rng.randint(10, 200), item["y"] + rng.randint(10, 200)
-        if media in ("video", "audio"):
-            item["t"] = rng.randint(0, 60)
-        if len(params.get("attachments", [])) > 1:
-            item["attachment_index"] = rng.randrange(len(params["attachments"]))
-        if inner is not None:
-            item["response"] = simulated_answer(inner, params["per_annotation"], rng)
-        annotations.append(item)
-    return annotations
+    item: dict[str, Any] = {}
+    if media != "audio":
+        item["x"], item["y"] = rng.randint(0, 600), rng.randint(0, 400)
+        if params.get("annotations_type") == "rectangle":
+            item["x2"], item["y2"] = item["x"] + rng.randint(10, 200), item["y"] + rng.randint(10, 200)
+    if media in ("video", "audio"):
+        item["t"] = rng.randint(0, 60)
+    if len(params.get("attachments", [])) > 1:
+        item["attachment_index"] = rng.randrange(len(params["attachments"]))
+    if inner is not None:
+        item["response"] = simulated_answer(inner, params["per_annotation"], rng)
+    return item
 
 
 def simulated_answers(

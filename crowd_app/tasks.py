@@ -42,7 +42,7 @@ def staging_sweep() -> int:
 
 
 @shared_task
-def webhooks_sweep() -> dict:
+def webhooks_sweep() -> dict[str, int]:
     """Re-send lost webhook deliveries and retry those whose worker died (Celery beat)."""
     return services.webhooks_sweep()
 

@@ -18,7 +18,7 @@ from heatportal.api.input import is_number
 MEDIA_TYPES = ("text", "image", "video", "audio", "website")
 ANNOTATION_TYPES = ("point", "rectangle")
 VALIDATIONS = ("number", "url")
-ANNOTATION_KINDS = {
+ANNOTATION_KINDS: dict[str, str | None] = {
     RequestType.ANNOTATIONS: None,
     RequestType.ANNOTATIONS_WITH_MULTIPLE_CHOICE: RequestType.MULTIPLE_CHOICE,
     RequestType.ANNOTATIONS_WITH_FREE_TEXT: RequestType.FREE_TEXT,
@@ -99,13 +99,15 @@ def _answer_rating(params: dict, answer: Any, field: str) -> int | float:
 
 
 def _coordinate(item: dict, key: str, field: str) -> int | float:
-    value = item.get(key)
+    value: Any = item.get(key)
     if not is_number(value) or value < 0:
         raise InvalidParams(f"{field}.{key}", "must be a non-negative number")
     return int(value) if float(value).is_integer() else value
 
 
-def _answer_annotations(request_type: str, params: dict, answer: Any, field: str) -> list[dict]:
+def _answer_annotations(
+    request_type: str, params: dict[str, Any], answer: Any, field: str
+) -> list[dict[str, Any]]:
     if not isinstance(answer, list):
         raise InvalidParams(field, "must be a list of annotations")
     minimum, maximum = params.get("min_annotations", 1), params.get("max_annotations")
@@ -113,31 +115,36 @@ def _answer_annotations(request_type: str, params: dict, answer: Any, field: str
         raise InvalidParams(field, f"mark at least {minimum}")
     if maximum and len(answer) > maximum:
         raise InvalidParams(field, f"mark at most {maximum}")
+    return [
+        _annotation_clean(request_type, params, item, f"{field}[{index}]")
+        for index, item in enumerate(answer)
+    ]
+
+
+def _annotation_clean(request_type: str, params: dict[str, Any], item: Any, where: str) -> dict[str, Any]:
+    """One annotation of an answer: its coordinates for the attachments' media, the attachment
+    it marks and its inner answer."""
+    if not isinstance(item, dict):
+        raise InvalidParams(where, "must be an object")
     inner = ANNOTATION_KINDS[request_type]
     media = params.get("attachments_type", "text")
-    cleaned = []
-    for index, item in enumerate(answer):
-        where = f"{field}[{index}]"
-        if not isinstance(item, dict):
-            raise InvalidParams(where, "must be an object")
-        out: dict[str, Any] = {}
-        if media in ("image", "video", "website", "text"):
-            out["x"], out["y"] = _coordinate(item, "x", where), _coordinate(item, "y", where)
-            if params.get("annotations_type") == "rectangle":
-                out["x2"], out["y2"] = _coordinate(item, "x2", where), _coordinate(item, "y2", where)
-        if media in ("video", "audio"):
-            out["t"] = _coordinate(item, "t", where)
-        if len(params.get("attachments", [])) > 1:
-            index_value = item.get("attachment_index", 0)
-            if not _is_int(index_value) or not 0 <= index_value < len(params["attachments"]):
-                raise InvalidParams(f"{where}.attachment_index", "must name one of the attachments")
-            out["attachment_index"] = index_value
-        if inner is not None:
-            out["response"] = _answer_for(
-                inner, params["per_annotation"], item.get("response"), f"{where}.response"
-            )
-        cleaned.append(out)
-    return cleaned
+    out: dict[str, Any] = {}
+    if media in ("image", "video", "website", "text"):
+        out["x"], out["y"] = _coordinate(item, "x", where), _coordinate(item, "y", where)
+        if params.get("annotations_type") == "rectangle":
+            out["x2"], out["y2"] = _coordinate(item, "x2", where), _coordinate(item, "y2", where)
+    if media in ("video", "audio"):
+        out["t"] = _coordinate(item, "t", where)
+    if len(params.get("attachments", [])) > 1:
+        index_value = item.get("attachment_index", 0)
+        if not _is_int(index_value) or not 0 <= index_value < len(params["attachments"]):
+            raise InvalidParams(f"{where}.attachment_index", "must name one of the attachments")
+        out["attachment_index"] = index_value
+    if inner is not None:
+        out["response"] = _answer_for(
+            inner, params["per_annotation"], item.get("response"), f"{where}.response"
+        )
+    return out
 
 
 def _answer_for(request_type: str, params: dict, answer: Any, field: str) -> Any:

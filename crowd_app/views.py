@@ -8,6 +8,7 @@ from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render, resolve_url
@@ -17,12 +18,21 @@ from django.views.decorators.http import require_POST
 
 from crowd_app import selectors, services
 from crowd_app.forms import AccountForm, ApiKeyForm, RequestFilterForm, TaskAnswerForm
-from crowd_app.models import CrowdApiKey, CrowdRequest
+from crowd_app.media import MEDIA_PREFIX
+from crowd_app.models import CrowdAccount, CrowdApiKey, Cruncher
 from crowd_app.validation import ANNOTATION_KINDS, MEDIA_ANSWER_TYPES
 from heatportal import permissions as access
+from heatportal.accounts.models import User
 from heatportal.files import stream_stored_file
 from heatportal.oneshot import forget_secret, redirect_with_secret, take_secret
 from heatportal.pages import AREAS, confirmation
+
+
+class AuthenticatedRequest(HttpRequest):
+    """The request of a ``login_required`` view: its user is signed in (django-stubs' pattern)."""
+
+    user: User
+
 
 AREA = next(area for area in AREAS if area.key == "requests")
 REQUESTS_PER_PAGE = 50
@@ -45,10 +55,10 @@ def _without_page(request: HttpRequest) -> str:
 
 
 @login_required
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthenticatedRequest) -> HttpResponse:
     form = RequestFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    requests_ = selectors.requests_for_portal(
+    requests_ = selectors.request_list(
         user=request.user,
         status=filters.get("status", ""),
         request_type=filters.get("type", ""),
@@ -57,7 +67,7 @@ def index(request: HttpRequest) -> HttpResponse:
     page = Paginator(requests_, REQUESTS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "area": AREA,
-        "accounts": selectors.accounts_of(user=request.user),
+        "accounts": selectors.crowd_account_list(user=request.user),
         "account_form": AccountForm(),
         "filter_form": form,
         "page": page,
@@ -71,7 +81,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def account_create(request: HttpRequest) -> HttpResponse:
+def account_create(request: AuthenticatedRequest) -> HttpResponse:
     form = AccountForm(request.POST)
     if form.is_valid():
         try:
@@ -84,13 +94,13 @@ def account_create(request: HttpRequest) -> HttpResponse:
     return _see_other("requests:index")
 
 
-def _account_or_404(request: HttpRequest, account_id: int):
-    return get_object_or_404(selectors.accounts_of(user=request.user), pk=account_id)
+def _account_or_404(request: AuthenticatedRequest, account_id: int) -> CrowdAccount:
+    return get_object_or_404(selectors.crowd_account_list(user=request.user), pk=account_id)
 
 
 @never_cache  # the page may show a new key or the webhook secret: no cache may keep it
 @login_required
-def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_detail(request: AuthenticatedRequest, account_id: int) -> HttpResponse:
     """GET shows the account; POST creates a key and redirects here, the key's value carried
     encrypted (heatportal.oneshot) and shown once: a reload neither creates another key nor
     shows it again."""
@@ -99,11 +109,11 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     if request.method == "POST":
         form = ApiKeyForm(request.POST)
         if form.is_valid():
-            key, value = services.crowd_api_key_create(
+            new_key, new_value = services.crowd_api_key_create(
                 account=account, test=form.cleaned_data["test"], name=form.cleaned_data["name"]
             )
-            to = f"{reverse('requests:account', args=[account.pk])}?created={key.pk}"
-            return redirect_with_secret(to, subject=f"crowd-key:{key.pk}", secret=value)
+            to = f"{reverse('requests:account', args=[account.pk])}?created={new_key.pk}"
+            return redirect_with_secret(to, subject=f"crowd-key:{new_key.pk}", secret=new_value)
     created = None
     created_id = request.GET.get("created", "")
     key = account.api_keys.filter(pk=created_id).first() if created_id.isdigit() else None
@@ -115,14 +125,14 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
         "keys": account.api_keys.all(),
         "form": form,
         "created": created,
-        "webhook_secret": services.webhook_secret_get(account=account),
+        "webhook_secret": selectors.webhook_secret_get(account=account),
     }
     return forget_secret(request, render(request, "crowd_app/account.html", context))
 
 
 @login_required
 @require_POST
-def key_revoke(request: HttpRequest, account_id: int, key_id: int) -> HttpResponse:
+def key_revoke(request: AuthenticatedRequest, account_id: int, key_id: int) -> HttpResponse:
     account = _account_or_404(request, account_id)
     api_key = get_object_or_404(CrowdApiKey, pk=key_id, account=account)
     asked = confirmation(
@@ -141,7 +151,7 @@ def key_revoke(request: HttpRequest, account_id: int, key_id: int) -> HttpRespon
 
 @login_required
 @require_POST
-def secret_rotate(request: HttpRequest, account_id: int) -> HttpResponse:
+def secret_rotate(request: AuthenticatedRequest, account_id: int) -> HttpResponse:
     account = _account_or_404(request, account_id)
     asked = confirmation(
         request,
@@ -158,28 +168,23 @@ def secret_rotate(request: HttpRequest, account_id: int) -> HttpResponse:
 
 
 @login_required
-def request_detail(request: HttpRequest, request_id) -> HttpResponse:
+def request_detail(request: AuthenticatedRequest, request_id: str) -> HttpResponse:
     crowd_request = get_object_or_404(
-        CrowdRequest.objects.filter(account__in=selectors.accounts_of(user=request.user))
-        .select_related("account")
-        .prefetch_related("answers__cruncher"),
-        pk=request_id,
+        selectors.request_list(user=request.user).prefetch_related("answers__cruncher"), pk=request_id
     )
     context = {
         "crowd_request": crowd_request,
         "as_json": json.dumps(selectors.request_json(crowd_request), indent=2),
         "answers": crowd_request.answers.all(),
-        "deliveries": selectors.deliveries_of(crowd_request=crowd_request),
+        "deliveries": selectors.webhook_delivery_list(crowd_request=crowd_request),
     }
     return render(request, "crowd_app/request.html", context)
 
 
 @login_required
 @require_POST
-def webhook_replay(request: HttpRequest, request_id) -> HttpResponse:
-    crowd_request = get_object_or_404(
-        CrowdRequest.objects.filter(account__in=selectors.accounts_of(user=request.user)), pk=request_id
-    )
+def webhook_replay(request: AuthenticatedRequest, request_id: str) -> HttpResponse:
+    crowd_request = get_object_or_404(selectors.request_list(user=request.user), pk=request_id)
     try:
         message_id = services.webhook_replay(crowd_request=crowd_request)
         messages.success(request, f"Webhook queued again ({message_id}).")
@@ -192,25 +197,31 @@ def webhook_replay(request: HttpRequest, request_id) -> HttpResponse:
 
 
 @login_required
-def work(request: HttpRequest) -> HttpResponse:
-    cruncher = services.cruncher_for_user(user=request.user)
+def work(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "POST":
-        task = services.task_take_next(cruncher=cruncher)
-        if task is None:
-            messages.info(request, "No task is waiting for you right now.")
-            return _see_other("requests:work")
-        if selectors.task_was_skipped(cruncher=cruncher, crowd_request=task):
-            messages.info(request, "You skipped this task before; nothing else is waiting.")
-        return _see_other("requests:task", task.pk)
+        return _take_next_task(request)
+    # A GET writes nothing: the cruncher row comes with the first task taken.
+    cruncher = selectors.cruncher_get(user=request.user)
     context = {
         "cruncher": cruncher,
-        "lease": selectors.lease_of(cruncher=cruncher),
-        "answered": selectors.answers_of(cruncher=cruncher),
+        "lease": cruncher and selectors.task_lease_get(cruncher=cruncher),
+        "answered": selectors.answer_list(cruncher=cruncher) if cruncher else [],
     }
     return render(request, "crowd_app/work.html", context)
 
 
-def _submit_answer(form: TaskAnswerForm, cruncher, upload) -> bool:
+def _take_next_task(request: AuthenticatedRequest) -> HttpResponse:
+    cruncher = services.cruncher_for_user(user=request.user)
+    task = services.task_take_next(cruncher=cruncher)
+    if task is None:
+        messages.info(request, "No task is waiting for you right now.")
+        return _see_other("requests:work")
+    if selectors.task_skipped(cruncher=cruncher, crowd_request=task):
+        messages.info(request, "You skipped this task before; nothing else is waiting.")
+    return _see_other("requests:task", task.pk)
+
+
+def _submit_answer(form: TaskAnswerForm, cruncher: Cruncher, upload: UploadedFile | None) -> bool:
     """Record the valid ``form``'s answer; False (the errors added to the form) when the
     services refuse it."""
     crowd_request = form.crowd_request
@@ -227,10 +238,10 @@ def _submit_answer(form: TaskAnswerForm, cruncher, upload) -> bool:
 
 
 @login_required
-def task(request: HttpRequest, request_id) -> HttpResponse:
-    cruncher = services.cruncher_for_user(user=request.user)
-    lease = cruncher.lease if hasattr(cruncher, "lease") else None
-    if lease is None or str(lease.request_id) != str(request_id):
+def task(request: AuthenticatedRequest, request_id: str) -> HttpResponse:
+    cruncher = selectors.cruncher_get(user=request.user)
+    lease = cruncher.lease if cruncher is not None and hasattr(cruncher, "lease") else None
+    if cruncher is None or lease is None or str(lease.request_id) != str(request_id):
         messages.error(request, "This task is not yours right now; take the next one.")
         return _see_other("requests:work")
     crowd_request = lease.request
@@ -275,7 +286,7 @@ async def media(request: HttpRequest, name: str) -> StreamingHttpResponse:
     """Uploaded media answers, by their unguessable name (the URL given to the client)."""
     if ".." in name or name.startswith("/"):
         raise Http404
-    path = services.MEDIA_PREFIX + name
+    path = MEDIA_PREFIX + name
     if not await sync_to_async(default_storage.exists)(path):
         raise Http404
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"

@@ -115,10 +115,7 @@ def address_refusal(ip: IPAddress, *, allow_loopback: bool = False) -> str | Non
     """Why ``ip`` may not be the target of a webhook (a short description of its range), or
     None when it is globally routable. ``allow_loopback`` lets 127.0.0.0/8 and ::1 through,
     nothing else (``WEBHOOK_ALLOW_PRIVATE``, for tests)."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is a.b.c.d on a dual-stack socket
-            return address_refusal(ip.ipv4_mapped, allow_loopback=allow_loopback)
-        ip = ipaddress.IPv6Address(ip.compressed.split("%")[0])  # without a zone id
+    ip = _unmapped(ip)
     if allow_loopback and ip.is_loopback:
         return None
     for network, label in _REFUSED_NETWORKS:
@@ -127,14 +124,29 @@ def address_refusal(ip: IPAddress, *, allow_loopback: bool = False) -> str | Non
     if isinstance(ip, ipaddress.IPv6Address):
         embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else ip.sixtofour
         if embedded is not None:
-            inner = address_refusal(embedded)
-            kind = "NAT64" if ip in _NAT64 else "6to4"
-            return f"{kind} address of {embedded}, which is {inner}" if inner else None
+            return _embedded_refusal(ip, embedded)
         if ip not in _GLOBAL_UNICAST_V6:
             return "reserved"
     if not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified:
         return "not globally routable"
     return None
+
+
+def _unmapped(ip: IPAddress) -> IPAddress:
+    """``ip`` as a socket would reach it: ::ffff:a.b.c.d is a.b.c.d on a dual-stack socket, and
+    an IPv6 address without its zone id."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        return ipaddress.IPv6Address(ip.compressed.split("%")[0])
+    return ip
+
+
+def _embedded_refusal(ip: ipaddress.IPv6Address, embedded: ipaddress.IPv4Address) -> str | None:
+    """A NAT64 or 6to4 address is refused when the IPv4 address it embeds is."""
+    inner = address_refusal(embedded)
+    kind = "NAT64" if ip in _NAT64 else "6to4"
+    return f"{kind} address of {embedded}, which is {inner}" if inner else None
 
 
 @dataclass(frozen=True)
@@ -163,7 +175,7 @@ def _resolve_checked(url: str) -> _Checked:
         )
     except (socket.gaierror, UnicodeError) as error:
         raise UnsafeURL(f"hook_url: cannot resolve {host!r} ({error})") from error
-    addresses = [info[4][0] for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
+    addresses = [str(info[4][0]) for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
     if not addresses:
         raise UnsafeURL(f"hook_url: cannot resolve {host!r}")
     allow_loopback = settings.WEBHOOK_ALLOW_PRIVATE
@@ -206,6 +218,14 @@ def resolve_safe(url: str) -> Target:
         host_header=host_header,
         sni_hostname=host if parts.scheme == "https" else None,
     )
+
+
+def retry_delay_max(attempt: int) -> int:
+    """The longest wait before the attempt after failed ``attempt``: Celery's ``retry_backoff``
+    (``int(max(1, WEBHOOK_BACKOFF_BASE))`` * 2 ** (attempt - 1) seconds, at most
+    ``WEBHOOK_BACKOFF_MAX``); its ``retry_jitter`` picks a wait between 0 and that."""
+    factor = int(max(1.0, settings.WEBHOOK_BACKOFF_BASE))
+    return min(int(settings.WEBHOOK_BACKOFF_MAX), factor * 2 ** (attempt - 1))
 
 
 class DeliveryRetry(Exception):

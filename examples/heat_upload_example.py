@@ -19,7 +19,14 @@ import os
 import sys
 from datetime import UTC, datetime
 
-from heat_client import CloseSessionRequest, CreateSessionRequest, HeatClient, HeatClientError, ProjectInfo
+from heat_client import (
+    CloseSessionRequest,
+    CreateSessionRequest,
+    HeatClient,
+    HeatClientError,
+    ProjectInfo,
+    SessionInfo,
+)
 
 
 class ExampleError(Exception):
@@ -57,55 +64,72 @@ def run() -> None:
     with HeatClient.from_env() as client:
         client.connect()
         print(f"Connected to {client.base_url}")
-
-        templates = client.get_session_templates()
-        print(f"{len(templates)} session template(s):")
-        for template in templates:
-            print(f"  template {template.id}: {template.name}")
-
+        print_templates(client)
         if config_prefix:
-            config = client.get_platform_configuration_by_prefix(config_prefix)
-            print(f"{len(config)} configuration value(s) with prefix {config_prefix!r}:")
-            for name, value in config.items():
-                print(f"  {name} = {value!r}")
+            print_configuration(client, config_prefix)
 
         project = choose_project(client.get_projects(), project_id)
         print(f"Using project {project.id}: {project.title}")
 
         started = datetime.now(UTC)
-        session = client.create_session(
-            project.id,
-            CreateSessionRequest(
-                name=f"heat_upload_example {started:%Y-%m-%d %H:%M:%S}",
-                simulation_name="heat_upload_example",
-                session_template_id=template_id,
-                metadata={"source": "examples/heat_upload_example.py"},
-            ),
-        )
-        node_names = {node.id: node.name for node in session.node_instances}
-        print(
-            f"Created session {session.id} with template {session.session_template_id} "
-            f"and {len(session.node_instances)} node instance(s)"
-        )
-
-        node_id = session.ingestion_node_id
-        if node_id is None:
-            raise ExampleError(f"Session {session.id} has no node instances to upload to.")
-        payload = f"Hello from heat_upload_example at {started.isoformat()}\n".encode()
-        output = client.upload_node_output(node_id, payload, content_type="text/plain")
-        print(
-            f"Uploaded {output.size} bytes to node instance {node_id} ({node_names.get(node_id, '?')}) "
-            f"as output {output.id} at {output.data_path}"
-        )
-
-        outputs = client.get_node_outputs(node_id)
-        if not any(listed.id == output.id for listed in outputs):
-            raise ExampleError(f"Output {output.id} is missing from node instance {node_id}'s outputs.")
-        print(f"Verified: node instance {node_id} lists output {output.id} ({len(outputs)} output(s) in all)")
+        session = create_session(client, project, template_id, started)
+        upload_and_verify(client, session, started)
 
         client.close_session(session.id, CloseSessionRequest(reason="heat_upload_example finished"))
         print(f"Closed session {session.id}")
         print("Success")
+
+
+def print_templates(client: HeatClient) -> None:
+    templates = client.get_session_templates()
+    print(f"{len(templates)} session template(s):")
+    for template in templates:
+        print(f"  template {template.id}: {template.name}")
+
+
+def print_configuration(client: HeatClient, prefix: str) -> None:
+    config = client.get_platform_configuration_by_prefix(prefix)
+    print(f"{len(config)} configuration value(s) with prefix {prefix!r}:")
+    for name, value in config.items():
+        print(f"  {name} = {value!r}")
+
+
+def create_session(
+    client: HeatClient, project: ProjectInfo, template_id: int | None, started: datetime
+) -> SessionInfo:
+    session = client.create_session(
+        project.id,
+        CreateSessionRequest(
+            name=f"heat_upload_example {started:%Y-%m-%d %H:%M:%S}",
+            simulation_name="heat_upload_example",
+            session_template_id=template_id,
+            metadata={"source": "examples/heat_upload_example.py"},
+        ),
+    )
+    print(
+        f"Created session {session.id} with template {session.session_template_id} "
+        f"and {len(session.node_instances)} node instance(s)"
+    )
+    return session
+
+
+def upload_and_verify(client: HeatClient, session: SessionInfo, started: datetime) -> None:
+    """Upload a small text to the session's ingestion node, then find it among its outputs."""
+    node_id = session.ingestion_node_id
+    if node_id is None:
+        raise ExampleError(f"Session {session.id} has no node instances to upload to.")
+    node_names = {node.id: node.name for node in session.node_instances}
+    payload = f"Hello from heat_upload_example at {started.isoformat()}\n".encode()
+    output = client.upload_node_output(node_id, payload, content_type="text/plain")
+    print(
+        f"Uploaded {output.size} bytes to node instance {node_id} ({node_names.get(node_id, '?')}) "
+        f"as output {output.id} at {output.data_path}"
+    )
+
+    outputs = client.get_node_outputs(node_id)
+    if not any(listed.id == output.id for listed in outputs):
+        raise ExampleError(f"Output {output.id} is missing from node instance {node_id}'s outputs.")
+    print(f"Verified: node instance {node_id} lists output {output.id} ({len(outputs)} output(s) in all)")
 
 
 def main() -> int:

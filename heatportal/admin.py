@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from django.contrib import admin
 
 from heatportal.accounts.forms import AdminLoginForm
@@ -26,8 +28,8 @@ class HeatAdminSite(admin.AdminSite):
 class CredentialAdmin(admin.ModelAdmin):
     """Credentials are issued by services (the full value is shown once), never typed in."""
 
-    readonly_fields = ("masked", "kind", "created_at", "last_used_at")
-    list_display = ("masked", "created_at", "expires_at", "revoked_at", "last_used_at")
+    readonly_fields: ClassVar[tuple[str, ...]] = ("masked", "kind", "created_at", "last_used_at")
+    list_display: tuple[str, ...] = ("masked", "created_at", "expires_at", "revoked_at", "last_used_at")
 
     def has_add_permission(self, request):
         return False

@@ -21,7 +21,7 @@ from heatportal.lanes import make_application  # noqa: E402
 # A granian worker process (a multiprocessing child of granian's main process) dies with it:
 # otherwise a `kill -9` of the main leaves the worker serving the port, outside the
 # supervisor's reach, beside the restarted server.
-if (parent := multiprocessing.parent_process()) is not None:
+if (parent := multiprocessing.parent_process()) is not None and parent.pid is not None:
     die_with_parent(parent.pid)
 
 application = make_application()

@@ -44,7 +44,6 @@ from django.db import models
 from django.http import HttpRequest
 
 HIDDEN = "(hidden)"
-PRIVATE_CONFIG_PREFIX = "private:"
 # Columns of every credential (heatportal/credentials.py) that are never recorded.
 CREDENTIAL_EXCLUDED = ["secret_hash", "last_used_at"]
 # (model label, fields never recorded). Why each is left out: the module docstring.
@@ -87,10 +86,8 @@ class AuditContext:
         return self._request_id
 
     def actor(self) -> Any:
-        from heatportal.accounts.models import User
-
         user = getattr(self.request, "user", None)
-        return user if isinstance(user, User) and user.is_authenticated else None
+        return user if getattr(user, "is_authenticated", False) else None
 
     def details(self) -> dict[str, str]:
         details = {"via": self.via}
@@ -99,7 +96,9 @@ class AuditContext:
         if self.via == "api" and self.request is not None:
             credential = getattr(self.request, "auth", None)
             masked = getattr(credential, "masked", None)
-            if masked:  # a credential row: its public part and kind, never the secret
+            if (
+                masked and credential is not None
+            ):  # a credential row: its public part and kind, never the secret
                 details["credential"] = masked
                 details["credential_type"] = str(credential._meta.verbose_name)
             elif self.actor() is not None:
@@ -164,12 +163,9 @@ class AuditedCommand(BaseCommand):
 
 
 def is_session_token(instance: models.Model) -> bool:
-    """An access token from a sign-in or refresh, or a refresh token: not recorded."""
-    from heatportal.accounts.models import AccessToken, RefreshToken
-
-    return isinstance(instance, RefreshToken) or (
-        isinstance(instance, AccessToken) and not instance.is_offline
-    )
+    """An access token from a sign-in or refresh, or a refresh token: not recorded (the token
+    models say which of their rows are, ``recorded_in_history``)."""
+    return not getattr(instance, "recorded_in_history", True)
 
 
 def skip_session_tokens(sender: Any, instance: models.Model, **kwargs: Any) -> bool:
@@ -204,16 +200,16 @@ def _drop_relations(entry: Any) -> None:
 
 
 def _mask_private_configuration(entry: Any) -> None:
-    from sessions_app.models import PlatformConfiguration
-
+    """A model with ``is_private_name(name)`` (platform configuration) keeps the values of its
+    private rows out of the history, whatever the row was called before or after."""
     changes = entry.changes
     if not isinstance(changes, dict) or "value" not in changes:
         return
-    if entry.content_type.model_class() is not PlatformConfiguration:
+    is_private_name = getattr(entry.content_type.model_class(), "is_private_name", None)
+    if is_private_name is None:
         return
     names = [entry.object_repr, *changes.get("name", [])]
-    # As PlatformConfiguration.is_private: any case of the prefix.
-    if any(str(name).lower().startswith(PRIVATE_CONFIG_PREFIX) for name in names):
+    if any(is_private_name(str(name)) for name in names):
         changes["value"] = [value if value in ("", "None", None) else HIDDEN for value in changes["value"]]
 
 

@@ -385,8 +385,22 @@ class Channel(filesystem.Channel):
           worker that starts again binds its queue again.
         """
         cutoff = (time.time() if now is None else now) - self.stale_after
-        folder = self.data_folder_in
         counts = {"requeued": 0, "removed": 0, "unbound": 0}
+        stale_control_queues = self._tidy_files(cutoff, counts)
+        if stale_control_queues and self.control_folder.is_dir():
+            counts["unbound"] = self._unbind(stale_control_queues)
+        if any(counts.values()):
+            logger.info(
+                "Broker: %(requeued)d claimed messages requeued, %(removed)d stale files removed,"
+                " %(unbound)d stale control queues unbound",
+                counts,
+            )
+        return counts
+
+    def _tidy_files(self, cutoff: float, counts: dict[str, int]) -> set[str]:
+        """Requeue or remove the stale files older than ``cutoff`` (counted in ``counts``);
+        the names of the control queues whose messages were stale."""
+        folder = self.data_folder_in
         stale_control_queues = set()
         for name in os.listdir(folder):
             path = os.path.join(folder, name)
@@ -408,21 +422,19 @@ class Channel(filesystem.Channel):
                 continue  # another consumer dealt with it
             if is_control:
                 stale_control_queues.add(name.partition(".")[2].removesuffix(".msg"))
-        if stale_control_queues and self.control_folder.is_dir():
-            for table in self.control_folder.glob("*.exchange"):
-                with self._table_lock(table):
-                    rows = self._read_table(table)
-                    kept = [row for row in rows if row.queue not in stale_control_queues]
-                    if len(kept) != len(rows):
-                        self._write_table(table, kept)
-                        counts["unbound"] += len(rows) - len(kept)
-        if any(counts.values()):
-            logger.info(
-                "Broker: %(requeued)d claimed messages requeued, %(removed)d stale files removed,"
-                " %(unbound)d stale control queues unbound",
-                counts,
-            )
-        return counts
+        return stale_control_queues
+
+    def _unbind(self, queues: set[str]) -> int:
+        """Unbind ``queues`` from every exchange; how many bindings were removed."""
+        unbound = 0
+        for table in self.control_folder.glob("*.exchange"):
+            with self._table_lock(table):
+                rows = self._read_table(table)
+                kept = [row for row in rows if row.queue not in queues]
+                if len(kept) != len(rows):
+                    self._write_table(table, kept)
+                    unbound += len(rows) - len(kept)
+        return unbound
 
     # --- Exchange tables -----------------------------------------------------------------------
 

@@ -171,11 +171,11 @@ def credential_issue(
             lookup_id, secret = parsed
         try:
             with transaction.atomic():
-                credential = model.objects.create(
+                credential = model._default_manager.create(
                     kind=kind.name, lookup_id=lookup_id, secret_hash=hash_secret(secret), **fields
                 )
         except IntegrityError:
-            if value is not None or model.objects.filter(lookup_id=lookup_id).count() == 0:
+            if value is not None or model._default_manager.filter(lookup_id=lookup_id).count() == 0:
                 raise
             continue  # a random lookup id collided; draw another
         return credential, kind.format(lookup_id, secret)
@@ -241,13 +241,18 @@ def credential_authenticate(
         raise InvalidCredential
     credential_touch(credential, now=now)
     if cache and settings.CREDENTIAL_CACHE_SECONDS > 0:
-        lifetime = settings.CREDENTIAL_CACHE_SECONDS
-        if credential.expires_at is not None:
-            lifetime = min(lifetime, (credential.expires_at - now).total_seconds())
-        if len(_verified) >= _VERIFIED_MAX:
-            _verified.clear()
-        _verified[key] = (time.monotonic() + lifetime, credential)
+        _remember_verified(key, credential, now=now)
     return credential
+
+
+def _remember_verified(key: tuple[str, str], credential: Credential, *, now: datetime) -> None:
+    """Keep ``credential`` in the per-process cache, no longer than it stays valid."""
+    lifetime = settings.CREDENTIAL_CACHE_SECONDS
+    if credential.expires_at is not None:
+        lifetime = min(lifetime, (credential.expires_at - now).total_seconds())
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[key] = (time.monotonic() + lifetime, credential)
 
 
 def credential_touch(credential: Credential, *, now: datetime) -> None:
@@ -255,7 +260,7 @@ def credential_touch(credential: Credential, *, now: datetime) -> None:
     stale_before = now - settings.CREDENTIAL_LAST_USED_INTERVAL
     if credential.last_used_at is not None and credential.last_used_at > stale_before:
         return
-    type(credential).objects.filter(pk=credential.pk).filter(
+    type(credential)._default_manager.filter(pk=credential.pk).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale_before)
     ).update(last_used_at=now)
     credential.last_used_at = now
@@ -266,7 +271,7 @@ def credential_revoke(credential: Credential) -> None:
     if credential.revoked_at is not None:
         return
     now = timezone.now()
-    type(credential).objects.filter(pk=credential.pk, revoked_at__isnull=True).update(revoked_at=now)
+    type(credential)._default_manager.filter(pk=credential.pk, revoked_at__isnull=True).update(revoked_at=now)
     credential.revoked_at = now
     credential_cache_clear()
     audit_record_update(credential, revoked_at=None)  # update() sends no signal for the history

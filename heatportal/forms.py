@@ -2,7 +2,8 @@
 
 from django import forms
 
-from heatportal.selectors import ACTIONS, kind_label, tracked_content_types
+from heatportal.labels import kind_label
+from heatportal.selectors import ACTIONS, content_type_list
 
 
 class ChangeFilterForm(forms.Form):
@@ -22,5 +23,5 @@ class ChangeFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        kinds = [(str(ct.pk), kind_label(ct)) for ct in tracked_content_types()]
+        kinds = [(str(ct.pk), kind_label(ct)) for ct in content_type_list(tracked=True)]
         self.fields["kind"].choices = [("", "Any kind"), *kinds]

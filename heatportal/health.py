@@ -71,7 +71,7 @@ def workers_health(timeout: float = WORKER_PING_TIMEOUT) -> Check:
         replies = celery_app.control.ping(timeout=timeout)
     except Exception as error:
         return Check(ok=False, detail=f"{type(error).__name__}: {error}".strip())
-    names = sorted(name for reply in replies for name in reply)
+    names = sorted(name for reply in replies or [] for name in reply)
     if not names:
         return Check(ok=False, detail="no worker answered", latency_ms=_timed(start))
     plural = "s" if len(names) > 1 else ""

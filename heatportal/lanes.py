@@ -39,6 +39,7 @@ from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.core.handlers.base import BaseHandler
 from django.core.handlers.wsgi import WSGIHandler, get_script_name
 from django.urls import set_script_prefix
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -46,7 +47,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 INLINE_BODY_MAX = 256 * 1024
 
 
-class _MiddlewareOf:
+class _MiddlewareOf(BaseHandler):
     """A Django handler that loads the middleware list named by ``middleware_setting``.
 
     Django's handlers read ``settings.MIDDLEWARE`` once, when they are made; this swaps the list
@@ -143,7 +144,18 @@ class LeanASGIHandler(ASGIHandler):
         # As Django's: the view is cancelled when the client disconnects first.
         listener = asyncio.create_task(self.listen_for_disconnect(receive))
         view = asyncio.create_task(process_request(request, send))
-        tasks = (listener, view)
+        await self._first_of((listener, view), body_file)
+        try:
+            response = view.result()
+        except asyncio.CancelledError:
+            signals.request_finished.send(sender=self.__class__)
+        else:
+            response.close()  # fires request_finished
+        body_file.close()
+
+    @staticmethod
+    async def _first_of(tasks: tuple[asyncio.Task[Any], ...], body_file: Any) -> None:
+        """Wait for the first of ``tasks`` to finish and cancel the others, as Django does."""
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in tasks:
             if task.done():
@@ -158,13 +170,6 @@ class LeanASGIHandler(ASGIHandler):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        try:
-            response = view.result()
-        except asyncio.CancelledError:
-            signals.request_finished.send(sender=self.__class__)
-        else:
-            response.close()  # fires request_finished
-        body_file.close()
 
     async def read_body(self, receive):
         """The body, in memory when it came in one message (an API call's JSON); else spooled
@@ -221,7 +226,8 @@ class StreamedBody(io.RawIOBase):
         del self.buffer[:size]
         return chunk
 
-    def readline(self, size: int = -1) -> bytes:
+    def readline(self, size: int | None = -1) -> bytes:
+        size = -1 if size is None else size
         while self.more and b"\n" not in self.buffer and (size < 0 or len(self.buffer) < size):
             self._fill()
         end = self.buffer.find(b"\n") + 1 or len(self.buffer)

@@ -124,7 +124,8 @@ def failures_read(*counters: tuple[str, object]) -> list[tuple[int, int]]:
         pipe = _redis_client(location).pipeline(transaction=False)
         for key in keys:
             full_key = cache.make_and_validate_key(key)
-            pipe.get(full_key).ttl(full_key)
+            pipe.get(full_key)
+            pipe.ttl(full_key)
         answers = pipe.execute()
         return [
             (int(count), max(1, ttl)) if count is not None else (0, 0)
@@ -156,7 +157,9 @@ def failure_record(scope: str, identity: object, *, window: int) -> None:
     if location is not None:
         full_key = cache.make_and_validate_key(key)
         pipe = _redis_client(location).pipeline(transaction=True)  # MULTI: the key cannot expire between
-        pipe.set(full_key, 0, ex=window, nx=True).incr(full_key).execute()
+        pipe.set(full_key, 0, ex=window, nx=True)
+        pipe.incr(full_key)
+        pipe.execute()
         return
     # The embedded default (file cache): read-modify-write, so two processes failing at the
     # same instant may count one failure instead of two.

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from heatportal import audit
+from heatportal.labels import kind_label
 
 ACTIONS = {
     LogEntry.Action.CREATE: "created",
@@ -59,8 +60,10 @@ class ChangeRow:
     changes: list[FieldChange] = field(default_factory=list)
 
 
-def tracked_content_types() -> list[ContentType]:
-    """The kinds of object the history holds, by name."""
+def content_type_list(*, tracked: bool = False) -> list[ContentType]:
+    """Kinds of object, by name; with ``tracked``, only those the history holds."""
+    if not tracked:
+        return sorted(ContentType.objects.all(), key=kind_label)
     wanted = [apps.get_model(label) for label, _excluded in audit.TRACKED]
     types = ContentType.objects.get_for_models(*wanted)
     return sorted(types.values(), key=kind_label)
@@ -78,7 +81,9 @@ def change_list(
     """Entries, newest first, filtered: kind of object (content type id), actor (user name;
     "command X" finds a command's), action, days (inclusive, in the portal's time zone), text of
     the object or its id."""
-    entries = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp", "-pk")
+    entries: models.QuerySet[LogEntry] = LogEntry.objects.select_related("actor", "content_type").order_by(
+        "-timestamp", "-pk"
+    )
     if kind is not None:
         entries = entries.filter(content_type_id=kind)
     if actor:
@@ -100,17 +105,17 @@ def change_list(
     return entries
 
 
-def object_change_list(obj: models.Model, *, limit: int = 50) -> list[ChangeRow]:
+def change_history(obj: models.Model, *, limit: int = 50) -> list[ChangeRow]:
     """The latest ``limit`` entries of one object, newest first."""
     entries = (
         LogEntry.objects.get_for_object(obj)
         .select_related("actor", "content_type")
         .order_by("-timestamp", "-pk")
     )
-    return change_rows(list(entries[:limit]), links=False)
+    return change_row_list(list(entries[:limit]), links=False)
 
 
-def change_rows(entries: list[LogEntry], *, links: bool = True) -> list[ChangeRow]:
+def change_row_list(entries: list[LogEntry], *, links: bool = True) -> list[ChangeRow]:
     """Rows of ``entries``; with ``links``, each row of an object that still exists links to
     its page (one query per kind of object on the list)."""
     rows = [
@@ -129,11 +134,6 @@ def change_rows(entries: list[LogEntry], *, links: bool = True) -> list[ChangeRo
         for row in rows:
             row.url = urls.get((row.entry.content_type_id, row.entry.object_pk))
     return rows
-
-
-def kind_label(content_type: ContentType) -> str:
-    model = content_type.model_class()
-    return str(model._meta.verbose_name).capitalize() if model else content_type.model
 
 
 def _who(entry: LogEntry) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from django.db.models import Field, Model
@@ -41,7 +41,10 @@ class Columns:
 
     def select(self, quote: Callable[[str], str]) -> str:
         """``alias."column", ...`` for a SELECT list (``quote``: ``connection.ops.quote_name``)."""
-        return ", ".join(f"{column.alias}.{quote(column.target.column)}" for column in self.columns)
+        # A concrete field always has its column (the stubs allow None for the others).
+        return ", ".join(
+            f"{column.alias}.{quote(cast(str, column.target.column))}" for column in self.columns
+        )
 
     def convert(self, db: Any, values: Sequence[Any]) -> list[Any]:
         """``values`` (this many raw values from ``db``'s cursor) as Django would give them.
@@ -100,3 +103,19 @@ def json_value(value: Any) -> Any:
     reads jsonb as text with psycopg 3), orjson decodes it. For hot paths that need only the
     JSON columns of a row, without a whole :class:`Columns`."""
     return orjson.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def field(model: type[Model], name: str) -> Field[Any, Any]:
+    """``model``'s concrete field ``name`` (``"pk"``: its primary key), for a query's columns."""
+    found = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    if not isinstance(found, Field):
+        raise TypeError(f"{model.__name__}.{name} is not a concrete field")
+    return found
+
+
+def column(model: type[Model], name: str) -> str:
+    """The column name of ``model``'s field ``name`` (``"pk"``: its primary key)."""
+    found = field(model, name).column
+    if found is None:
+        raise TypeError(f"{model.__name__}.{name} has no column")
+    return found

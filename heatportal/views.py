@@ -12,7 +12,7 @@ from heatportal.api.errors import GENERIC_MESSAGES, ApiError, error_response, fa
 from heatportal.forms import ChangeFilterForm
 from heatportal.health import aportal_health, portal_health
 from heatportal.permissions import require
-from heatportal.selectors import change_list, change_rows
+from heatportal.selectors import change_list, change_row_list
 
 
 @login_required
@@ -44,7 +44,7 @@ def changes(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "rows": change_rows(list(page.object_list)),
+        "rows": change_row_list(list(page.object_list)),
         "filter_query": query.urlencode(),
     }
     return render(request, "changes.html", context)

@@ -13,7 +13,11 @@ import random
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scenarios_app.models import Dataset
+    from scenarios_app.parameters import Parameter
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 MAX_MESSAGES = 100
@@ -120,16 +124,30 @@ def _cell(column: Column, value: Any) -> tuple[Any, str | None]:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None, "missing value"
     if column.type == "datetime":
-        if isinstance(value, datetime):
-            moment = value
-        elif isinstance(value, str):
-            try:
-                moment = datetime.fromisoformat(value.strip())
-            except ValueError:
-                return None, f"not an ISO 8601 timestamp: {value[:40]!r}"
-        else:
-            return None, f"not a timestamp: {str(value)[:40]!r}"
-        return moment.isoformat(), None
+        return _timestamp_cell(value)
+    number, problem = _number(value)
+    if number is None:
+        return None, problem
+    if column.min is not None and number < column.min:
+        return None, f"{number:g} is below the minimum {column.min:g}"
+    if column.max is not None and number > column.max:
+        return None, f"{number:g} is above the maximum {column.max:g}"
+    return number, None
+
+
+def _timestamp_cell(value: Any) -> tuple[str | None, str | None]:
+    if isinstance(value, datetime):
+        return value.isoformat(), None
+    if not isinstance(value, str):
+        return None, f"not a timestamp: {str(value)[:40]!r}"
+    try:
+        return datetime.fromisoformat(value.strip()).isoformat(), None
+    except ValueError:
+        return None, f"not an ISO 8601 timestamp: {value[:40]!r}"
+
+
+def _number(value: Any) -> tuple[float | None, str | None]:
+    """The cell's finite number, or an error message."""
     if isinstance(value, bool):
         return None, f"not a number: {value!r}"
     if isinstance(value, (int, float)):
@@ -143,26 +161,53 @@ def _cell(column: Column, value: Any) -> tuple[Any, str | None]:
         return None, f"not a number: {str(value)[:40]!r}"
     if not math.isfinite(number):
         return None, f"not a finite number: {value!r}"
-    if column.min is not None and number < column.min:
-        return None, f"{number:g} is below the minimum {column.min:g}"
-    if column.max is not None and number > column.max:
-        return None, f"{number:g} is above the maximum {column.max:g}"
     return number, None
 
 
 def validate_table(
     group: TableGroup, header: list[Any] | None, rows: Iterable[Iterable[Any]], messages: Messages
-) -> dict:
+) -> dict[str, Any]:
     """Check a table (header and data rows, read lazily) against its group.
 
     Returns ``{"columns": [...], "rows": [[...], ...]}`` in the group's column order; messages
     say what is wrong (errors) or what was ignored (warnings).
     """
     table = group.name
+    positions = _column_positions(group, header, messages)
+    if positions is None:
+        return {"columns": group.column_names, "rows": []}
+    stored: list[list[Any]] = []
+    timestamps = _Timestamps(table, messages)
+    for number, raw in enumerate(rows, start=2):  # row 1 is the header
+        cells = list(raw)
+        if not any(cell not in (None, "") for cell in cells):
+            continue  # blank line
+        if len(stored) >= group.max_rows:
+            messages.add(ERROR, f"more than {group.max_rows} rows", table=table, row=number)
+            break
+        values = _row_values(group, positions, cells, number, messages)
+        if values is None:
+            continue
+        if group.columns[0].type == "datetime" and not timestamps.follows(values[0], number):
+            continue
+        stored.append(values)
+    if not stored and messages.ok:
+        messages.add(ERROR, "the table has no data rows", table=table)
+    if len(timestamps.steps) > 1:
+        messages.add(WARNING, "timestamps are not evenly spaced", table=table)
+    if stored and messages.ok:
+        messages.add(INFO, f"{len(stored)} rows", table=table)
+    return {"columns": group.column_names, "rows": stored}
+
+
+def _column_positions(group: TableGroup, header: list[Any] | None, messages: Messages) -> list[int] | None:
+    """Where each of the group's columns is in the header; None (with the errors) when the
+    header lacks one of them."""
+    table = group.name
     names = [str(name).strip().lower() if name is not None else "" for name in (header or [])]
     if not names:
         messages.add(ERROR, "the table is empty (no header row)", table=table)
-        return {"columns": group.column_names, "rows": []}
+        return None
     missing = [column.name for column in group.columns if column.name not in names]
     for name in missing:
         messages.add(ERROR, f"required column '{name}' is missing", table=table, column=name)
@@ -170,57 +215,57 @@ def validate_table(
         if name and name not in group.column_names:
             messages.add(WARNING, f"column '{name}' is not in the schema and was ignored", table=table)
     if missing:
-        return {"columns": group.column_names, "rows": []}
-    positions = [names.index(column.name) for column in group.columns]
-    stored: list[list[Any]] = []
-    previous: datetime | None = None
-    steps: set[timedelta] = set()
-    for number, raw in enumerate(rows, start=2):  # row 1 is the header
-        raw = list(raw)
-        if not any(cell not in (None, "") for cell in raw):
-            continue  # blank line
-        if len(stored) >= group.max_rows:
-            messages.add(ERROR, f"more than {group.max_rows} rows", table=table, row=number)
-            break
-        values = []
-        row_ok = True
-        for column, position in zip(group.columns, positions, strict=True):
-            value, problem = _cell(column, raw[position] if position < len(raw) else None)
-            if problem:
-                messages.add(ERROR, problem, table=table, row=number, column=column.name)
-                row_ok = False
-            values.append(value)
-        if not row_ok:
-            continue
-        if group.columns[0].type == "datetime":
-            moment = datetime.fromisoformat(values[0])
-            if previous is not None:
-                try:
-                    step = moment - previous
-                except TypeError:
-                    messages.add(
-                        ERROR, "mixes timestamps with and without a time zone", table=table, row=number
-                    )
-                    continue
-                if step <= timedelta(0):
-                    messages.add(
-                        ERROR,
-                        "timestamps must be strictly increasing",
-                        table=table,
-                        row=number,
-                        column="timestamp",
-                    )
-                    continue
-                steps.add(step)
-            previous = moment
-        stored.append(values)
-    if not stored and messages.ok:
-        messages.add(ERROR, "the table has no data rows", table=table)
-    if len(steps) > 1:
-        messages.add(WARNING, "timestamps are not evenly spaced", table=table)
-    if stored and messages.ok:
-        messages.add(INFO, f"{len(stored)} rows", table=table)
-    return {"columns": group.column_names, "rows": stored}
+        return None
+    return [names.index(column.name) for column in group.columns]
+
+
+def _row_values(
+    group: TableGroup, positions: list[int], cells: list[Any], number: int, messages: Messages
+) -> list[Any] | None:
+    """The row's values in the group's column order; None (with the errors) when a cell is bad."""
+    values = []
+    row_ok = True
+    for column, position in zip(group.columns, positions, strict=True):
+        value, problem = _cell(column, cells[position] if position < len(cells) else None)
+        if problem:
+            messages.add(ERROR, problem, table=group.name, row=number, column=column.name)
+            row_ok = False
+        values.append(value)
+    return values if row_ok else None
+
+
+class _Timestamps:
+    """The timestamps of a table's rows so far: each must follow the previous one."""
+
+    def __init__(self, table: str, messages: Messages):
+        self.table = table
+        self.messages = messages
+        self.previous: datetime | None = None
+        self.steps: set[timedelta] = set()
+
+    def follows(self, timestamp: str, number: int) -> bool:
+        """Whether the row ``number``'s timestamp follows the previous one (an error if not)."""
+        moment = datetime.fromisoformat(timestamp)
+        if self.previous is not None:
+            try:
+                step = moment - self.previous
+            except TypeError:
+                self.messages.add(
+                    ERROR, "mixes timestamps with and without a time zone", table=self.table, row=number
+                )
+                return False
+            if step <= timedelta(0):
+                self.messages.add(
+                    ERROR,
+                    "timestamps must be strictly increasing",
+                    table=self.table,
+                    row=number,
+                    column="timestamp",
+                )
+                return False
+            self.steps.add(step)
+        self.previous = moment
+        return True
 
 
 def validate_dataset_tables(schema: Schema, tables: Any, messages: Messages) -> dict:
@@ -252,10 +297,49 @@ def validate_dataset_tables(schema: Schema, tables: Any, messages: Messages) -> 
     return clean
 
 
+# --- The JSON form of a dataset (``DataSource.to_json()``) -------------------------------------
+
+
+class PayloadError(ValueError):
+    """A dataset's JSON form that cannot be stored (the message says why)."""
+
+
+def dataset_to_json(dataset: Dataset) -> dict[str, Any]:
+    """``DataSource.to_json()``: what GET /data/{key} answers and POST /data/from-json takes."""
+    return {
+        "key": dataset.key,
+        "schema": dataset.schema,
+        "parameters": dataset.parameters,
+        "tables": dataset.tables,
+    }
+
+
+def dataset_from_json(payload: Any) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
+    """``(key, schema name, tables, parameters)`` of a dataset's JSON form, validated; raises
+    :class:`PayloadError`."""
+    if not isinstance(payload, dict):
+        raise PayloadError("A dataset is a JSON object with 'key', 'schema' and 'tables'.")
+    key = payload.get("key")
+    if not isinstance(key, str) or not key.strip() or len(key) > 200:
+        raise PayloadError("The dataset's 'key' must be a non-empty string of at most 200 characters.")
+    schema_name = payload.get("schema", DEFAULT_SCHEMA)
+    schema = SCHEMAS.get(schema_name) if isinstance(schema_name, str) else None
+    if schema is None:
+        raise PayloadError(f"Unknown dataset schema {schema_name!r}.")
+    parameters = payload.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise PayloadError("The dataset's 'parameters' must be an object.")
+    messages = Messages()
+    tables = validate_dataset_tables(schema, payload.get("tables"), messages)
+    if not messages.ok:
+        raise PayloadError(f"Dataset '{key}' is not valid: {messages.first_error()}")
+    return key, schema.name, tables, parameters
+
+
 # --- Data parameters --------------------------------------------------------------------------
 
 
-def data_parameter_schema():
+def data_parameter_schema() -> tuple[Parameter, ...]:
     """What ``data_params`` a scenario may pass for a load-profile dataset."""
     from scenarios_app.parameters import Parameter
 

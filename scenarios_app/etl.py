@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
+from heatportal.accounts.models import User
 from heatportal.api.input import BadInput, parse_json
 from scenarios_app import datasets, selectors, services
 from scenarios_app.datasets import ERROR, Messages, TableGroup
@@ -138,46 +139,18 @@ def etl_run(
     dataset_name: str,
     uploads: list[UploadedFile],
     schema: datasets.Schema = datasets.LOAD_PROFILE,
-    owner=None,
+    owner: User | None = None,
 ) -> EtlResult:
     """Extract, validate and (only when no message is an error) store the dataset, ``owner``'s
-    (a User; None: the installation's)."""
+    (None: the installation's)."""
     if not dataset_name.strip() or len(dataset_name) > 200 or "\x00" in dataset_name:
         raise services.Invalid("The dataset name must be 1 to 200 characters long.")
     check_uploads(uploads)
     messages = Messages()
-    tables: dict[str, dict] = {}
+    tables: dict[str, dict[str, Any]] = {}
     for upload in uploads:
-        path = PurePath(upload.name)
-        stem, suffix = path.stem, path.suffix.lower()
-        group = schema.group(stem)
-        if group is None:
-            expected = ", ".join(group.name for group in schema.groups)
-            messages.add(
-                ERROR,
-                f"'{upload.name}' names no table group of schema '{schema.name}' (expected: {expected})",
-                table=stem,
-            )
-            continue
-        if stem in tables:
-            messages.add(ERROR, f"table group '{stem}' is uploaded more than once", table=stem)
-            continue
-        try:
-            header, rows = READERS[suffix](upload, group, messages)
-            tables[stem] = datasets.validate_table(group, header, rows, messages)
-        except (UnicodeDecodeError, csv.Error) as error:
-            messages.add(ERROR, f"'{upload.name}' is not a readable UTF-8 CSV file ({error})", table=stem)
-        except BadInput as error:
-            messages.add(ERROR, f"'{upload.name}' is not valid JSON ({error})", table=stem)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-            messages.add(ERROR, f"'{upload.name}' is not a readable .xlsx workbook ({error})", table=stem)
-    for group in schema.groups:
-        if (
-            group.required
-            and group.name not in tables
-            and not any(message.table == group.name for message in messages.items)
-        ):
-            messages.add(ERROR, f"required table group '{group.name}' was not uploaded", table=group.name)
+        _extract(upload, schema, tables, messages)
+    _check_required_groups(schema, tables, messages)
     if messages.ok:
         services.dataset_store(
             session=session,
@@ -190,6 +163,47 @@ def etl_run(
     return EtlResult(
         dataset_name=dataset_name,
         success=messages.ok,
-        keys=selectors.dataset_keys(session),
+        keys=selectors.dataset_keys(session=session),
         messages=messages.to_list(),
     )
+
+
+def _extract(
+    upload: UploadedFile, schema: datasets.Schema, tables: dict[str, dict[str, Any]], messages: Messages
+) -> None:
+    """Read and validate the upload into ``tables`` (its table group's), or say why not."""
+    name = upload.name or ""
+    path = PurePath(name)
+    stem, suffix = path.stem, path.suffix.lower()
+    group = schema.group(stem)
+    if group is None:
+        expected = ", ".join(group.name for group in schema.groups)
+        messages.add(
+            ERROR,
+            f"'{name}' names no table group of schema '{schema.name}' (expected: {expected})",
+            table=stem,
+        )
+        return
+    if stem in tables:
+        messages.add(ERROR, f"table group '{stem}' is uploaded more than once", table=stem)
+        return
+    try:
+        header, rows = READERS[suffix](upload, group, messages)
+        tables[stem] = datasets.validate_table(group, header, rows, messages)
+    except (UnicodeDecodeError, csv.Error) as error:
+        messages.add(ERROR, f"'{name}' is not a readable UTF-8 CSV file ({error})", table=stem)
+    except BadInput as error:
+        messages.add(ERROR, f"'{name}' is not valid JSON ({error})", table=stem)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        messages.add(ERROR, f"'{name}' is not a readable .xlsx workbook ({error})", table=stem)
+
+
+def _check_required_groups(schema: datasets.Schema, tables: dict[str, Any], messages: Messages) -> None:
+    """An error for each required table group that is neither uploaded nor already reported."""
+    for group in schema.groups:
+        if (
+            group.required
+            and group.name not in tables
+            and not any(message.table == group.name for message in messages.items)
+        ):
+            messages.add(ERROR, f"required table group '{group.name}' was not uploaded", table=group.name)

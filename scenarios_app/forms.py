@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from typing import cast
+
 from django import forms
 
 from scenarios_app.parameters import Parameter, ParameterError, Rule, validate_parameters
@@ -23,8 +26,12 @@ def parameter_field(parameter: Parameter) -> forms.Field:
         "initial": parameter.default,
     }
     if parameter.type == "integer":
+        # An integer is at least 1.5 when it is at least 2: the bounds rounded inwards.
         return forms.IntegerField(
-            min_value=parameter.min, max_value=parameter.max, required=parameter.required, **common
+            min_value=None if parameter.min is None else math.ceil(parameter.min),
+            max_value=None if parameter.max is None else math.floor(parameter.max),
+            required=parameter.required,
+            **common,
         )
     if parameter.type == "float":
         field = forms.FloatField(
@@ -54,7 +61,7 @@ class ScenarioForm(forms.Form):
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
-        self.fields["dataset_key"].choices = [(key, key) for key in dataset_keys]
+        cast(forms.ChoiceField, self.fields["dataset_key"]).choices = [(key, key) for key in dataset_keys]
         self.parameters = parameters
         self.rules = rules
         for parameter in parameters:

@@ -65,6 +65,7 @@ def compute_kpis(names: list[str], result: dict | None) -> dict:
         if kpi is None or not series:
             values[name] = None
             continue
+        value: float | None
         if name == "battery_cycles":
             value = _battery_cycles(series, dt, capacity=capacity)
         else:

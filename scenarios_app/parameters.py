@@ -70,36 +70,50 @@ class Parameter:
 
     def clean(self, value: Any) -> Any:
         """The typed value, or ParameterError."""
-        name = self.name
-        if self.type == "integer":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ParameterError(f"Parameter '{name}' must be an integer.")
-            if isinstance(value, float):
-                if not value.is_integer():
-                    raise ParameterError(f"Parameter '{name}' must be an integer.")
-                value = int(value)
-            self._check_range(value)
-            return value
-        if self.type == "float":
-            if not is_number(value):
-                raise ParameterError(f"Parameter '{name}' must be a number.")
-            value = float(value)
-            self._check_range(value)
-            return value
-        if self.type == "boolean":
-            if not isinstance(value, bool):
-                raise ParameterError(f"Parameter '{name}' must be a boolean.")
-            return value
-        if self.type == "string":
-            if not isinstance(value, str) or "\x00" in value:
-                raise ParameterError(f"Parameter '{name}' must be a string.")
-            if self.max_length is not None and len(value) > self.max_length:
-                raise ParameterError(f"Parameter '{name}' must be at most {self.max_length} characters long.")
-            return value
-        # enum
+        cleaners = {
+            "integer": self._clean_integer,
+            "float": self._clean_float,
+            "boolean": self._clean_boolean,
+            "string": self._clean_string,
+            "enum": self._clean_enum,
+        }
+        return cleaners[self.type](value)
+
+    def _clean_integer(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParameterError(f"Parameter '{self.name}' must be an integer.")
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise ParameterError(f"Parameter '{self.name}' must be an integer.")
+            value = int(value)
+        self._check_range(value)
+        return value
+
+    def _clean_float(self, value: Any) -> float:
+        if not is_number(value):
+            raise ParameterError(f"Parameter '{self.name}' must be a number.")
+        number = float(value)
+        self._check_range(number)
+        return number
+
+    def _clean_boolean(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ParameterError(f"Parameter '{self.name}' must be a boolean.")
+        return value
+
+    def _clean_string(self, value: Any) -> str:
+        if not isinstance(value, str) or "\x00" in value:
+            raise ParameterError(f"Parameter '{self.name}' must be a string.")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise ParameterError(
+                f"Parameter '{self.name}' must be at most {self.max_length} characters long."
+            )
+        return value
+
+    def _clean_enum(self, value: Any) -> str:
         if not isinstance(value, str) or value not in (self.choices or ()):
             choices = ", ".join(f"'{choice}'" for choice in self.choices or ())
-            raise ParameterError(f"Parameter '{name}' must be one of: {choices}.")
+            raise ParameterError(f"Parameter '{self.name}' must be one of: {choices}.")
         return value
 
     def _check_range(self, value: float) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -32,12 +33,12 @@ class _Reporter(threading.Thread):
     write finds the run no longer this worker's (deleted, reset, taken over after a sweep), the
     next :meth:`report` raises :class:`services.RunAbandoned`: the run stops within an interval."""
 
-    def __init__(self, scenario_id, token):
+    def __init__(self, scenario_id: uuid.UUID, token: uuid.UUID):
         super().__init__(daemon=True, name=f"reporter-{scenario_id}")
         self.scenario_id, self.token = scenario_id, token
         self.stopped = threading.Event()
         self.changed = threading.Event()
-        self.progress: float | None = None
+        self.progress = 0.0  # written only after a report
         self.abandoned = False
 
     def report(self, progress: float) -> None:
@@ -46,7 +47,7 @@ class _Reporter(threading.Thread):
         self.progress = progress
         self.changed.set()
 
-    def run(self):
+    def run(self) -> None:
         last_write = time.monotonic()
         try:
             while not self.stopped.is_set():
@@ -71,14 +72,14 @@ class _Reporter(threading.Thread):
         finally:
             connection.close()
 
-    def stop(self):
+    def stop(self) -> None:
         """No more writes from this thread (one in flight is guarded by the run's token, so it
         cannot touch a finished run); the caller finishes the run without waiting for it."""
         self.stopped.set()
         self.changed.set()
 
 
-def session_run_next(*, session_id, worker: str = "") -> str | None:
+def session_run_next(*, session_id: uuid.UUID, worker: str = "") -> str | None:
     """Claim the session's next queued scenario for ``worker`` and run it to its end here.
 
     Returns the run's final status (or 'abandoned'), None when nothing was claimed. While the
@@ -91,11 +92,11 @@ def session_run_next(*, session_id, worker: str = "") -> str | None:
     try:
         return scenario_execute(scenario_id=scenario_id, token=token)
     finally:
-        if selectors.session_has_queued(session_id):
+        if selectors.session_waiting(session_id=session_id):
             services.session_dispatch_on_commit(session_id=session_id)
 
 
-def scenario_execute(*, scenario_id, token) -> str:
+def scenario_execute(*, scenario_id: uuid.UUID, token: uuid.UUID) -> str:
     """Run a claimed scenario to complete or failed. Returns the final status (or 'abandoned').
 
     Celery's soft time limit (``SoftTimeLimitExceeded``, raised in the algorithm) fails the run

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import uuid
+from typing import Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from heatportal.sqlrows import Columns, instances, json_raw, json_value
 from scenarios_app.models import Dataset, RunnerSession, Scenario
@@ -19,69 +20,52 @@ def _as_uuid(value: str) -> uuid.UUID | None:
         return None
 
 
-def sid_filter(sid: str, prefix: str = "") -> Q:
-    """Match a session by its UUID or its display name (CONTRACT §4)."""
-    as_uuid = _as_uuid(sid)
-    by_name = Q(**{f"{prefix}display_name": sid})
-    return (Q(**{f"{prefix}id": as_uuid}) | by_name) if as_uuid else by_name
+def session_list(*, with_counts: bool = False) -> QuerySet[RunnerSession]:
+    """The sessions, oldest first; ``with_counts``: each with ``dataset_count`` and
+    ``scenario_count``."""
+    sessions = RunnerSession.objects.order_by("created_at", "id")
+    if with_counts:
+        sessions = sessions.annotate(
+            dataset_count=Count("datasets", distinct=True), scenario_count=Count("scenarios", distinct=True)
+        )
+    return sessions
 
 
-def sessions() -> QuerySet[RunnerSession]:
-    return RunnerSession.objects.order_by("created_at", "id")
-
-
-def sessions_with_counts() -> QuerySet[RunnerSession]:
-    return sessions().annotate(
-        dataset_count=Count("datasets", distinct=True), scenario_count=Count("scenarios", distinct=True)
-    )
-
-
-def session_by_sid(sid: str) -> RunnerSession | None:
-    """The session; a UUID match wins over a display name that happens to look like a UUID.
-    Every runner request that names a session starts here: SQL written once (below)."""
+def session_get(*, sid: str) -> RunnerSession | None:
+    """The session by its UUID or its display name; a UUID match wins over a display name that
+    happens to look like a UUID. Every runner request that names a session starts here: SQL
+    written once (below)."""
     as_uuid = _as_uuid(sid)
     db = connections[DEFAULT_DB_ALIAS]
     params = [_uuid_param(as_uuid), sid] if as_uuid else [sid]
     with db.cursor() as cursor:
         cursor.execute(_session_sql(db.vendor, as_uuid is not None), params)
-        matches = [_SESSION_COLUMNS.instance(RunnerSession, db, row) for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    matches = [cast(RunnerSession, _SESSION_COLUMNS.instance(RunnerSession, db, row)) for row in rows]
     for session in matches:
         if session.pk == as_uuid:
             return session
     return matches[0] if matches else None
 
 
-def session_datasets(session: RunnerSession) -> QuerySet[Dataset]:
+def dataset_list(*, session: RunnerSession) -> QuerySet[Dataset]:
     return Dataset.objects.filter(session=session).order_by("created_at", "id")
 
 
-def dataset_keys(session: RunnerSession) -> list[str]:
-    return list(session_datasets(session).values_list("key", flat=True))
+def dataset_keys(*, session: RunnerSession) -> list[str]:
+    return list(dataset_list(session=session).values_list("key", flat=True))
 
 
-def dataset_by_key(session: RunnerSession, key: str) -> Dataset | None:
-    return Dataset.objects.filter(session=session, key=key).first()
-
-
-def dataset_reference(session: RunnerSession, key: str) -> Dataset | None:
-    """The session's dataset ``key`` without its tables (they can be megabytes): what a new
-    scenario refers to. SQL written once (below): it is on the create + run path."""
+def dataset_get(*, session: RunnerSession, key: str, with_tables: bool = True) -> Dataset | None:
+    """The session's dataset ``key``. Without its tables (they can be megabytes) it is what a
+    new scenario refers to, read with SQL written once (below): it is on the create + run path."""
+    if with_tables:
+        return Dataset.objects.filter(session=session, key=key).first()
     db = connections[DEFAULT_DB_ALIAS]
     with db.cursor() as cursor:
         cursor.execute(_dataset_reference_sql(db.vendor), [_uuid_param(session.pk), key])
         found = cursor.fetchone()
-    return None if found is None else _DATASET_REFERENCE_COLUMNS.instance(Dataset, db, found)
-
-
-def session_scenarios(session: RunnerSession) -> QuerySet[Scenario]:
-    """The session's scenarios with their dataset (not its tables), oldest first. The caller
-    has the session: it is not joined again for every row."""
-    return (
-        Scenario.objects.filter(session=session)
-        .select_related("dataset")
-        .defer("dataset__tables")
-        .order_by("created_at", "id")
-    )
+    return None if found is None else cast(Dataset, _DATASET_REFERENCE_COLUMNS.instance(Dataset, db, found))
 
 
 # What a scenario's API body reads: not the run's bookkeeping (its datetimes, token, worker).
@@ -100,14 +84,36 @@ SCENARIO_BODY_FIELDS = (
 )
 
 
-def scenario_list(*, session: RunnerSession) -> QuerySet[Scenario]:
-    """The session's scenarios as the API lists them, oldest first: the columns of their body
-    and their dataset's key only (a list is read on every refresh of a client's table)."""
-    return session_scenarios(session).only(*SCENARIO_BODY_FIELDS, "dataset__key")
+def scenario_list(*, session: RunnerSession, body_only: bool = False) -> QuerySet[Scenario]:
+    """The session's scenarios with their dataset (not its tables), oldest first. The caller
+    has the session: it is not joined again for every row. ``body_only``: the columns of their
+    API body and their dataset's key only (a list is read on every refresh of a client's table)."""
+    scenarios = (
+        Scenario.objects.filter(session=session)
+        .select_related("dataset")
+        .defer("dataset__tables")
+        .order_by("created_at", "id")
+    )
+    return scenarios.only(*SCENARIO_BODY_FIELDS, "dataset__key") if body_only else scenarios
 
 
-def scenario_by_id(session: RunnerSession, scenario_id: str) -> Scenario | None:
-    """A scenario of the session by its UUID (or, failing that, by its tag)."""
+def scenario_get(
+    *, scenario_id: str, session: RunnerSession | None = None, sid: str | None = None
+) -> Scenario | None:
+    """A scenario by its UUID (or, failing that, by its tag), with its session and its dataset
+    (not its tables). Give the ``session``, or its ``sid`` (UUID or display name): then the
+    scenario is read in one query with what its body reads (SQL written once, below), and None
+    means not found that way (callers then look up step by step: :func:`session_get`, then this
+    with the session). The instances are the ones ``select_related("session", "dataset")
+    .only(...)`` would make: services that change the scenario save only the fields they change."""
+    if session is not None:
+        return _scenario_of_session(session, scenario_id)
+    if sid is None:
+        raise TypeError("scenario_get() needs a session or a sid")
+    return _scenario_by_sid(sid, scenario_id)
+
+
+def _scenario_of_session(session: RunnerSession, scenario_id: str) -> Scenario | None:
     scenarios = Scenario.objects.filter(session=session).select_related("dataset", "session")
     scenarios = scenarios.defer("dataset__tables")
     as_uuid = _as_uuid(scenario_id)
@@ -118,12 +124,7 @@ def scenario_by_id(session: RunnerSession, scenario_id: str) -> Scenario | None:
     return scenarios.filter(tag=scenario_id).first()
 
 
-def scenario_get(*, sid: str, scenario_id: str) -> Scenario | None:
-    """The scenario with what its body reads, its session and its dataset (not its tables), in
-    one query (SQL written once, below), or None when not found that way (callers then look up
-    step by step: :func:`session_by_sid`, :func:`scenario_by_id`). The instances are the ones
-    ``select_related("session", "dataset").only(...)`` would make: services that change the
-    scenario save only the fields they change."""
+def _scenario_by_sid(sid: str, scenario_id: str) -> Scenario | None:
     sid_uuid, scenario_uuid = _as_uuid(sid), _as_uuid(scenario_id)
     db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself (``connection`` is a proxy to it)
     params = [
@@ -138,7 +139,7 @@ def scenario_get(*, sid: str, scenario_id: str) -> Scenario | None:
     scenario, session, dataset = instances(db, found, _GET_COLUMNS)
     Scenario.session.field.set_cached_value(scenario, session)
     Scenario.dataset.field.set_cached_value(scenario, dataset)
-    return scenario
+    return cast(Scenario, scenario)
 
 
 # --- The hottest reads, in SQL written once ---------------------------------------------------
@@ -210,18 +211,18 @@ def _list_sql(vendor: str, session_by_uuid: bool) -> str:
     )
 
 
-def _uuid_param(value: uuid.UUID):
+def _uuid_param(value: uuid.UUID) -> Any:
     return Scenario._meta.pk.get_db_prep_value(value, connection)
 
 
-def _uuid_text(value) -> str:
+def _uuid_text(value: uuid.UUID | str) -> str:
     if isinstance(value, uuid.UUID):  # PostgreSQL
         return str(value)
     # SQLite stores 32 hex digits; put in the dashes (a UUID object per row cost 5 µs)
     return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
 
 
-def scenario_status(*, sid: str, scenario_id: str) -> dict | None:
+def scenario_status(*, sid: str, scenario_id: str) -> dict[str, Any] | None:
     """The poll body's values (id, tag, status, progress) in one query, or None."""
     sid_uuid, scenario_uuid = _as_uuid(sid), _as_uuid(scenario_id)
     sql = _status_sql(connection.vendor, sid_uuid is not None, scenario_uuid is not None)
@@ -237,7 +238,7 @@ def scenario_status(*, sid: str, scenario_id: str) -> dict | None:
     return {"id": _uuid_text(row[0]), "tag": row[1], "status": row[2], "progress": row[3]}
 
 
-def scenario_rows(*, sid: str) -> tuple[list, list[dict]] | None:
+def scenario_table(*, sid: str) -> tuple[list[str], list[dict[str, Any]]] | None:
     """``(session KPI names, scenario rows)`` of the session ``sid`` (its UUID or its display
     name), its scenarios oldest first, in one query; None when not found that way. A row holds
     what a scenario's body reads (see ``scenarios_app.api.outputs.scenario_row_output``)."""
@@ -249,31 +250,37 @@ def scenario_rows(*, sid: str) -> tuple[list, list[dict]] | None:
         found = cursor.fetchall()
     if not found:
         return None
-    keys = ("tag", "input_data_id", "algo_name", "algo_params", "data_params", "status", "progress")
-    rows = []
     # Scenarios of a session mostly share their parameters: each text is decoded once, and
     # rows with the same text share the (read-only) value.
-    decoded: dict = {}
-    for _session_id, _kpis, scenario_id, *values, error, result, kpi_values in found:
-        if scenario_id is None:  # a session without scenarios
-            continue
-        row = dict(zip(keys, values, strict=True))
-        row["id"] = _uuid_text(scenario_id)
-        for name in ("algo_params", "data_params"):
-            text = row[name]
-            value = decoded.get(text)
-            if value is None:
-                value = decoded[text] = json_value(text)
-            row[name] = value
-        complete = row["status"] == Scenario.Status.COMPLETE  # the body shows results only then
-        # The result is only passed on: rendered from its stored text (RawJson).
-        row.update(error=error, result=json_raw(result) if complete else None)
-        row["kpi_values"] = json_value(kpi_values) if complete else None
-        rows.append(row)
+    decoded: dict[str, Any] = {}
+    # A session without scenarios has one row, with no scenario id.
+    rows = [_scenario_row(values, decoded) for values in found if values[2] is not None]
     return json_value(found[0][1]), rows
 
 
-def session_busy(session_id) -> bool:
+_ROW_KEYS = ("tag", "input_data_id", "algo_name", "algo_params", "data_params", "status", "progress")
+
+
+def _scenario_row(found: tuple[Any, ...], decoded: dict[str, Any]) -> dict[str, Any]:
+    """A row of :func:`scenario_table` from a row of its query; ``decoded``: the parameter
+    texts decoded so far, and their values."""
+    _session_id, _kpis, scenario_id, *values, error, result, kpi_values = found
+    row = dict(zip(_ROW_KEYS, values, strict=True))
+    row["id"] = _uuid_text(scenario_id)
+    for name in ("algo_params", "data_params"):
+        text = row[name]
+        value = decoded.get(text)
+        if value is None:
+            value = decoded[text] = json_value(text)
+        row[name] = value
+    complete = row["status"] == Scenario.Status.COMPLETE  # the body shows results only then
+    # The result is only passed on: rendered from its stored text (RawJson).
+    row.update(error=error, result=json_raw(result) if complete else None)
+    row["kpi_values"] = json_value(kpi_values) if complete else None
+    return row
+
+
+def session_busy(*, session_id: uuid.UUID) -> bool:
     """Whether one of the session's scenarios is processing (the partial unique index that
     allows one per session answers it). SQL written once: asked after every run request."""
     with connection.cursor() as cursor:
@@ -286,18 +293,22 @@ def _busy_sql(vendor: str) -> str:
     return f"SELECT 1 FROM {_q(Scenario._meta.db_table)} WHERE session_id = %s AND status = %s LIMIT 1"  # noqa: S608 (names from the models; values are parameters)
 
 
-def session_has_queued(session_id) -> bool:
+def session_waiting(*, session_id: uuid.UUID) -> bool:
     """Whether the session has scenarios waiting (asked when a run ends, for the next in line)."""
     return Scenario.objects.filter(session_id=session_id, status=Scenario.Status.QUEUED).exists()
 
 
-def processing_scenario(session: RunnerSession) -> Scenario | None:
-    return session_scenarios(session).filter(status=Scenario.Status.PROCESSING).first()
+def scenario_processing(*, session: RunnerSession) -> Scenario | None:
+    return scenario_list(session=session).filter(status=Scenario.Status.PROCESSING).first()
 
 
-def queue_position(scenario: Scenario) -> int | None:
+def scenario_queue_position(*, scenario: Scenario) -> int | None:
     if scenario.status != Scenario.Status.QUEUED:
         return None
     return Scenario.objects.filter(
         session_id=scenario.session_id, status=Scenario.Status.QUEUED, queued_at__lt=scenario.queued_at
     ).count()
+
+
+def scenario_tag_taken(*, session: RunnerSession, tag: str) -> bool:
+    return Scenario.objects.filter(session=session, tag=tag).exists()

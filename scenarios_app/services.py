@@ -8,9 +8,9 @@ API answers with (document 003): 404 :class:`NotFound`, 409 :class:`Conflict`, 4
 from __future__ import annotations
 
 import uuid
-from contextlib import nullcontext
-from datetime import timedelta
-from typing import Any
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,6 +23,7 @@ from heatportal.api.input import BadInput, check_json_value
 from heatportal.celery import app as celery_app
 from heatportal.services import Conflict, NotFound, ServiceError
 from scenarios_app import algorithms, datasets, kpis, selectors
+from scenarios_app.configuration import default_configuration
 from scenarios_app.models import Dataset, RunnerSession, Scenario
 from scenarios_app.parameters import ParameterError, validate_parameters
 
@@ -52,15 +53,16 @@ class NotRunnable(Conflict):
             )
 
 
+class TagTaken(Conflict):
+    def __init__(self, tag: str):
+        super().__init__(f"A scenario with tag '{tag}' already exists.")
+
+
 class RunAbandoned(Exception):
     """The scenario is no longer this run's (deleted, reset, or taken over after a sweep)."""
 
 
 # --- Sessions ---------------------------------------------------------------------------------
-
-
-def _default_configuration() -> dict:
-    return {"algorithms": list(algorithms.ALGORITHM_NAMES), "kpis": list(kpis.KPI_NAMES)}
 
 
 @transaction.atomic
@@ -70,7 +72,7 @@ def session_create(
     """A new session; ``owner`` None: the installation's (``main``)."""
     if RunnerSession.objects.filter(display_name=display_name).exists():
         raise Conflict(f"A session with display name '{display_name}' already exists.")
-    session = RunnerSession.objects.create(display_name=display_name, owner=owner, **_default_configuration())
+    session = RunnerSession.objects.create(display_name=display_name, owner=owner, **default_configuration())
     if with_master_data:
         dataset_store(
             session=session,
@@ -172,8 +174,8 @@ def dataset_store(
     session: RunnerSession,
     key: str,
     schema: str,
-    tables: dict,
-    parameters: dict | None = None,
+    tables: dict[str, Any],
+    parameters: dict[str, Any] | None = None,
     owner: User | None = None,
 ) -> Dataset:
     """Create the dataset ``key`` (``owner``'s) or overwrite its tables (scenarios using it keep
@@ -216,36 +218,6 @@ def dataset_derive(*, dataset: Dataset, new_key: str, owner: User | None = None)
     )
 
 
-def dataset_to_json(dataset: Dataset) -> dict:
-    """``DataSource.to_json()``: what GET /data/{key} answers and POST /data/from-json takes."""
-    return {
-        "key": dataset.key,
-        "schema": dataset.schema,
-        "parameters": dataset.parameters,
-        "tables": dataset.tables,
-    }
-
-
-def _parse_dataset_payload(payload: Any) -> tuple[str, str, dict, dict]:
-    if not isinstance(payload, dict):
-        raise Invalid("A dataset is a JSON object with 'key', 'schema' and 'tables'.")
-    key = payload.get("key")
-    if not isinstance(key, str) or not key.strip() or len(key) > 200:
-        raise Invalid("The dataset's 'key' must be a non-empty string of at most 200 characters.")
-    schema_name = payload.get("schema", datasets.DEFAULT_SCHEMA)
-    schema = datasets.SCHEMAS.get(schema_name) if isinstance(schema_name, str) else None
-    if schema is None:
-        raise Invalid(f"Unknown dataset schema {schema_name!r}.")
-    parameters = payload.get("parameters") or {}
-    if not isinstance(parameters, dict):
-        raise Invalid("The dataset's 'parameters' must be an object.")
-    messages = datasets.Messages()
-    tables = datasets.validate_dataset_tables(schema, payload.get("tables"), messages)
-    if not messages.ok:
-        raise Invalid(f"Dataset '{key}' is not valid: {messages.first_error()}")
-    return key, schema.name, tables, parameters
-
-
 @transaction.atomic
 def dataset_ingest_json(*, session: RunnerSession, payload: Any, owner: User | None = None) -> list[Dataset]:
     """Register the dataset(s) of a ``to_json()`` payload: one object, or an array of them.
@@ -255,7 +227,10 @@ def dataset_ingest_json(*, session: RunnerSession, payload: Any, owner: User | N
     items = payload if isinstance(payload, list) else [payload]
     if not items:
         raise Invalid("Empty dataset list.")
-    parsed = [_parse_dataset_payload(item) for item in items]
+    try:
+        parsed = [datasets.dataset_from_json(item) for item in items]
+    except datasets.PayloadError as error:
+        raise Invalid(str(error)) from error
     return [
         dataset_store(
             session=session, key=key, schema=schema, tables=tables, parameters=parameters, owner=owner
@@ -273,8 +248,8 @@ def scenario_create(
     tag: str,
     dataset_key: str,
     algo_name: str,
-    algo_params: dict | None = None,
-    data_params: dict | None = None,
+    algo_params: dict[str, Any] | None = None,
+    data_params: dict[str, Any] | None = None,
     owner: User | None = None,
 ) -> Scenario:
     """A new scenario in ``created``, ``owner``'s.
@@ -283,7 +258,7 @@ def scenario_create(
     constraint when inserting (409), not by a query before it. Checks in the documented order:
     dataset (404), algorithm (404), tag (409), parameter values (400).
     """
-    dataset = selectors.dataset_reference(session, dataset_key)
+    dataset = selectors.dataset_get(session=session, key=dataset_key, with_tables=False)
     if dataset is None:
         raise NotFound(f"Dataset '{dataset_key}' not found.")
     if algo_name not in session.algorithms or algo_name not in algorithms.REGISTRY:
@@ -293,7 +268,8 @@ def scenario_create(
         params = validate_parameters(algorithm.parameters, algo_params, algorithm.rules)
         clean_data_params = validate_parameters(datasets.data_parameter_schema(), data_params)
     except ParameterError as error:
-        _check_tag_free(session=session, tag=tag)  # a taken tag is reported first (409)
+        if selectors.scenario_tag_taken(session=session, tag=tag):  # reported first (409)
+            raise TagTaken(tag) from error
         raise Invalid(str(error)) from error
     scenario = Scenario(
         session=session,
@@ -308,20 +284,11 @@ def scenario_create(
         with _savepoint_if_nested():
             scenario.save(force_insert=True)
     except IntegrityError as error:
-        raise _tag_taken(tag) from error
+        raise TagTaken(tag) from error
     return scenario
 
 
-def _tag_taken(tag: str) -> Conflict:
-    return Conflict(f"A scenario with tag '{tag}' already exists.")
-
-
-def _check_tag_free(*, session: RunnerSession, tag: str) -> None:
-    if Scenario.objects.filter(session=session, tag=tag).exists():
-        raise _tag_taken(tag)
-
-
-def _savepoint_if_nested():
+def _savepoint_if_nested() -> AbstractContextManager[object]:
     """A savepoint around a single write that may fail, when the caller has a transaction
     open (it stays usable after the failure); outside one the write commits alone, and
     opening a transaction for it would cost two round trips for nothing."""
@@ -338,7 +305,7 @@ def scenario_delete(*, scenario: Scenario) -> None:
         session_dispatch_on_commit(session_id=session_id)
 
 
-def session_dispatch_on_commit(*, session_id, unless_busy: bool = False) -> None:
+def session_dispatch_on_commit(*, session_id: uuid.UUID, unless_busy: bool = False) -> None:
     """Enqueue the session's dispatcher (the task ``DISPATCH_TASK``, sent by name: services do
     not import tasks) once the caller's writes are committed; at once outside a transaction.
 
@@ -351,7 +318,7 @@ def session_dispatch_on_commit(*, session_id, unless_busy: bool = False) -> None
     """
 
     def dispatch() -> None:
-        if unless_busy and selectors.session_busy(session_id):
+        if unless_busy and selectors.session_busy(session_id=session_id):
             return
         celery_app.send_task(DISPATCH_TASK, args=[str(session_id)])
 
@@ -419,7 +386,7 @@ def scenario_reset(*, scenario: Scenario) -> Scenario:
 # --- Execution (called by scenarios_app.runs and the Celery tasks) ---------------------------
 
 
-def scenario_claim_next(*, session_id, worker: str = "") -> tuple[uuid.UUID, uuid.UUID] | None:
+def scenario_claim_next(*, session_id: uuid.UUID, worker: str = "") -> tuple[uuid.UUID, uuid.UUID] | None:
     """queued → processing for the session's oldest queued scenario, unless one is processing.
 
     Returns ``(scenario id, run token)`` or None. The partial unique index makes a concurrent
@@ -456,7 +423,7 @@ def scenario_claim_next(*, session_id, worker: str = "") -> tuple[uuid.UUID, uui
         return None  # another worker claimed one for this session at the same moment
 
 
-def scenario_report_progress(*, scenario_id, token, progress: float) -> None:
+def scenario_report_progress(*, scenario_id: uuid.UUID, token: uuid.UUID, progress: float) -> None:
     progress = min(max(float(progress), 0.0), 1.0)
     updated = Scenario.objects.filter(pk=scenario_id, status=Status.PROCESSING, run_token=token).update(
         progress=progress, heartbeat_at=timezone.now()
@@ -465,7 +432,7 @@ def scenario_report_progress(*, scenario_id, token, progress: float) -> None:
         raise RunAbandoned(scenario_id)
 
 
-def scenario_heartbeat(*, scenario_id, token) -> bool:
+def scenario_heartbeat(*, scenario_id: uuid.UUID, token: uuid.UUID) -> bool:
     return bool(
         Scenario.objects.filter(pk=scenario_id, status=Status.PROCESSING, run_token=token).update(
             heartbeat_at=timezone.now()
@@ -474,7 +441,12 @@ def scenario_heartbeat(*, scenario_id, token) -> bool:
 
 
 def scenario_finish(
-    *, scenario_id, token, result: dict | None = None, error: str = "", kpi_names: list | None = None
+    *,
+    scenario_id: uuid.UUID,
+    token: uuid.UUID,
+    result: dict[str, Any] | None = None,
+    error: str = "",
+    kpi_names: list[str] | None = None,
 ) -> bool:
     """processing → complete (with result and KPI values) or failed (with the error).
 
@@ -503,7 +475,7 @@ def scenario_finish(
     )
 
 
-def scenarios_sweep(*, now=None) -> dict:
+def scenarios_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Fail or re-queue scenarios whose worker stopped beating; wake sessions that wait.
 
     A processing scenario whose heartbeat is older than ``SCENARIOS_HEARTBEAT_TIMEOUT`` lost its
@@ -521,7 +493,8 @@ def scenarios_sweep(*, now=None) -> dict:
                 continue
             reason = (
                 f"The worker {scenario.worker or '(unknown)'} stopped reporting at "
-                f"{scenario.heartbeat_at.isoformat()}; presumed dead."
+                # heartbeat_at__lt never matches NULL: a stale scenario has a heartbeat
+                f"{cast(datetime, scenario.heartbeat_at).isoformat()}; presumed dead."
             )
             if scenario.attempts < settings.SCENARIOS_MAX_ATTEMPTS:
                 scenario.status = Status.QUEUED

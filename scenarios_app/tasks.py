@@ -9,6 +9,8 @@ whose worker died. Time limits and late acks: the ``CELERY_*`` settings.
 
 from __future__ import annotations
 
+import uuid
+
 from celery import shared_task
 from django.db import close_old_connections
 
@@ -21,9 +23,9 @@ def scenario_dispatch(session_id: str) -> str | None:
     recorded as the run's worker. Celery's soft time limit fails the run with its message."""
     close_old_connections()
     worker = getattr(scenario_dispatch.request, "hostname", None) or ""
-    return runs.session_run_next(session_id=session_id, worker=worker)
+    return runs.session_run_next(session_id=uuid.UUID(session_id), worker=worker)
 
 
 @shared_task
-def scenarios_sweep() -> dict:
+def scenarios_sweep() -> dict[str, int]:
     return services.scenarios_sweep()

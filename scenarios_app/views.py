@@ -8,12 +8,13 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from heatportal import permissions as access
+from heatportal.accounts.views import SignedInRequest
 from heatportal.pages import AREAS, confirmation
 from scenarios_app import algorithms, etl, selectors, services
 from scenarios_app.api.outputs import algorithm_output
@@ -27,15 +28,15 @@ PREVIEW_ROWS = 50
 API_PREFIX = "/" + settings.SCENARIOS_API_PREFIX.strip("/")
 
 
-def _session(session_id) -> RunnerSession:
-    session = selectors.session_by_sid(str(session_id))
+def _session(session_id: object) -> RunnerSession:
+    session = selectors.session_get(sid=str(session_id))
     if session is None:
         raise Http404("No such session")
     return session
 
 
-def _scenario(session: RunnerSession, scenario_id) -> Scenario:
-    scenario = selectors.scenario_by_id(session, str(scenario_id))
+def _scenario(session: RunnerSession, scenario_id: object) -> Scenario:
+    scenario = selectors.scenario_get(session=session, scenario_id=str(scenario_id))
     if scenario is None:
         raise Http404("No such scenario")
     return scenario
@@ -52,7 +53,7 @@ def _status_url(session: RunnerSession, scenario: Scenario) -> str:
 
 
 @login_required
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: SignedInRequest) -> HttpResponse:
     # No write on GET: ``main`` exists from the migration on (apps.py) and replaces the last
     # session deleted (services.session_delete).
     form = SessionForm(request.POST or None)
@@ -66,12 +67,12 @@ def index(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Session '{session.display_name}' created.")
             return redirect("scenarios:session", session_id=session.pk)
-    context = {"area": AREA, "sessions": selectors.sessions_with_counts(), "form": form}
+    context = {"area": AREA, "sessions": selectors.session_list(with_counts=True), "form": form}
     return render(request, "scenarios_app/index.html", context)
 
 
 @login_required
-def session_detail(request: HttpRequest, session_id) -> HttpResponse:
+def session_detail(request: SignedInRequest, session_id) -> HttpResponse:
     session = _session(session_id)
     if request.method == "POST":  # an ETL upload; its result is shown once, after the redirect
         dataset_name = request.POST.get("dataset_name", "").strip()
@@ -92,7 +93,7 @@ def session_detail(request: HttpRequest, session_id) -> HttpResponse:
                 messages.success(request, f"Dataset '{dataset_name}' stored.")
         return redirect("scenarios:session", session_id=session.pk)
     etl_result = request.session.pop(ETL_RESULT, None)
-    scenarios = list(selectors.session_scenarios(session).defer("result", "kpi_values"))
+    scenarios = list(selectors.scenario_list(session=session).defer("result", "kpi_values"))
     rows = [
         {
             "scenario": scenario,
@@ -106,7 +107,7 @@ def session_detail(request: HttpRequest, session_id) -> HttpResponse:
         "session": session,
         "may_change": access.allowed(request.user, "runner.change", session),
         "may_delete": access.allowed(request.user, "runner.delete", session),
-        "datasets": selectors.session_datasets(session).defer("tables"),
+        "datasets": selectors.dataset_list(session=session).defer("tables"),
         "rows": rows,
         "etl_result": etl_result,
         "copy_form": CopySessionForm(),
@@ -117,7 +118,7 @@ def session_detail(request: HttpRequest, session_id) -> HttpResponse:
 
 @login_required
 @require_POST
-def session_action(request: HttpRequest, session_id, action: str) -> HttpResponse:
+def session_action(request: SignedInRequest, session_id, action: str) -> HttpResponse:
     session = _session(session_id)
     # Refused before anything else: a 403, not a message (heatportal.permissions).
     needs = {"rename": "runner.change", "delete": "runner.delete"}.get(action, "runner.create")
@@ -133,10 +134,10 @@ def session_action(request: HttpRequest, session_id, action: str) -> HttpRespons
             messages.success(request, f"Session copied to '{copy.display_name}'.")
             return redirect("scenarios:session", session_id=copy.pk)
         if action == "rename":
-            form = SessionForm(request.POST)
-            if not form.is_valid():
+            rename_form = SessionForm(request.POST)
+            if not rename_form.is_valid():
                 raise services.Invalid("Give the session a name.")
-            services.session_rename(session=session, display_name=form.cleaned_data["display_name"])
+            services.session_rename(session=session, display_name=rename_form.cleaned_data["display_name"])
             messages.success(request, "Session renamed.")
         elif action == "delete":
             asked = confirmation(
@@ -159,9 +160,9 @@ def session_action(request: HttpRequest, session_id, action: str) -> HttpRespons
 
 
 @login_required
-def dataset_detail(request: HttpRequest, session_id, key: str) -> HttpResponse:
+def dataset_detail(request: SignedInRequest, session_id, key: str) -> HttpResponse:
     session = _session(session_id)
-    dataset = selectors.dataset_by_key(session, key)
+    dataset = selectors.dataset_get(session=session, key=key)
     if dataset is None:
         raise Http404("No such dataset")
     if request.method == "POST":
@@ -202,7 +203,7 @@ def dataset_detail(request: HttpRequest, session_id, key: str) -> HttpResponse:
 
 
 @login_required
-def scenario_create(request: HttpRequest, session_id) -> HttpResponse:
+def scenario_create(request: SignedInRequest, session_id) -> HttpResponse:
     """The scenario form. Choosing another algorithm posts the form with ``switch`` (its select
     does so on change; without JavaScript, the Choose button): the page comes back, by a GET,
     with that algorithm's parameters and what the user typed kept."""
@@ -221,7 +222,7 @@ def scenario_create(request: HttpRequest, session_id) -> HttpResponse:
     form = ScenarioForm(
         request.POST or None,
         initial=ScenarioForm.typed_values(request.GET, algorithm.parameters),
-        dataset_keys=selectors.dataset_keys(session),
+        dataset_keys=selectors.dataset_keys(session=session),
         parameters=algorithm.parameters,
         rules=algorithm.rules,
     )
@@ -253,7 +254,7 @@ def scenario_create(request: HttpRequest, session_id) -> HttpResponse:
 
 
 @login_required
-def scenario_detail(request: HttpRequest, session_id, scenario_id) -> HttpResponse:
+def scenario_detail(request: SignedInRequest, session_id, scenario_id) -> HttpResponse:
     session = _session(session_id)
     scenario = _scenario(session, scenario_id)
     complete = scenario.status == Scenario.Status.COMPLETE
@@ -288,7 +289,7 @@ def scenario_detail(request: HttpRequest, session_id, scenario_id) -> HttpRespon
 
 @login_required
 @require_POST
-def scenario_action(request: HttpRequest, session_id, scenario_id, action: str) -> HttpResponse:
+def scenario_action(request: SignedInRequest, session_id, scenario_id, action: str) -> HttpResponse:
     session = _session(session_id)
     scenario = _scenario(session, scenario_id)
     if action not in ("run", "reset", "delete"):

@@ -1,7 +1,11 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 
+from heatportal.services import ServiceError
 from sessions_app import services
+from sessions_app.configuration import config_validate
 from sessions_app.models import (
     DataSource,
     NodeInstance,
@@ -118,18 +122,21 @@ class ScenarioInstanceAdmin(admin.ModelAdmin):
 
 
 class PlatformConfigurationForm(forms.ModelForm):
+    """Checks an entry with the services' one rule (``configuration.config_validate``: name, type
+    and value), so that a refused entry is a form error rather than a failed save."""
+
     class Meta:
         model = PlatformConfiguration
         fields = ("name", "value_type", "value", "description")
 
-    def clean(self):
-        cleaned = super().clean()
-        value_type = cleaned.get("value_type")
-        if value_type is not None:
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        name, value_type = cleaned.get("name"), cleaned.get("value_type")
+        if name is not None and value_type is not None:
             try:
-                services.config_value_normalise(value_type, cleaned.get("value", ""))
-            except services.ServiceError as error:
-                self.add_error("value", error.message)
+                config_validate(name=name, value_type=value_type, value=cleaned.get("value", ""))
+            except ServiceError as error:
+                self.add_error(None, error.message)
         return cleaned
 
 

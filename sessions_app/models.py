@@ -220,4 +220,9 @@ class PlatformConfiguration(models.Model):
     @property
     def is_private(self) -> bool:
         """Names under ``private:`` hold secrets: pages mask their values until an Admin reveals one."""
-        return self.name.lower().startswith("private:")
+        return self.is_private_name(self.name)
+
+    @staticmethod
+    def is_private_name(name: str) -> bool:
+        """Any case of the prefix (the history of changes asks too: heatportal/audit.py)."""
+        return name.lower().startswith("private:")

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Count, Prefetch, QuerySet
 
 from heatportal.accounts.models import User
 from heatportal.services import ServiceError
 from heatportal.sqlrows import Columns, instances
+from sessions_app.configuration import config_readable, config_value_or_text
 from sessions_app.models import (
+    DataSource,
     NodeInstance,
     NodeOutput,
     NodeTemplate,
@@ -27,38 +27,34 @@ from sessions_app.models import (
     Session,
     SessionTemplate,
 )
-from sessions_app.services import config_value
-
-logger = logging.getLogger(__name__)
 
 
-def session_templates() -> QuerySet[SessionTemplate]:
+def session_template_list() -> QuerySet[SessionTemplate]:
     return SessionTemplate.objects.prefetch_related(
         Prefetch("nodes", queryset=NodeTemplate.objects.prefetch_related("inputs"))
     ).order_by("id")
 
 
-def projects() -> QuerySet[Project]:
+def project_list(*, with_session_counts: bool = False) -> QuerySet[Project]:
+    """Projects by id, with their owner and default template at hand (the API's shape); with
+    ``with_session_counts``, each with ``session_count`` instead (the portal's list)."""
+    if with_session_counts:
+        return (
+            Project.objects.select_related("owner", "default_session_template")
+            .annotate(session_count=Count("sessions"))
+            .order_by("id")
+        )
     return (
         Project.objects.select_related("owner")
-        .prefetch_related(Prefetch("default_session_template", queryset=session_templates()))
+        .prefetch_related(Prefetch("default_session_template", queryset=session_template_list()))
         .order_by("id")
-    )
-
-
-def sessions() -> QuerySet[Session]:
-    return Session.objects.select_related("project__owner", "user").prefetch_related(
-        Prefetch("session_template", queryset=session_templates()),
-        Prefetch("project__default_session_template", queryset=session_templates()),
-        Prefetch("node_instances", queryset=NodeInstance.objects.order_by("id")),
-        "scenario_instances",
     )
 
 
 # --- One session in one query -----------------------------------------------------------------
 # A session as the v2 API shows it spans seven tables (its template's node graph, its project's
-# default template's, its node and scenario instances): ``sessions()`` reads it in nine queries.
-# ``session_document`` reads it in one: the one-to-many parts are built as JSON by the database
+# default template's, its node and scenario instances): prefetching reads it in nine queries.
+# ``session_document_get`` reads it in one: the one-to-many parts are built as JSON by the database
 # (SQLite's json_object/json_group_array, PostgreSQL's json_build_object/json_agg), already in
 # the shapes of the output (``sessions_app.api.outputs``). The SQL is made of table and column
 # names only: no value from a request is ever part of it (the session id is a parameter). It is
@@ -113,7 +109,10 @@ class _PostgreSQL:
         return f"({expression})::text"
 
 
-def _template_sql(sql: Any, template_id: str) -> str:
+_Dialect = type[_SQLite] | type[_PostgreSQL]
+
+
+def _template_sql(sql: _Dialect, template_id: str) -> str:
     """A session template as ``SessionTemplateOutput`` gives it, nodes and edges included."""
     node = NodeTemplate._meta.db_table
     edge = NodeTemplate.inputs.through._meta.db_table
@@ -157,9 +156,9 @@ _ROW_PARTS = [(model, columns) for (model, _alias), columns in zip(_ROW_MODELS, 
 
 @functools.cache
 def _session_document_sql(vendor: str) -> str:
-    """The one query of ``session_document``, written once per database vendor: table and column
+    """The one query of ``session_document_get``, written once per database vendor: table and column
     names come from the models, the session id is the only parameter (``%s``)."""
-    sql = _PostgreSQL if vendor == "postgresql" else _SQLite
+    sql: _Dialect = _PostgreSQL if vendor == "postgresql" else _SQLite
     nodes = sql.array(
         sql.obj(
             ("id", "i.id"),
@@ -198,13 +197,15 @@ def _session_document_sql(vendor: str) -> str:
     )
 
 
-def _moment(text: str | None) -> datetime | None:
+def _moment(text: str) -> datetime:
     """A datetime as the database wrote it in JSON (SQLite: naive UTC text; PostgreSQL: ISO 8601
     with an offset and as few fraction digits as needed)."""
-    if text is None:
-        return None
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _moment_or_none(text: str | None) -> datetime | None:
+    return None if text is None else _moment(text)
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,7 @@ def _loads(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, (str, bytes)) else value
 
 
-def session_document(session_id: Any) -> SessionDocument:
+def session_document_get(*, session_id: Any) -> SessionDocument:
     """The session ``session_id`` names, read in one query (``_session_document_sql``);
     Session.DoesNotExist otherwise."""
     db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself (``connection`` is a proxy to it)
@@ -238,13 +239,14 @@ def session_document(session_id: Any) -> SessionDocument:
         found = cursor.fetchone()
     if found is None:
         raise Session.DoesNotExist("Session matching query does not exist.")
-    session, project, owner = instances(db, found, _ROW_PARTS)
+    rows = instances(db, found, _ROW_PARTS)
+    session, project, owner = cast(Session, rows[0]), rows[1], rows[2]  # the models of _ROW_PARTS
     offset = sum(len(columns) for columns in _ROW_COLUMNS)
     Project.owner.field.set_cached_value(project, owner)
     Session.project.field.set_cached_value(session, project)
     template, default_template, node_documents, scenario_rows = found[offset:]
     scenarios = [
-        (pk, simulation, name, instance, _moment(created), _moment(start), _moment(end))
+        (pk, simulation, name, instance, _moment(created), _moment_or_none(start), _moment_or_none(end))
         for pk, simulation, name, instance, created, start, end in _loads(scenario_rows)
     ]
     return SessionDocument(
@@ -256,84 +258,69 @@ def session_document(session_id: Any) -> SessionDocument:
     )
 
 
-def default_ingestion_node(session: Session) -> NodeInstance | None:
-    """The first input node of the session (its uploads' usual target)."""
-    return next((node for node in session.node_instances.all() if node.type == NodeTemplate.INPUT_TYPE), None)
-
-
-def node_instances() -> QuerySet[NodeInstance]:
+def node_instance_list() -> QuerySet[NodeInstance]:
     return NodeInstance.objects.select_related("session")
 
 
-def node_outputs(node_instance: NodeInstance) -> QuerySet[NodeOutput]:
+def node_instance_data_source(*, node_instance: NodeInstance) -> DataSource:
+    """The data source that the node's uploads are stored under; ServiceError if it has none."""
+    name = (node_instance.configuration or {}).get("dataSourceName")
+    if not name:
+        raise ServiceError("Invalid node configuration: the node has no dataSourceName.")
+    try:
+        return DataSource.objects.get(name=name)
+    except DataSource.DoesNotExist as error:
+        raise ServiceError(f"Invalid node configuration: unknown data source '{name}'.") from error
+
+
+def node_output_list(*, node_instance: NodeInstance) -> QuerySet[NodeOutput]:
     return node_instance.outputs.select_related("data_source").order_by("created_at", "id")
 
 
-def config_readable_by(user: User, name: str) -> bool:
-    if user.role == User.Role.ADMIN:
-        return True
-    return any(name == prefix or name.startswith(prefix + ":") for prefix in settings.PUBLIC_CONFIG_PREFIXES)
+# --- Platform configuration -------------------------------------------------------------------
 
 
-def config_value_as_read(row: PlatformConfiguration) -> Any:
-    """The typed value of a stored configuration; its text as stored when that does not parse as
-    its type (a row written before the value check, or by hand), so that one bad row never
-    breaks the reading of all the others."""
-    try:
-        return config_value(row.value_type, row.value)
-    except (ServiceError, ValueError):
-        logger.warning("configuration %r: stored value is not of its type %s", row.name, row.value_type)
-        return row.value
+def config_list() -> QuerySet[PlatformConfiguration]:
+    return PlatformConfiguration.objects.order_by("name")
 
 
-def config_by_prefix(*, user: User, prefix: str) -> dict[str, Any]:
+def config_values(*, user: User, prefix: str) -> dict[str, Any]:
     """``{name: typed value}`` of the names equal to or starting with ``prefix`` that ``user``
     may read."""
     rows = PlatformConfiguration.objects.filter(name__startswith=prefix).order_by("name")
-    return {row.name: config_value_as_read(row) for row in rows if config_readable_by(user, row.name)}
+    return {row.name: config_value_or_text(row) for row in rows if config_readable(user=user, name=row.name)}
 
 
-def config_all_grouped() -> dict[str, dict[str, Any]]:
+def config_groups() -> dict[str, dict[str, Any]]:
     """Every configuration, grouped by the first segment of its name (document 000, §11)."""
     grouped: dict[str, dict[str, Any]] = {}
     for row in PlatformConfiguration.objects.order_by("name"):
         head, _, rest = row.name.partition(":")
-        grouped.setdefault(head, {})[rest or head] = config_value_as_read(row)
+        grouped.setdefault(head, {})[rest or head] = config_value_or_text(row)
     return grouped
 
 
 # --- Portal pages -----------------------------------------------------------------------------
 
 
-def projects_with_session_counts() -> QuerySet[Project]:
-    """Projects for the portal's list, each with ``session_count``."""
-    return (
-        Project.objects.select_related("owner", "default_session_template")
-        .annotate(session_count=Count("sessions"))
-        .order_by("id")
-    )
-
-
-def project_sessions(project: Project) -> QuerySet[Session]:
-    """A project's sessions, newest first, each with ``node_count``."""
-    return (
-        Session.objects.filter(project=project)
-        .annotate(node_count=Count("node_instances"))
-        .order_by("-created_at", "id")
-    )
-
-
-def sessions_with_outputs() -> QuerySet[Session]:
-    """Sessions with their node instances and each node's outputs, for the session page."""
-    outputs = NodeOutput.objects.select_related("data_source").order_by("created_at", "id")
-    nodes = NodeInstance.objects.prefetch_related(Prefetch("outputs", queryset=outputs)).order_by("id")
-    return Session.objects.select_related("project", "session_template", "user").prefetch_related(
-        Prefetch("node_instances", queryset=nodes)
-    )
-
-
-def configurations() -> QuerySet[PlatformConfiguration]:
-    return PlatformConfiguration.objects.order_by("name")
+def session_list(
+    *, project: Project | None = None, with_node_counts: bool = False, with_outputs: bool = False
+) -> QuerySet[Session]:
+    """Sessions, newest first; those of ``project`` if given; with ``with_node_counts`` each
+    with ``node_count`` (the project page); with ``with_outputs`` their project, template and
+    user at hand and their node instances with each node's outputs (the session page)."""
+    sessions = Session.objects.order_by("-created_at", "id")
+    if project is not None:
+        sessions = sessions.filter(project=project)
+    if with_node_counts:
+        sessions = sessions.annotate(node_count=Count("node_instances"))
+    if with_outputs:
+        outputs = NodeOutput.objects.select_related("data_source").order_by("created_at", "id")
+        nodes = NodeInstance.objects.prefetch_related(Prefetch("outputs", queryset=outputs)).order_by("id")
+        sessions = sessions.select_related("project", "session_template", "user").prefetch_related(
+            Prefetch("node_instances", queryset=nodes)
+        )
+    return sessions
 
 
 @dataclass(frozen=True)
@@ -346,9 +333,9 @@ class TemplateGraph:
     edges: list[tuple[NodeTemplate, NodeTemplate]]
 
 
-def template_graphs() -> list[TemplateGraph]:
+def session_template_graphs() -> list[TemplateGraph]:
     graphs = []
-    for template in session_templates():
+    for template in session_template_list():
         nodes = list(template.nodes.all())
         graphs.append(
             TemplateGraph(

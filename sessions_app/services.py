@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,11 +14,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from heatportal.accounts.models import User
-from heatportal.api.input import parse_json, text_problem
 from heatportal.files import stored_file_delete
-from heatportal.services import Conflict, ServiceError, TooLarge
+from heatportal.services import Conflict, ServiceError
+from sessions_app.configuration import config_validate
 from sessions_app.models import (
-    DataSource,
     NodeInstance,
     NodeOutput,
     PlatformConfiguration,
@@ -30,6 +26,8 @@ from sessions_app.models import (
     Session,
     SessionTemplate,
 )
+from sessions_app.selectors import node_instance_data_source
+from sessions_app.uploads import CountingReader, StreamFile
 
 # --- Projects ---------------------------------------------------------------------------------
 
@@ -124,7 +122,9 @@ def session_update(*, session: Session, **fields: Any) -> Session:
     return session
 
 
-def _lock_shared_session_key(project: Project, simulation_name: str, template: SessionTemplate, group: int):
+def _lock_shared_session_key(
+    project: Project, simulation_name: str, template: SessionTemplate, group: int
+) -> None:
     """Serialise create-or-join calls for one shared-session key until the transaction ends.
 
     PostgreSQL: a transaction-level advisory lock on a hash of the key. SQLite: transactions
@@ -205,44 +205,6 @@ def session_close(*, session: Session, email: str, reason: str, close_at: dateti
 # --- Node outputs -----------------------------------------------------------------------------
 
 
-class _CountingReader:
-    """A file-like view of a chunk iterator that hashes and counts what passes through, and
-    stops with TooLarge once more than ``limit`` bytes have come."""
-
-    def __init__(self, chunks: Iterator[bytes], limit: int):
-        self._chunks = chunks
-        self._buffer = b""
-        self._limit = limit
-        self.size = 0
-        self.sha256 = hashlib.sha256()
-
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            chunk = next(self._chunks, b"")
-            if not chunk:
-                break
-            self.size += len(chunk)
-            if self.size > self._limit:
-                raise TooLarge(f"Upload larger than {self._limit} bytes.")
-            self.sha256.update(chunk)
-            self._buffer += chunk
-        if size < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
-
-
-def node_data_source(node_instance: NodeInstance) -> DataSource:
-    name = (node_instance.configuration or {}).get("dataSourceName")
-    if not name:
-        raise ServiceError("Invalid node configuration: the node has no dataSourceName.")
-    try:
-        return DataSource.objects.get(name=name)
-    except DataSource.DoesNotExist as error:
-        raise ServiceError(f"Invalid node configuration: unknown data source '{name}'.") from error
-
-
 def node_output_create(
     *,
     node_instance: NodeInstance,
@@ -255,13 +217,15 @@ def node_output_create(
     Nothing is left behind on failure: a partial file is deleted, and the row is written only
     once the file is complete.
     """
-    data_source = node_data_source(node_instance)
+    data_source = node_instance_data_source(node_instance=node_instance)
     identifier = uuid.uuid4()
     name = f"node-outputs/{data_source.name}/{node_instance.session_id}/{node_instance.pk}/{identifier}"
-    reader = _CountingReader(chunks, settings.HEAT_MAX_UPLOAD_BYTES)
+    reader = CountingReader(chunks, settings.HEAT_MAX_UPLOAD_BYTES)
     stored_name = None
     try:
-        stored_name = default_storage.save(name, _StreamFile(reader, settings.HEAT_UPLOAD_CHUNK_BYTES))
+        upload = StreamFile(reader, settings.HEAT_UPLOAD_CHUNK_BYTES)
+        # Stub gap: django-stubs types Storage.save's content as IO; Django reads only chunks().
+        stored_name = default_storage.save(name, upload)  # type: ignore[arg-type]
         with transaction.atomic():
             return NodeOutput.objects.create(
                 node_instance=node_instance,
@@ -277,26 +241,6 @@ def node_output_create(
     except BaseException:
         stored_file_delete(stored_name or name)
         raise
-
-
-class _StreamFile:
-    """The smallest file object that Django storages accept: ``chunks()`` and ``read()``."""
-
-    def __init__(self, reader: _CountingReader, chunk_size: int):
-        self._reader = reader
-        self._chunk_size = chunk_size
-        self.name = None
-        self.size = None
-
-    def chunks(self, chunk_size: int | None = None) -> Iterator[bytes]:
-        while chunk := self._reader.read(chunk_size or self._chunk_size):
-            yield chunk
-
-    def read(self, size: int = -1) -> bytes:
-        return self._reader.read(size)
-
-    def close(self) -> None:
-        pass
 
 
 # --- Scenario instances -----------------------------------------------------------------------
@@ -326,83 +270,8 @@ def scenario_instance_create(
 # --- Platform configuration -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Parser:
-    label: str
-    parse: Any
-
-
-def _parse_bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise ValueError(text)
-
-
-def _parse_finite(text: str) -> float:
-    value = float(text.strip())
-    if not math.isfinite(value):  # NaN and infinities have no JSON form: no client could read them
-        raise ValueError(text)
-    return value
-
-
-_PARSERS = {
-    PlatformConfiguration.ValueType.STRING: _Parser("a string", str),
-    PlatformConfiguration.ValueType.BOOLEAN: _Parser("a boolean", _parse_bool),
-    PlatformConfiguration.ValueType.INTEGER: _Parser("an integer", lambda text: int(text.strip())),
-    PlatformConfiguration.ValueType.FLOAT: _Parser("a finite number", _parse_finite),
-    PlatformConfiguration.ValueType.JSON: _Parser("JSON", parse_json),
-}
-
-
-def config_value(value_type: int, text: str) -> Any:
-    """The typed value of a stored configuration text, or ServiceError if it does not parse."""
-    parser = _PARSERS[PlatformConfiguration.ValueType(value_type)]
-    try:
-        return parser.parse(text)
-    except (ValueError, TypeError) as error:  # BadInput is a ValueError
-        shown = text[:100].encode("unicode_escape").decode("ascii") if text_problem(text) else text[:100]
-        raise ServiceError(f"Invalid configuration value: '{shown}' is not {parser.label}.") from error
-
-
-def config_text(value: Any) -> str:
-    """How a value sent by a client is stored: strings as they are, the rest as JSON."""
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-BOOLEAN_TEXTS = ("true", "false")
-
-
-def config_value_normalise(value_type: int, text: str) -> str:
-    """The text to store for a value written by a client (API, page or admin alike), or
-    ServiceError. Booleans accept only ``true`` and ``false``, in any case, and are stored in
-    lowercase; the other types are stored as sent once they parse. (Reading stays lenient with
-    ``1``/``0``/``yes``/``no``, which rows written before this rule may hold.)"""
-    if value_type == PlatformConfiguration.ValueType.BOOLEAN:
-        canonical = text.strip().lower()
-        if canonical not in BOOLEAN_TEXTS:
-            shown = text[:100].encode("unicode_escape").decode("ascii") if text_problem(text) else text[:100]
-            raise ServiceError(f"Invalid configuration value: '{shown}' is not a boolean: use true or false.")
-        return canonical
-    config_value(value_type, text)
-    return text
-
-
-def _validate_config(*, name: str, value_type: int, value: str) -> str:
-    """Checks a configuration entry; returns the value to store."""
-    if not name or name != name.strip() or any(not part for part in name.split(":")):
-        raise ServiceError("Invalid configuration name")
-    if value_type not in PlatformConfiguration.ValueType.values:
-        raise ServiceError(
-            "Invalid configuration value type: use 0 string, 1 boolean, 2 integer, 3 float, 4 JSON."
-        )
-    return config_value_normalise(value_type, value)
-
-
 def config_create(*, name: str, value_type: int, value: str, description: str = "") -> PlatformConfiguration:
-    value = _validate_config(name=name, value_type=value_type, value=value)
+    value = config_validate(name=name, value_type=value_type, value=value)
     try:
         with transaction.atomic():
             return PlatformConfiguration.objects.create(
@@ -415,7 +284,7 @@ def config_create(*, name: str, value_type: int, value: str, description: str = 
 def config_update(
     *, config: PlatformConfiguration, name: str, value_type: int, value: str, description: str
 ) -> PlatformConfiguration:
-    value = _validate_config(name=name, value_type=value_type, value=value)
+    value = config_validate(name=name, value_type=value_type, value=value)
     config.name, config.value_type, config.value, config.description = name, value_type, value, description
     try:
         with transaction.atomic():

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from heatportal import permissions as access
 from heatportal.files import stream_stored_file
 from heatportal.pages import AREAS, allowed_only, confirmation
+from heatportal.services import ServiceError
 from sessions_app import selectors, services
 from sessions_app.forms import ConfigForm
 from sessions_app.models import NodeOutput
@@ -33,7 +34,7 @@ admin_role_required = allowed_only(
 def index(request: HttpRequest) -> HttpResponse:
     context = {
         "area": AREA,
-        "projects": selectors.projects_with_session_counts(),
+        "projects": selectors.project_list(with_session_counts=True),
         "is_admin": access.allowed(request.user, "v2.configure"),
     }
     return render(request, "sessions_app/index.html", context)
@@ -41,15 +42,15 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = get_object_or_404(selectors.projects_with_session_counts(), pk=project_id)
-    sessions = Paginator(selectors.project_sessions(project), SESSIONS_PER_PAGE)
+    project = get_object_or_404(selectors.project_list(with_session_counts=True), pk=project_id)
+    sessions = Paginator(selectors.session_list(project=project, with_node_counts=True), SESSIONS_PER_PAGE)
     page = sessions.get_page(request.GET.get("page"))
     return render(request, "sessions_app/project.html", {"project": project, "page": page})
 
 
 @login_required
 def session_detail(request: HttpRequest, session_id) -> HttpResponse:
-    session = get_object_or_404(selectors.sessions_with_outputs(), pk=session_id)
+    session = get_object_or_404(selectors.session_list(with_outputs=True), pk=session_id)
     metadata = None if session.metadata is None else json.dumps(session.metadata, indent=2, sort_keys=True)
     context = {
         "session": session,
@@ -77,7 +78,7 @@ async def output_download(request: HttpRequest, output_id: int) -> StreamingHttp
 
 @login_required
 def templates(request: HttpRequest) -> HttpResponse:
-    return render(request, "sessions_app/templates.html", {"graphs": selectors.template_graphs()})
+    return render(request, "sessions_app/templates.html", {"graphs": selectors.session_template_graphs()})
 
 
 # --- Platform configuration -------------------------------------------------------------------
@@ -85,7 +86,7 @@ def templates(request: HttpRequest) -> HttpResponse:
 
 @admin_role_required
 def config_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "sessions_app/config_list.html", {"configurations": selectors.configurations()})
+    return render(request, "sessions_app/config_list.html", {"configurations": selectors.config_list()})
 
 
 @require_POST
@@ -93,11 +94,12 @@ def config_list(request: HttpRequest) -> HttpResponse:
 def config_reveal(request: HttpRequest, config_id: int) -> HttpResponse:
     """One private value, shown once: as JSON to the page's script, else the list page with that
     value in clear (a POST, so that it is never cached or left in the history as a link)."""
-    config = get_object_or_404(selectors.configurations(), pk=config_id)
+    config = get_object_or_404(selectors.config_list(), pk=config_id)
+    response: HttpResponse
     if request.headers.get("Accept") == "application/json":
         response = JsonResponse({"name": config.name, "value": config.value})
     else:
-        context = {"configurations": selectors.configurations(), "revealed_id": config.pk}
+        context = {"configurations": selectors.config_list(), "revealed_id": config.pk}
         response = render(request, "sessions_app/config_list.html", context)
     add_never_cache_headers(response)
     return response
@@ -106,7 +108,7 @@ def config_reveal(request: HttpRequest, config_id: int) -> HttpResponse:
 @admin_role_required
 def config_delete(request: HttpRequest, config_id: int) -> HttpResponse:
     """Asks first (a page, without JavaScript); a POST with ``confirm=yes`` deletes."""
-    config = get_object_or_404(selectors.configurations(), pk=config_id)
+    config = get_object_or_404(selectors.config_list(), pk=config_id)
     asking = confirmation(
         request,
         action=f"Delete configuration {config.name}",
@@ -126,7 +128,7 @@ def config_create(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             config = services.config_create(**form.cleaned_data)
-        except services.ServiceError as error:
+        except ServiceError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, f"Configuration {config.name} created.")
@@ -136,13 +138,13 @@ def config_create(request: HttpRequest) -> HttpResponse:
 
 @admin_role_required
 def config_edit(request: HttpRequest, config_id: int) -> HttpResponse:
-    config = get_object_or_404(selectors.configurations(), pk=config_id)
+    config = get_object_or_404(selectors.config_list(), pk=config_id)
     title = f"Edit {config.name}"
     form = ConfigForm.for_config(config, data=request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
             services.config_update(config=config, **form.cleaned_data)
-        except services.ServiceError as error:
+        except ServiceError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, f"Configuration {config.name} saved.")

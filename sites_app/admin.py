@@ -1,4 +1,9 @@
+from __future__ import annotations
+
 from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
 
 from heatportal.admin import CredentialAdmin
 from sites_app import services
@@ -42,7 +47,7 @@ class SiteAdmin(admin.ModelAdmin):
     readonly_fields = ("reported_at", "revision")
     inlines = [AssetInline]
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: Site, form: ModelForm[Site], change: bool) -> None:
         services.site_save(site=obj)
 
 
@@ -53,13 +58,13 @@ class AssetAdmin(admin.ModelAdmin):
     list_select_related = ("site",)
     search_fields = ("site__name",)
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: Asset, form: ModelForm[Asset], change: bool) -> None:
         services.asset_save(asset=obj)
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request: HttpRequest, obj: Asset) -> None:
         services.asset_delete(asset=obj)
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Asset]) -> None:
         for asset in queryset:
             services.asset_delete(asset=asset)
 
@@ -67,10 +72,10 @@ class AssetAdmin(admin.ModelAdmin):
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Schedules change only through schedule_batch_apply (which keeps the audit trail)."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 

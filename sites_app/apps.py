@@ -5,5 +5,5 @@ class SitesAppConfig(AppConfig):
     name = "sites_app"
     verbose_name = "Energy sites"
 
-    def ready(self):
+    def ready(self) -> None:
         from sites_app.api import schema  # noqa: F401 (registers the OpenAPI extensions)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from sites_app import services
 from sites_app.api.outputs import format_time
-from sites_app.models import AccessGroup, ScheduleBatch, Site, SiteApiKey
+from sites_app.models import ScheduleBatch, Site, SiteApiKey
 
 DEMO_GROUP = "Demo utility"
 DOC_SITE_ID = uuid.UUID("123e4567-e89b-12d3-a456-426614174000")
@@ -54,7 +54,7 @@ def _schedules(start, offset: int) -> list[dict]:
 def seed_sites() -> list[str]:
     """Create what is missing; return one line per thing created."""
     lines = []
-    group, created = AccessGroup.objects.get_or_create(name=DEMO_GROUP)
+    group, created = services.access_group_get_or_create(name=DEMO_GROUP)
     if created:
         lines.append(f"created access group {DEMO_GROUP}")
     now = timezone.now()

@@ -1,5 +1,8 @@
 """Forms of the energy sites pages. They parse input; the services decide."""
 
+from datetime import datetime
+from typing import Any
+
 from django import forms
 
 
@@ -15,7 +18,7 @@ class SiteForm(forms.Form):
 class DateAndTimeField(forms.SplitDateTimeField):
     """A date and a time; a date without a time means its start (00:00)."""
 
-    def clean(self, value):
+    def clean(self, value: Any) -> datetime | None:
         if isinstance(value, (list, tuple)) and len(value) == 2 and value[0] and not value[1]:
             value = [value[0], "00:00"]
         return super().clean(value)

@@ -1,4 +1,5 @@
 import uuid
+from datetime import datetime
 
 from django.db import models
 from django.db.models import Q
@@ -50,6 +51,10 @@ class AssetType(models.TextChoices):
     HEATPUMP = "heatpump", "Heat pump"
     GENSET = "genset", "Genset"
     LOAD = "load", "Load"
+
+
+# The document's order of asset types (grid, solar, bess, ...): pages and bodies list assets so.
+ASSET_ORDER = {asset: position for position, asset in enumerate(AssetType.values)}
 
 
 class ScheduleType(models.TextChoices):
@@ -211,6 +216,11 @@ class ScheduleEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset}/{self.kind} {self.start_at:%Y-%m-%d %H:%M} → {self.end_at:%H:%M}: {self.value}"
+
+    @staticmethod
+    def active_q(now: datetime) -> Q:
+        """Entries in force or still to come: not replaced, not ended."""
+        return Q(superseded_by__isnull=True, end_at__gt=now)
 
 
 class SiteApiKey(Credential):

@@ -14,14 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connections
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from heatportal.sqlrows import Columns
+from heatportal.sqlrows import Columns, column, field
 from sites_app.models import (
+    ASSET_ORDER,
     AccessGroup,
     Asset,
-    AssetType,
     ScheduleBatch,
     ScheduleEntry,
     Site,
@@ -29,34 +29,34 @@ from sites_app.models import (
     SiteDeviceToken,
 )
 
-
-def site_counts() -> dict[str, int]:
-    return {
-        "access groups": AccessGroup.objects.count(),
-        "sites": Site.objects.count(),
-        "active API keys": SiteApiKey.objects.filter(SiteApiKey.active_q()).count(),
-    }
-
-
 # --- Schedules ------------------------------------------------------------------------------------
 
 
-def active_entries(*, now: datetime) -> Q:
-    """Entries that are in force or still to come: not replaced, not ended."""
-    return Q(superseded_by__isnull=True, end_at__gt=now)
-
-
 ENTRY_FIELDS = ("site_id", "asset", "kind", "start_at", "end_at", "value", "batch_id")
+# One entry as ENTRY_FIELDS: (site id, asset, type, start, end, value, batch id).
+EntryRow = tuple[Any, ...]
 
 
-def _entry_rows(queryset) -> list[tuple]:
+def _entry_rows(queryset: QuerySet[ScheduleEntry]) -> list[EntryRow]:
     return list(queryset.order_by("site_id", "start_at").values_list(*ENTRY_FIELDS))
 
 
-def site_entry_rows(*, site_id, now: datetime | None = None) -> list[tuple]:
+def schedule_entry_list(*, site_id: uuid.UUID, now: datetime | None = None) -> list[EntryRow]:
     """The site's entries that have not ended (ENTRY_FIELDS, by start): one query."""
     now = now or timezone.now()
-    return _entry_rows(ScheduleEntry.objects.filter(active_entries(now=now), site_id=site_id))
+    return _entry_rows(ScheduleEntry.objects.filter(ScheduleEntry.active_q(now), site_id=site_id))
+
+
+def schedule_batch_list(*, site: Site, limit: int = 50) -> QuerySet[ScheduleBatch]:
+    """The site's latest batches (its audit trail), with what each one stored and what it replaced."""
+    return (
+        ScheduleBatch.objects.filter(site=site)
+        .select_related("api_key")
+        .prefetch_related(
+            Prefetch("replaced_entries", queryset=ScheduleEntry.objects.order_by("asset", "kind", "start_at"))
+        )
+        .order_by("-created_at")[:limit]
+    )
 
 
 # --- GET /sites -------------------------------------------------------------------------------
@@ -70,7 +70,7 @@ class SiteState:
     name: str
     reported_at: datetime | None
     revision: uuid.UUID
-    rows: list[tuple]  # its entries that have not ended (ENTRY_FIELDS)
+    rows: list[EntryRow]  # its entries that have not ended (ENTRY_FIELDS)
 
 
 # The hot query of GET /sites: "<id>:<revision>" of each of the group's sites, in list order,
@@ -89,7 +89,7 @@ _SITE_KEYS_SQL = {
 }
 
 
-def site_keys(*, access_group_id: int) -> str:
+def site_revision_keys(*, access_group_id: int) -> str:
     """``id:revision,id:revision,...`` of the group's sites, in list order (name, then id):
     one query."""
     connection = connections[Site.objects.db]
@@ -101,27 +101,28 @@ def site_keys(*, access_group_id: int) -> str:
         )
     with connection.cursor() as cursor:
         cursor.execute(sql, [access_group_id])
-        return cursor.fetchone()[0] or ""
+        keys: str | None = cursor.fetchone()[0]
+        return keys or ""
 
 
 def _key(site_id: uuid.UUID, revision: uuid.UUID, vendor: str) -> str:
-    """A site's key as site_keys writes it (UUIDs as the database writes them as text)."""
+    """A site's key as site_revision_keys writes it (UUIDs as the database writes them as text)."""
     if vendor == "postgresql":
         return f"{site_id}:{revision}"
     return f"{site_id.hex}:{revision.hex}"
 
 
-def site_states(*, access_group_id: int, keys: list[str], now: datetime) -> dict[str, SiteState]:
-    """The sites named by ``keys`` (of site_keys) as they are now, by their current key: two
-    queries, whatever their number."""
+def site_state_list(*, access_group_id: int, keys: list[str], now: datetime) -> dict[str, SiteState]:
+    """The sites named by ``keys`` (of site_revision_keys) as they are now, by their current
+    key: two queries, whatever their number."""
     sites = Site.objects.filter(access_group_id=access_group_id)
-    entries = ScheduleEntry.objects.filter(active_entries(now=now))
+    entries = ScheduleEntry.objects.filter(ScheduleEntry.active_q(now))
     if len(keys) > 200:  # most of the group: filter by group, not by a long list
         entries = entries.filter(site__access_group_id=access_group_id)
     else:
         ids = [uuid.UUID(key.partition(":")[0]) for key in keys]
         sites, entries = sites.filter(pk__in=ids), entries.filter(site_id__in=ids)
-    rows_by_site: dict[Any, list[tuple]] = {}
+    rows_by_site: dict[uuid.UUID, list[EntryRow]] = {}
     for row in _entry_rows(entries):
         rows_by_site.setdefault(row[0], []).append(row)
     wanted = {key.partition(":")[0] for key in keys}
@@ -139,39 +140,40 @@ def site_states(*, access_group_id: int, keys: list[str], now: datetime) -> dict
 
 # The hot query of GET /sites/{siteId}, written once (the compiled queryset cost several times
 # the query): names from the model, the group and the site id are parameters.
-_STATE_COLUMNS = Columns(
-    [("s", Site._meta.get_field(name)) for name in ("id", "name", "reported_at", "revision")]
-)
+_STATE_COLUMNS = Columns([("s", field(Site, name)) for name in ("id", "name", "reported_at", "revision")])
 
 
 @functools.cache
 def _site_state_sql(vendor: str) -> str:
     quote = connections[Site.objects.db].ops.quote_name
-    group = quote(Site._meta.get_field("access_group").column)
+    group = quote(column(Site, "access_group"))
     return (
         f"SELECT {_STATE_COLUMNS.select(quote)} FROM {quote(Site._meta.db_table)} s"  # noqa: S608 (names from the model)
-        f" WHERE s.{group} = %s AND s.{quote(Site._meta.pk.column)} = %s"
+        f" WHERE s.{group} = %s AND s.{quote(column(Site, 'pk'))} = %s"
     )
 
 
-def site_state(*, access_group_id: int, site_id) -> SiteState | None:
+def site_state(*, access_group_id: int, site_id: uuid.UUID) -> SiteState | None:
     """The site if it exists and belongs to the group (one query); None otherwise (both are a
-    404). Its entries are not read (``rows`` is empty): see ``site_detail_rows``."""
+    404). Its entries are not read (``rows`` is empty): see ``site_detail``."""
     db = connections[Site.objects.db]
     with db.cursor() as cursor:
         cursor.execute(
             _site_state_sql(db.vendor), [access_group_id, Site._meta.pk.get_db_prep_value(site_id, db)]
         )
         row = cursor.fetchone()
-    return SiteState(*_STATE_COLUMNS.convert(db, row), rows=[]) if row is not None else None
+    if row is None:
+        return None
+    site_id, name, reported_at, revision = _STATE_COLUMNS.convert(db, row)
+    return SiteState(site_id, name, reported_at, revision, rows=[])
 
 
-def site_detail_rows(site_id, *, now: datetime | None = None) -> tuple[list[Asset], list[tuple]]:
+def site_detail(*, site_id: uuid.UUID, now: datetime | None = None) -> tuple[list[Asset], list[EntryRow]]:
     """The site's assets and its entries that have not ended: two queries."""
-    return list(Asset.objects.filter(site_id=site_id)), site_entry_rows(site_id=site_id, now=now)
+    return list(Asset.objects.filter(site_id=site_id)), schedule_entry_list(site_id=site_id, now=now)
 
 
-def site_for_group(*, access_group_id: int, site_id) -> Site | None:
+def site_get(*, access_group_id: int, site_id: uuid.UUID) -> Site | None:
     """The site if it exists and belongs to the group; None otherwise (both are a 404)."""
     return Site.objects.filter(access_group_id=access_group_id, pk=site_id).first()
 
@@ -179,42 +181,40 @@ def site_for_group(*, access_group_id: int, site_id) -> Site | None:
 # --- Portal pages ------------------------------------------------------------------------------
 
 
-def access_groups_with_counts():
+def access_group_list(*, with_counts: bool = False) -> QuerySet[AccessGroup]:
+    """The groups by name; ``with_counts``: each annotated with ``site_count`` and
+    ``active_key_count``."""
+    groups = AccessGroup.objects.order_by("name")
+    if not with_counts:
+        return groups
     now = timezone.now()
     active_keys = Q(api_keys__revoked_at__isnull=True) & (
         Q(api_keys__expires_at__isnull=True) | Q(api_keys__expires_at__gt=now)
     )
-    return AccessGroup.objects.annotate(
+    return groups.annotate(
         site_count=Count("sites", distinct=True),
         active_key_count=Count("api_keys", filter=active_keys, distinct=True),
-    ).order_by("name")
-
-
-def group_sites(group: AccessGroup):
-    return Site.objects.filter(access_group=group).order_by("name", "id")
-
-
-def group_keys(group: AccessGroup):
-    return SiteApiKey.objects.filter(access_group=group).order_by("-created_at")
-
-
-def site_assets(site: Site) -> list[Asset]:
-    """The site's assets in the document's order (grid, solar, bess, ...)."""
-    order = {kind: position for position, kind in enumerate(AssetType.values)}
-    return sorted(Asset.objects.filter(site=site), key=lambda asset: order.get(asset.type, 99))
-
-
-def site_audit_trail(site: Site, *, limit: int = 50):
-    """The site's latest batches, with what each one stored and what it replaced."""
-    return (
-        ScheduleBatch.objects.filter(site=site)
-        .select_related("api_key")
-        .prefetch_related(
-            Prefetch("replaced_entries", queryset=ScheduleEntry.objects.order_by("asset", "kind", "start_at"))
-        )
-        .order_by("-created_at")[:limit]
     )
 
 
-def site_device_token(site: Site) -> SiteDeviceToken | None:
+def site_list(*, access_group: AccessGroup) -> QuerySet[Site]:
+    return Site.objects.filter(access_group=access_group).order_by("name", "id")
+
+
+def api_key_list(*, access_group: AccessGroup) -> QuerySet[SiteApiKey]:
+    return SiteApiKey.objects.filter(access_group=access_group).order_by("-created_at")
+
+
+def asset_list(*, site: Site) -> list[Asset]:
+    """The site's assets in the document's order (grid, solar, bess, ...)."""
+    return sorted(Asset.objects.filter(site=site), key=lambda asset: ASSET_ORDER.get(asset.type, 99))
+
+
+def device_token_get(*, site: Site) -> SiteDeviceToken | None:
+    """The site's live device token (at most one), or None."""
     return SiteDeviceToken.objects.filter(site=site, revoked_at__isnull=True).first()
+
+
+def asset_types(*, site_id: uuid.UUID) -> set[str]:
+    """The types of the site's assets: one query."""
+    return set(Asset.objects.filter(site_id=site_id).values_list("type", flat=True))

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -15,20 +13,9 @@ from django.utils import timezone
 
 from heatportal.credentials import credential_issue, credential_revoke
 from heatportal.services import ServiceError
-from heatportal.sqlrows import Columns
-from sites_app.api.inputs import (
-    Problems,
-    ScheduleBatchIn,
-    ScheduleCommandIn,
-    ScheduleEntryIn,
-    TelemetryIn,
-    schedule_refusal,
-    telemetry_refusal,
-)
-from sites_app.api.outputs import format_time, number
+from sites_app import selectors, telemetry
+from sites_app.api.inputs import ScheduleBatchIn, ScheduleCommandIn, TelemetryIn
 from sites_app.models import (
-    MUTUALLY_EXCLUSIVE,
-    PERCENT_TYPES,
     AccessGroup,
     Asset,
     AssetType,
@@ -38,6 +25,7 @@ from sites_app.models import (
     SiteApiKey,
     SiteDeviceToken,
 )
+from sites_app.schedules import cleared_pairs, schedule_commands_check, stored_commands
 
 # --- Access groups and API keys -----------------------------------------------------------------
 
@@ -49,6 +37,15 @@ def access_group_create(*, name: str) -> AccessGroup:
     if AccessGroup.objects.filter(name=name).exists():
         raise ServiceError(f"An access group named {name!r} already exists.")
     return AccessGroup.objects.create(name=name)
+
+
+def access_group_get_or_create(*, name: str) -> tuple[AccessGroup, bool]:
+    """The group named ``name`` (surrounding spaces ignored), created if missing; and whether it
+    was created."""
+    group = AccessGroup.objects.filter(name=name.strip()).first()
+    if group is not None:
+        return group, False
+    return access_group_create(name=name), True
 
 
 @transaction.atomic
@@ -161,103 +158,11 @@ def device_token_rotate(*, site: Site) -> str:
 # --- Schedules -----------------------------------------------------------------------------------
 
 
-def _overlaps(a: ScheduleEntryIn, b: ScheduleEntryIn) -> bool:
-    return a.startAt < b.endAt and b.startAt < a.endAt
-
-
-def _check_value(
-    value: float, *, index: int, kind: str, asset: Asset, where: dict, problems: Problems
-) -> None:
-    if kind in PERCENT_TYPES:
-        low, high, unit = 0.0, 100.0, "%"
-        bound = "0 to 100"
-    else:
-        low, high, unit = asset.rated_lower_kw, asset.rated_upper_kw, " kW"
-        bound = f"the {asset.type} asset's rated limits"
-    if not low <= value <= high:
-        problems.add(
-            f"value {value:g}{unit} is outside {bound} ({low:g} to {high:g}{unit}).",
-            entry=index,
-            field="value",
-            **where,
-        )
-
-
-def schedule_commands_check(batch: ScheduleBatchIn, *, assets: dict[str, Asset]) -> list[ScheduleCommandIn]:
-    """The site's rules for a batch whose shape is right (``ScheduleBatchIn``): each asset/type
-    once, assets the site has, entries that start before they end, within the asset's rated
-    limits (or 0-100 %), not overlapping in one command, BESS active power and optimal soc
-    never at once. Returns the commands with only their valid entries; raises ServiceError
-    naming every offending command and entry."""
-    problems = Problems()
-    seen: dict[tuple[str, str], int] = {}
-    commands: dict[tuple[str, str], tuple[int, ScheduleCommandIn, list[tuple[int, ScheduleEntryIn]]]] = {}
-    for index, command in enumerate(batch.schedules):
-        where = {"asset": command.asset, "type": command.type}
-        if command.pair in seen:
-            problems.add(
-                f"{command.asset}/{command.type} appears more than once "
-                f"(first in command {seen[command.pair]}).",
-                command=index,
-                **where,
-            )
-            continue
-        seen[command.pair] = index
-        asset = assets.get(command.asset)
-        if asset is None:
-            problems.add(f"This site has no {command.asset} asset.", command=index, **where)
-            continue
-        where = {"command": index, **where}
-        entries = []
-        for entry_index, entry in enumerate(command.entries):
-            if entry.startAt >= entry.endAt:
-                problems.add("startAt must be before endAt.", entry=entry_index, field="startAt", **where)
-                continue
-            _check_value(
-                entry.value, index=entry_index, kind=command.type, asset=asset, where=where, problems=problems
-            )
-            entries.append((entry_index, entry))
-        latest: tuple[int, ScheduleEntryIn] | None = None
-        for entry_index, entry in sorted(entries, key=lambda item: (item[1].startAt, item[0])):
-            if latest is not None and entry.startAt < latest[1].endAt:
-                problems.add(
-                    f"Entry overlaps entry {latest[0]} of the same command.",
-                    entry=entry_index,
-                    overlapsEntry=latest[0],
-                    **where,
-                )
-            if latest is None or entry.endAt > latest[1].endAt:
-                latest = (entry_index, entry)
-        commands[command.pair] = (index, command, entries)
-
-    for pair, other_pair in MUTUALLY_EXCLUSIVE.items():
-        if pair > other_pair or pair not in commands or other_pair not in commands:
-            continue  # each exclusive couple once
-        (first_index, first, first_entries), (second_index, second, second_entries) = (
-            commands[pair],
-            commands[other_pair],
-        )
-        for a_index, a in first_entries:
-            for b_index, b in second_entries:
-                if _overlaps(a, b):
-                    problems.add(
-                        f"BESS {first.type} and {second.type} are mutually exclusive: entry {a_index} of "
-                        f"command {first_index} overlaps entry {b_index} of command {second_index}.",
-                        command=second_index,
-                        asset=second.asset,
-                        type=second.type,
-                        entry=b_index,
-                    )
-    if problems.items:
-        raise schedule_refusal(problems.items)
-    return [command for _index, command, _entries in commands.values()]
-
-
 @transaction.atomic
 def schedule_batch_apply(
     *,
     site: Site,
-    commands: ScheduleBatchIn | Any,
+    commands: ScheduleBatchIn | list[dict[str, Any]],
     api_key: SiteApiKey | None = None,
     sent_by: str = "",
     source: str = ScheduleBatch.Source.API,
@@ -284,31 +189,23 @@ def schedule_batch_apply(
         sent_by=sent_by or (f"{api_key.name} ({api_key.masked})" if api_key else "unknown"),
         source=source,
         created_at=now,
-        commands=[
-            {
-                "asset": command.asset,
-                "type": command.type,
-                "entries": [
-                    {
-                        "startAt": format_time(e.startAt),
-                        "endAt": format_time(e.endAt),
-                        "value": number(e.value),
-                    }
-                    for e in command.entries
-                ],
-            }
-            for command in parsed
-        ],
+        commands=stored_commands(parsed),
         accepted=sum(len(command.entries) for command in parsed),
     )
-    cleared = {command.pair for command in parsed}
-    cleared |= {MUTUALLY_EXCLUSIVE[pair] for pair in cleared if pair in MUTUALLY_EXCLUSIVE}
+    _entries_replace(site=site, batch=batch, commands=parsed, now=now)
+    Site.objects.filter(pk=site.pk).update(revision=uuid.uuid4())
+    return batch
+
+
+def _entries_replace(
+    *, site: Site, batch: ScheduleBatch, commands: list[ScheduleCommandIn], now: datetime
+) -> None:
+    """Mark the site's active entries of the cleared asset/types superseded by ``batch``, and
+    store the batch's entries."""
     pair_q = Q()
-    for asset_name, kind in cleared:
+    for asset_name, kind in cleared_pairs(commands):
         pair_q |= Q(asset=asset_name, kind=kind)
-    ScheduleEntry.objects.filter(pair_q, site=site, superseded_by__isnull=True, end_at__gt=now).update(
-        superseded_by=batch
-    )
+    ScheduleEntry.objects.filter(pair_q, ScheduleEntry.active_q(now), site=site).update(superseded_by=batch)
     ScheduleEntry.objects.bulk_create(
         ScheduleEntry(
             site=site,
@@ -319,57 +216,15 @@ def schedule_batch_apply(
             end_at=entry.endAt,
             value=entry.value,
         )
-        for command in parsed
+        for command in commands
         for entry in command.entries
     )
-    Site.objects.filter(pk=site.pk).update(revision=uuid.uuid4())
-    return batch
 
 
 # --- Telemetry -----------------------------------------------------------------------------------
 
-TELEMETRY_FIELDS = {
-    "activePowerkW": "active_power_kw",
-    "soc": "soc_pcnt",
-    "availableStorageCapacitykWh": "available_capacity_kwh",
-}
-BESS_ONLY_FIELDS = ("soc", "availableStorageCapacitykWh")
 
-
-@dataclass(frozen=True)
-class TelemetryResult:
-    applied: bool
-    reported_at: datetime
-
-
-def _telemetry_refusal(report: TelemetryIn, *, now: datetime) -> ServiceError | None:
-    """What the site refuses in a well-formed report: a time from the future, asset types it
-    does not have (one query, only when a report named one), BESS-only fields elsewhere."""
-    problems = Problems()
-    if report.reportedAt > now + timedelta(seconds=settings.SITES_TELEMETRY_MAX_CLOCK_SKEW):
-        problems.add("reportedAt lies in the future; check the gateway's clock.", field="reportedAt")
-    for asset_name, values in report.values().items():
-        for field in values:
-            if field in BESS_ONLY_FIELDS and asset_name != AssetType.BESS:
-                problems.add(
-                    f"Unknown field {field!r} for a {asset_name} asset.", asset=asset_name, field=field
-                )
-    return telemetry_refusal(problems.items) if problems.items else None
-
-
-def _unknown_assets(report: TelemetryIn, *, site_id) -> ServiceError | None:
-    known = set(Asset.objects.filter(site_id=site_id).values_list("type", flat=True))
-    if known.issuperset(report.assets):
-        return None
-    problems = Problems()
-    for asset_name in report.assets:
-        if asset_name not in known:
-            names = ", ".join(sorted(known))
-            problems.add(f"Unknown asset {asset_name!r}; this site has: {names}.", asset=asset_name)
-    return telemetry_refusal(problems.items)
-
-
-def telemetry_record(*, site: Site, payload: TelemetryIn | Any) -> TelemetryResult:
+def telemetry_record(*, site: Site, payload: TelemetryIn | dict[str, Any]) -> telemetry.TelemetryResult:
     """Store what a gateway reports as the site's current state, unless it is older than what
     is stored already (reports never go back in time). Bad reports change nothing.
 
@@ -380,107 +235,54 @@ def telemetry_record(*, site: Site, payload: TelemetryIn | Any) -> TelemetryResu
     the transaction is rolled back and the report refused).
     """
     report = payload if isinstance(payload, TelemetryIn) else TelemetryIn.parse(payload)
-    refusal = _telemetry_refusal(report, now=timezone.now())
+    refusal = telemetry.report_refusal(report, now=timezone.now())
     if refusal is not None:
         raise refusal
     try:
         with transaction.atomic():
             return _telemetry_apply(report, site_id=site.pk)
-    except _UnknownAsset:
-        raise _unknown_assets(report, site_id=site.pk) from None  # after the rollback
+    except telemetry.UnknownAsset:
+        known = selectors.asset_types(site_id=site.pk)  # after the rollback
+        raise telemetry.unknown_assets_refusal(report, known=known) from None
 
 
-class _UnknownAsset(Exception):
-    pass
-
-
-# The two statements of a report, written once (compiling them through the ORM cost several
-# times their execution): table and column names from the models, every value a parameter.
-# The asset update's shape depends on which assets name which fields, so it is written once per
-# shape: for each telemetry column, how many assets report it (the CASE's WHENs), and how many
-# assets the report names. A stale report (older than the stored one) costs one query more.
-
-
-def _quote(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
-@functools.cache
-def _site_report_sql(vendor: str) -> str:
-    """Set the site's report time (and renew its revision) unless a newer report is stored:
-    of two concurrent reports, the older cannot win."""
-    site, reported_at = _quote(Site._meta.db_table), _quote(Site._meta.get_field("reported_at").column)
-    revision, pk = _quote(Site._meta.get_field("revision").column), _quote(Site._meta.pk.column)
-    return (
-        f"UPDATE {site} SET {reported_at} = %s, {revision} = %s"  # noqa: S608 (names from the model)
-        f" WHERE {pk} = %s AND ({reported_at} IS NULL OR {reported_at} <= %s)"
-    )
-
-
-@functools.lru_cache(maxsize=256)
-def _asset_report_sql(vendor: str, whens: tuple[tuple[str, int], ...], assets: int) -> str:
-    """``whens``: (column, number of assets reporting it) for each column set; parameters: each
-    column's (type, value) pairs, then the site id, then the ``assets`` named types."""
-    kind = _quote(Asset._meta.get_field("type").column)
-    site = _quote(Asset._meta.get_field("site").column)
-    sets = ", ".join(
-        f"{_quote(column)} = CASE {' '.join([f'WHEN {kind} = %s THEN %s'] * count)} ELSE {_quote(column)} END"
-        for column, count in whens
-    )
-    types = ", ".join(["%s"] * assets)
-    table = _quote(Asset._meta.db_table)
-    if not sets:  # nothing to store: count the named assets the site has
-        return f"SELECT COUNT(*) FROM {table} WHERE {site} = %s AND {kind} IN ({types})"  # noqa: S608
-    return f"UPDATE {table} SET {sets} WHERE {site} = %s AND {kind} IN ({types})"  # noqa: S608
-
-
-_REPORTED_AT = Columns([("s", Site._meta.get_field("reported_at"))])
-
-
-@functools.lru_cache(maxsize=16)
-def _stored_report_sql(vendor: str, assets: int) -> str:
-    """A stale report's answer: the stored report time, and how many of the ``assets`` named
-    types the site has (parameters: the types, then the site id)."""
-    site_table, asset_table = _quote(Site._meta.db_table), _quote(Asset._meta.db_table)
-    pk, reported_at = _quote(Site._meta.pk.column), _quote(Site._meta.get_field("reported_at").column)
-    kind, site = _quote(Asset._meta.get_field("type").column), _quote(Asset._meta.get_field("site").column)
-    known = "0"
-    if assets:
-        types = ", ".join(["%s"] * assets)
-        known = f"(SELECT COUNT(*) FROM {asset_table} a WHERE a.{site} = s.{pk} AND a.{kind} IN ({types}))"  # noqa: S608
-    return f"SELECT s.{reported_at}, {known} FROM {site_table} s WHERE s.{pk} = %s"  # noqa: S608 (names from the models)
-
-
-def _telemetry_apply(report: TelemetryIn, *, site_id) -> TelemetryResult:
-    reported_at = report.reportedAt
-    moment = Site._meta.get_field("reported_at").get_db_prep_value(reported_at, connection)
+def _telemetry_apply(report: TelemetryIn, *, site_id: uuid.UUID) -> telemetry.TelemetryResult:
+    """The report's two statements (see ``sites_app.telemetry``); raises UnknownAsset when the
+    site lacks a named asset."""
+    moment = Site._meta.get_field("reported_at").get_db_prep_value(report.reportedAt, connection)
     site_param = Site._meta.pk.get_db_prep_value(site_id, connection)
     revision = Site._meta.get_field("revision").get_db_prep_value(uuid.uuid4(), connection)
     with connection.cursor() as cursor:
-        cursor.execute(_site_report_sql(connection.vendor), [moment, revision, site_param, moment])
+        cursor.execute(telemetry.site_report_sql(connection.vendor), [moment, revision, site_param, moment])
         applied = cursor.rowcount
     if not applied:  # older than the stored report; an asset the site lacks is still refused
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _stored_report_sql(connection.vendor, len(report.assets)), [*report.assets, site_param]
-            )
-            stored, known = cursor.fetchone()
-        if known != len(report.assets):  # (site, type) is unique: a count short means one is missing
-            raise _UnknownAsset
-        [stored] = _REPORTED_AT.convert(connections[DEFAULT_DB_ALIAS], [stored])
-        return TelemetryResult(applied=False, reported_at=stored)
+        return telemetry.TelemetryResult(
+            applied=False, reported_at=_stored_report(report, site_param=site_param)
+        )
     values = report.values()
     if values:
-        whens, params = [], []
-        for field, column in TELEMETRY_FIELDS.items():
-            reporting = [(name, float(fields[field])) for name, fields in values.items() if field in fields]
-            if reporting:
-                whens.append((column, len(reporting)))
-                params += [item for pair in reporting for item in pair]
-        sql = _asset_report_sql(connection.vendor, tuple(whens), len(values))
+        whens, params = telemetry.asset_report_params(values)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, site_param, *values])
+            cursor.execute(
+                telemetry.asset_report_sql(connection.vendor, whens, len(values)),
+                [*params, site_param, *values],
+            )
             updated = cursor.rowcount if whens else cursor.fetchone()[0]
         if updated != len(values):
-            raise _UnknownAsset
-    return TelemetryResult(applied=True, reported_at=reported_at)
+            raise telemetry.UnknownAsset
+    return telemetry.TelemetryResult(applied=True, reported_at=report.reportedAt)
+
+
+def _stored_report(report: TelemetryIn, *, site_param: Any) -> datetime:
+    """The stored report time, for a stale report; raises UnknownAsset when the site lacks a
+    named asset."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            telemetry.stored_report_sql(connection.vendor, len(report.assets)), [*report.assets, site_param]
+        )
+        stored, known = cursor.fetchone()
+    if known != len(report.assets):  # (site, type) is unique: a count short means one is missing
+        raise telemetry.UnknownAsset
+    [stored] = telemetry.REPORTED_AT.convert(connections[DEFAULT_DB_ALIAS], [stored])
+    reported_at: datetime = stored
+    return reported_at

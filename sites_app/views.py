@@ -1,7 +1,11 @@
 """Portal pages of the energy sites area: parse with a form, call a selector or service, render."""
 
+import uuid
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,7 +24,7 @@ from sites_app.models import AccessGroup, Site, SiteApiKey
 AREA = next(area for area in AREAS if area.key == "sites")
 
 
-def can_manage(user: User) -> bool:
+def can_manage(user: User | AnonymousUser) -> bool:
     """Keys, sites and device tokens are managed by administrators; everyone signed in may look
     (heatportal.permissions)."""
     return access.allowed(user, "sites.manage")
@@ -45,20 +49,20 @@ def index(request: HttpRequest) -> HttpResponse:
                 return redirect("sites:group", group_id=group.pk)
     context = {
         "area": AREA,
-        "groups": selectors.access_groups_with_counts(),
+        "groups": selectors.access_group_list(with_counts=True),
         "form": form,
         "can_manage": can_manage(request.user),
     }
     return render(request, "sites_app/index.html", context)
 
 
-def _group_page(request, group: AccessGroup, *, status: int = 200, **extra) -> HttpResponse:
+def _group_page(request: HttpRequest, group: AccessGroup, *, status: int = 200, **extra: Any) -> HttpResponse:
     now = timezone.now()
     sites = [
         {"site": site, "online": outputs.is_online(site.reported_at, now=now)}
-        for site in selectors.group_sites(group)
+        for site in selectors.site_list(access_group=group)
     ]
-    keys = [{"key": key, "active": key.is_active(now)} for key in selectors.group_keys(group)]
+    keys = [{"key": key, "active": key.is_active(now)} for key in selectors.api_key_list(access_group=group)]
     context = {
         "group": group,
         "sites": sites,
@@ -77,10 +81,12 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
     group = get_object_or_404(AccessGroup, pk=group_id)
     new_key_id = request.GET.get("new_key", "")
     new_key = (
-        SiteApiKey.objects.filter(pk=new_key_id, access_group=group).first() if new_key_id.isdigit() else None
+        selectors.api_key_list(access_group=group).filter(pk=new_key_id).first()
+        if new_key_id.isdigit()
+        else None
     )
     value = take_secret(request, f"site-key:{new_key.pk}") if new_key else None
-    extra = {"new_key": new_key, "new_key_value": value} if value else {}
+    extra: dict[str, Any] = {"new_key": new_key, "new_key_value": value} if value else {}
     return forget_secret(request, _group_page(request, group, **extra))
 
 
@@ -137,18 +143,18 @@ def site_create(request: HttpRequest, group_id: int) -> HttpResponse:
     return _group_page(request, group, site_form=form, status=400)
 
 
-def _site_page(request, site: Site, **extra) -> HttpResponse:
+def _site_page(request: HttpRequest, site: Site, **extra: Any) -> HttpResponse:
     now = timezone.now()
-    batches = list(selectors.site_audit_trail(site))
-    timeline = outputs.timeline(selectors.site_entry_rows(site_id=site.pk, now=now), now=now)
+    batches = list(selectors.schedule_batch_list(site=site))
+    timeline = outputs.timeline(selectors.schedule_entry_list(site_id=site.pk, now=now), now=now)
     context = {
         "site": site,
         "online": outputs.is_online(site.reported_at, now=now),
-        "assets": selectors.site_assets(site),
+        "assets": selectors.asset_list(site=site),
         "timeline": timeline,
         "chart_height": 90 + 46 * len(timeline["schedules"]),
         "batches": batches,
-        "token": selectors.site_device_token(site),
+        "token": selectors.device_token_get(site=site),
         "can_manage": can_manage(request.user),
         **extra,
     }
@@ -161,7 +167,7 @@ def _redirect_with_token(site: Site, token: str) -> HttpResponse:
 
 
 @login_required
-def site_detail(request: HttpRequest, site_id) -> HttpResponse:
+def site_detail(request: HttpRequest, site_id: uuid.UUID) -> HttpResponse:
     """The site; after its device token was issued, the token's full value, this once."""
     site = get_object_or_404(Site.objects.select_related("access_group"), pk=site_id)
     token = take_secret(request, f"device-token:{site.pk}")
@@ -171,7 +177,7 @@ def site_detail(request: HttpRequest, site_id) -> HttpResponse:
 
 @require_POST
 @manager_required
-def token_rotate(request: HttpRequest, site_id) -> HttpResponse:
+def token_rotate(request: HttpRequest, site_id: uuid.UUID) -> HttpResponse:
     site = get_object_or_404(Site.objects.select_related("access_group"), pk=site_id)
     asked = confirmation(
         request,

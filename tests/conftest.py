@@ -31,6 +31,28 @@ CHROMIUM_ARGS = [
 ]
 
 
+BROWSER_FIXTURES = {"browser", "page", "sign_in"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """One naming rule for page tests (docs/code.md): Playwright only in ``test_browser*.py``,
+    where every test is marked ``browser``; Django's client in ``test_views*.py``."""
+    misplaced = []
+    for item in items:
+        marked = item.get_closest_marker("browser") is not None
+        uses_a_browser = bool(BROWSER_FIXTURES.intersection(getattr(item, "fixturenames", ())))
+        if item.path.name.startswith("test_browser"):
+            if not marked:
+                misplaced.append(item.nodeid)
+        elif marked or uses_a_browser:
+            misplaced.append(item.nodeid)
+    if misplaced:
+        raise pytest.UsageError(
+            "Browser tests belong in test_browser*.py (marked browser), and only there:\n  "
+            + "\n  ".join(misplaced)
+        )
+
+
 def pytest_unconfigure(config):
     """Remove this run's data folder (heatportal/settings/test.py: one per run)."""
     from django.conf import settings

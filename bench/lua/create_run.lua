@@ -45,18 +45,5 @@ function response(status, headers, body)
   end
 end
 
-local threads = {}
-
-function setup(thread)
-  table.insert(threads, thread)
-end
-
-function done(summary, latency, requests)
-  local c, r, o = 0, 0, 0
-  for _, thread in ipairs(threads) do
-    c = c + thread:get("created")
-    r = r + thread:get("ran")
-    o = o + thread:get("other")
-  end
-  io.write(string.format("pairs %d creates %d other %d\n", r, c, o))
-end
+package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. package.path
+require("counters").report("pairs %d creates %d other %d\n", {"ran", "created", "other"})

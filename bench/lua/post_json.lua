@@ -19,16 +19,5 @@ function request()
   return req
 end
 
-local threads = {}
-
-function setup(thread)
-  table.insert(threads, thread)
-end
-
-function done(summary, latency, requests)
-  local total = 0
-  for _, thread in ipairs(threads) do
-    total = total + thread:get("sent")
-  end
-  io.write(string.format("sent %d\n", total))
-end
+package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. package.path
+require("counters").report("sent %d\n", {"sent"})

@@ -39,18 +39,5 @@ function response(status, response_headers, body)
   end
 end
 
-local threads = {}
-
-function setup(thread)
-  table.insert(threads, thread)
-end
-
-function done(summary, latency, requests)
-  local a, s, o = 0, 0, 0
-  for _, thread in ipairs(threads) do
-    a = a + thread:get("applied")
-    s = s + thread:get("stale")
-    o = o + thread:get("other")
-  end
-  io.write(string.format("applied %d stale %d other %d\n", a, s, o))
-end
+package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. package.path
+require("counters").report("applied %d stale %d other %d\n", {"applied", "stale", "other"})

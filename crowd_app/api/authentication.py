@@ -13,7 +13,7 @@ from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.throttling import BaseThrottle
 
 from crowd_app.models import CrowdApiKey
-from crowd_app.services import rate_limit_retry_after
+from crowd_app.ratelimit import rate_limit_retry_after
 from heatportal.api.authentication import request_header
 from heatportal.credentials import CredentialThrottled, InvalidCredential, credential_authenticate
 from heatportal.ratelimit import client_address
@@ -27,8 +27,7 @@ class TooManyRequests(Throttled):
     N seconds" to any message); ``wait`` gives Retry-After."""
 
     def __init__(self, message: str, *, wait: int):
-        super().__init__()
-        self.detail = message
+        super().__init__(detail=message)
         self.wait = wait
 
 

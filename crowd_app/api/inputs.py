@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from django.conf import settings
 from pydantic import (
@@ -117,12 +117,7 @@ def strings(limit_setting: str, *, required: bool, media_field: str):
         limit = getattr(settings, limit_setting)
         if len(value) > limit:
             raise invalid(f"at most {limit} items are allowed")
-        max_length = settings.CROWD_MAX_ATTACHMENT_LENGTH
-        for index, item in enumerate(value):
-            if not isinstance(item, str) or not item.strip():
-                raise invalid_at((index,), "must be a non-empty string", item)
-            if len(item) > max_length:
-                raise invalid_at((index,), f"must be at most {max_length} characters", item)
+        _strings_check(value)
         media_type = info.data.get(media_field, "text")
         for index, item in enumerate(value):
             if media_type != "text" and not is_http_url(item):
@@ -130,6 +125,16 @@ def strings(limit_setting: str, *, required: bool, media_field: str):
         return value
 
     return PlainValidator(rule)
+
+
+def _strings_check(value: list[Any]) -> None:
+    """Every item a non-blank string of at most ``CROWD_MAX_ATTACHMENT_LENGTH`` characters."""
+    max_length = settings.CROWD_MAX_ATTACHMENT_LENGTH
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise invalid_at((index,), "must be a non-empty string", item)
+        if len(item) > max_length:
+            raise invalid_at((index,), f"must be at most {max_length} characters", item)
 
 
 def _http_url(value: Any) -> str | None:
@@ -254,6 +259,10 @@ class PerAnnotation(Instructed):
     """``per_annotation``: what is asked about each annotation. Its fields beyond the declared
     ones are kept too."""
 
+    if TYPE_CHECKING:  # given by the type's fields mixin of each subclass
+
+        def type_params(self) -> dict[str, Any]: ...
+
     def stored(self) -> dict[str, Any]:
         return {**self._raw, "instruction": self.instruction, **self.type_params()}
 
@@ -324,6 +333,10 @@ class Delivery(Input):
     """What every request type takes after its own fields: where the result goes and who may
     answer. The first base of every ``Create...`` model (so that its fields come last), which
     puts the stored params together."""
+
+    if TYPE_CHECKING:  # given by the request type's fields, the later bases
+
+        def type_params(self) -> dict[str, Any]: ...
 
     hook_url: Annotated[Any, PlainValidator(_http_url)] = ABSENT
     exclude_crunchers: Annotated[Any, PlainValidator(_cruncher_ids)] = ABSENT
@@ -402,6 +415,9 @@ class CreateAnnotations(Delivery, AnnotationFields, RequestInput):
 
 
 class _AnnotationsWith(AnnotationFields, RequestInput):
+    if TYPE_CHECKING:  # a field of each subclass, of its own inner type
+        per_annotation: Any
+
     def type_params(self) -> dict[str, Any]:
         return {**self.annotation_params(), "per_annotation": self.per_annotation.stored()}
 

@@ -12,10 +12,9 @@ import asyncio
 import functools
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -24,6 +23,7 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import exceptions, permissions
+from rest_framework.request import Request
 
 from crowd_app import notify, selectors, services
 from crowd_app.api import schema
@@ -31,7 +31,7 @@ from crowd_app.api.authentication import SLOW_DOWN, CrowdKeyAuthentication, Crow
 from crowd_app.api.inputs import BlockQuery
 from crowd_app.api.outputs import abort_output, request_json
 from crowd_app.demo import SAMPLE_REQUEST_ID
-from crowd_app.models import CrowdRequest, RequestType
+from crowd_app.models import CrowdApiKey, CrowdRequest, RequestType
 from heatportal.api.errors import CROWD
 from heatportal.api.input import BadInput, parse_json
 from heatportal.api.rendering import render
@@ -80,7 +80,7 @@ class CrowdView(ApiView):
 
     def failure(self, exc: Exception):
         if isinstance(exc, exceptions.MethodNotAllowed):
-            exc = exceptions.MethodNotAllowed(self.request.method, detail="Method not allowed")
+            exc = exceptions.MethodNotAllowed(self.request.method or "", detail="Method not allowed")
         return super().failure(exc)
 
     @functools.cached_property
@@ -101,7 +101,7 @@ class CrowdView(ApiView):
     def block_seconds(self) -> float:
         """``?block=N``; when the query repeats it, every value is checked (a bad one is a
         400, not hidden behind a later one) and the last one counts."""
-        values = self.request.GET.getlist("block") or [0.0]
+        values: list[str | float] = [*self.request.GET.getlist("block")] or [0.0]
         return [BlockQuery.model_validate({"block": value}).block for value in values][-1]
 
     def request_id(self, segment: str) -> str:
@@ -111,11 +111,16 @@ class CrowdView(ApiView):
             raise NotFound(NOT_FOUND) from None
 
 
+def _api_key(request: Request) -> CrowdApiKey:
+    """The request's key (``CrowdKeyAuthentication`` sets ``request.auth``)."""
+    return cast(CrowdApiKey, request.auth)
+
+
 # --- Reading ----------------------------------------------------------------------------------
 
 
-def _read(request: HttpRequest, request_id: str) -> dict:
-    body = selectors.request_output_get(api_key=request.auth, request_id=request_id)
+def _read(request: Request, request_id: str) -> dict[str, Any]:
+    body = selectors.request_output_get(api_key=_api_key(request), request_id=request_id)
     if body is None:
         raise NotFound(NOT_FOUND)
     return body
@@ -130,7 +135,7 @@ async def wait_until_done(request_id: str, seconds: float) -> dict | None:
     try:
         await hub.ready()
         # Completion published before the subscription was in place would be missed.
-        if hub.uses_redis and not await db_call(selectors.request_is_pending)(request_id=request_id):
+        if hub.uses_redis and not await db_call(selectors.request_pending)(request_id=request_id):
             return None
         return await asyncio.wait_for(future, timeout=max(0.0, deadline - time.monotonic()))
     except TimeoutError:
@@ -145,7 +150,7 @@ async def answer_when_done(body: dict, block: float) -> dict:
     if body["status"] != CrowdRequest.Status.PENDING or block <= 0:
         return body
     done = await wait_until_done(body["id"], block)
-    return done if done is not None else await db_call(selectors.request_output_reload)(request_id=body["id"])
+    return done if done is not None else await db_call(selectors.request_json_get)(request_id=body["id"])
 
 
 class RequestView(CrowdView):
@@ -181,8 +186,10 @@ class RequestView(CrowdView):
 # --- Creating ---------------------------------------------------------------------------------
 
 
-def _create(request: HttpRequest, request_type: str, body: Any) -> dict:
-    return request_json(services.request_create(api_key=request.auth, request_type=request_type, body=body))
+def _create(request: Request, request_type: str, body: Any) -> dict[str, Any]:
+    return request_json(
+        services.request_create(api_key=_api_key(request), request_type=request_type, body=body)
+    )
 
 
 class CreateRequestView(CrowdView):
@@ -223,8 +230,8 @@ CREATE_VIEWS: dict[str, type[CreateRequestView]] = {
 # --- Aborting ---------------------------------------------------------------------------------
 
 
-def _abort(request: HttpRequest, request_id: str) -> dict:
-    if not selectors.request_is_visible_to_key(api_key=request.auth, request_id=request_id):
+def _abort(request: Request, request_id: str) -> dict[str, Any]:
+    if not selectors.request_visible(api_key=_api_key(request), request_id=request_id):
         raise NotFound(NOT_FOUND)
     try:
         services.request_abort(crowd_request=CrowdRequest(pk=request_id))

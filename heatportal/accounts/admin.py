@@ -9,7 +9,7 @@ from heatportal.admin import CredentialAdmin
 class HeatUserAdmin(UserAdmin):
     list_display = ("username", "email", "role", "is_staff", "is_active", "last_login")
     list_filter = ("role", "is_staff", "is_active")
-    fieldsets = (*UserAdmin.fieldsets, ("HEAT", {"fields": ("role",)}))
+    fieldsets = (*(UserAdmin.fieldsets or ()), ("HEAT", {"fields": ("role",)}))
     add_fieldsets = (*UserAdmin.add_fieldsets, ("HEAT", {"fields": ("role",)}))
 
 

@@ -55,6 +55,11 @@ class AccessToken(Credential):
     def __str__(self) -> str:
         return self.name or self.masked
 
+    @property
+    def recorded_in_history(self) -> bool:
+        """Offline tokens are made and revoked by people; a sign-in's tokens are not recorded."""
+        return self.is_offline
+
 
 class RefreshToken(Credential):
     """Exchanges for a new access/refresh pair once; then it is revoked (rotation)."""
@@ -64,6 +69,8 @@ class RefreshToken(Credential):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="refresh_tokens"
     )
+
+    recorded_in_history = False  # one per sign-in and refresh (heatportal/audit.py)
 
     class Meta:
         ordering = ["-created_at"]

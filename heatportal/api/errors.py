@@ -203,6 +203,7 @@ def _bad_body(family: ErrorFamily, exc: InvalidBody) -> ApiError:
     bad = exc.bad_input
     if family is not SCENARIOS:
         return api_error_from_exception(exc)
+    item: dict[str, Any]
     if bad.kind == "json_invalid":
         item = {"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error", "input": str(exc.detail)}
     else:  # the value is not echoed: it is the text that could not be stored
@@ -218,45 +219,63 @@ def error_for(exc: Exception, family: ErrorFamily) -> tuple[ApiError, dict[str, 
     permissions and throttles DRF's exceptions. Anything else is a crash and is raised again,
     for Django's 500 handler (which answers in the family's shape too).
     """
+    error = _input_error(exc, family) or _refusal_error(exc)
+    if error is not None:
+        return error, {}
+    if not isinstance(exc, exceptions.APIException):
+        raise exc
     headers: dict[str, str] = {}
+    auth_header, wait = getattr(exc, "auth_header", None), getattr(exc, "wait", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    if wait is not None:
+        headers["Retry-After"] = str(int(wait))
+    return api_error_from_exception(exc), headers
+
+
+def _input_error(exc: Exception, family: ErrorFamily) -> ApiError | None:
+    """The error of a service's refusal or of input that could not be read; None for others."""
     if isinstance(exc, ServiceError):
-        error = ApiError(status=exc.status, message=exc.message, details=exc.details or None)
-    elif isinstance(exc, PydanticValidationError):
+        return ApiError(status=exc.status, message=exc.message, details=exc.details or None)
+    if isinstance(exc, PydanticValidationError):
         items = orjson.loads(exc.json(include_url=False))
         for item in items:
             item["loc"] = ["body", *item["loc"]]
-        error = _validation_error(family, items, "Invalid request body")
-    elif isinstance(exc, InvalidBody):
-        error = _bad_body(family, exc)
-    elif isinstance(exc, BadInput):  # a value its column cannot hold, found when saving
-        if family is SCENARIOS:
-            item = {"type": exc.kind, "loc": ["body", *exc.loc], "msg": exc.message, "input": None}
-            error = ApiError(status=422, message=str(exc), details=[item])
-        else:
-            details = [{"field": exc.field, "message": exc.message}] if exc.loc else None
-            error = ApiError(status=400, message=str(exc), details=details)
-    elif isinstance(exc, MultiPartParserError):  # a form body Django cannot read
-        message = f"Invalid multipart body: {exc}"
-        if family is SCENARIOS:
-            item = {"type": "value_error", "loc": ["body"], "msg": message, "input": None}
-            error = ApiError(status=422, message=message, details=[item])
-        else:
-            error = ApiError(status=400, message=message)
-    elif isinstance(exc, RequestDataTooBig):
-        error = ApiError(status=413, message=GENERIC_MESSAGES[413])
-    elif isinstance(exc, Http404):
-        error = ApiError(status=404, message=GENERIC_MESSAGES[404])
-    elif isinstance(exc, PermissionDenied):
-        error = ApiError(status=403, message=GENERIC_MESSAGES[403])
-    elif isinstance(exc, exceptions.APIException):
-        error = api_error_from_exception(exc)
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None) is not None:
-            headers["Retry-After"] = str(int(exc.wait))
-    else:
-        raise exc
-    return error, headers
+        return _validation_error(family, items, "Invalid request body")
+    if isinstance(exc, InvalidBody):
+        return _bad_body(family, exc)
+    if isinstance(exc, BadInput):  # a value its column cannot hold, found when saving
+        return _bad_value(family, exc)
+    if isinstance(exc, MultiPartParserError):  # a form body Django cannot read
+        return _bad_multipart(family, exc)
+    return None
+
+
+def _bad_value(family: ErrorFamily, exc: BadInput) -> ApiError:
+    if family is SCENARIOS:
+        item = {"type": exc.kind, "loc": ["body", *exc.loc], "msg": exc.message, "input": None}
+        return ApiError(status=422, message=str(exc), details=[item])
+    details = [{"field": exc.field, "message": exc.message}] if exc.loc else None
+    return ApiError(status=400, message=str(exc), details=details)
+
+
+def _bad_multipart(family: ErrorFamily, exc: MultiPartParserError) -> ApiError:
+    message = f"Invalid multipart body: {exc}"
+    if family is SCENARIOS:
+        item = {"type": "value_error", "loc": ["body"], "msg": message, "input": None}
+        return ApiError(status=422, message=message, details=[item])
+    return ApiError(status=400, message=message)
+
+
+def _refusal_error(exc: Exception) -> ApiError | None:
+    """Django's own refusals (too big, not found, forbidden) in the generic words."""
+    if isinstance(exc, RequestDataTooBig):
+        return ApiError(status=413, message=GENERIC_MESSAGES[413])
+    if isinstance(exc, Http404):
+        return ApiError(status=404, message=GENERIC_MESSAGES[404])
+    if isinstance(exc, PermissionDenied):
+        return ApiError(status=403, message=GENERIC_MESSAGES[403])
+    return None
 
 
 __all__ = [

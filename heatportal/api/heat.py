@@ -74,13 +74,18 @@ class HeatApiView(ApiView):
 # the field says so; the maximum length is the column's.
 
 
+def text_constraints(
+    max_length: int | None = None, *, blank: bool = False, trim: bool = True
+) -> StringConstraints:
+    """The rules of a text field, for ``Annotated[str, text_constraints(...)]`` (a type alias
+    the type checker understands, unlike the result of :func:`Text`)."""
+    return StringConstraints(
+        strict=True, strip_whitespace=trim, min_length=None if blank else 1, max_length=max_length
+    )
+
+
 def Text(max_length: int | None = None, *, blank: bool = False, trim: bool = True) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(
-            strict=True, strip_whitespace=trim, min_length=None if blank else 1, max_length=max_length
-        ),
-    ]
+    return Annotated[str, text_constraints(max_length, blank=blank, trim=trim)]
 
 
 def _email(value: str) -> str:
@@ -102,6 +107,7 @@ DATETIME_FORMAT = (
 
 def _datetime(value: Any) -> datetime:
     """An ISO 8601 text as an aware UTC datetime (a naive one is taken as UTC)."""
+    parsed: datetime | None
     if isinstance(value, datetime):
         parsed = value
     else:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from itertools import accumulate
 from typing import Any
 
@@ -137,6 +138,7 @@ def check_json_value(value: Any, loc: tuple[str | int, ...] = (), *, strings: bo
     pending: list[tuple[Any, Any, int]] = [(value, None, 0)]
     while pending:
         container, node, depth = pending.pop()
+        items: Iterable[tuple[Any, Any]]
         if isinstance(container, dict):
             items = container.items()
         elif isinstance(container, (list, tuple)):

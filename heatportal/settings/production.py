@@ -1,14 +1,11 @@
 """Production: the base settings, with secrets required and HTTPS hardening on."""
 
-from django.core.exceptions import ImproperlyConfigured
-
 from .base import *  # noqa: F403
 from .base import env
 
-# No default: a production server must never run with a key that is in the repository.
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
-if not SECRET_KEY or SECRET_KEY.startswith("django-insecure"):
-    raise ImproperlyConfigured("Set DJANGO_SECRET_KEY to a long random value to run in production.")
+# No default: without DJANGO_SECRET_KEY in the environment, django-environ refuses to load the
+# settings (ImproperlyConfigured), so a server never runs with the development key.
+SECRET_KEY = env("DJANGO_SECRET_KEY")
 
 DEBUG = False
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)

@@ -5,8 +5,9 @@ from django import template
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
 
+from heatportal.labels import kind_label
 from heatportal.permissions import allowed
-from heatportal.selectors import kind_label, object_change_list
+from heatportal.selectors import change_history
 
 register = template.Library()
 
@@ -18,7 +19,7 @@ def object_history(context, obj):
         return {"hidden": True}
     content_type = ContentType.objects.get_for_model(obj)
     return {
-        "rows": object_change_list(obj),
+        "rows": change_history(obj),
         "kind": kind_label(content_type),
         "kind_id": content_type.pk,
         "object_pk": obj.pk,

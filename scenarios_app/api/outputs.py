@@ -31,7 +31,7 @@ def algorithm_output(name: str, values: dict) -> dict:
 def scenario_list_output(rows: list[dict], kpi_names: list[str]) -> list[dict]:
     """``GET .../scenarios``. What rows share is built once: the KPI object of a scenario that
     is not complete (no values), and the algorithm object of the same algorithm with the same
-    parameter values (:func:`scenarios_app.selectors.scenario_rows` gives equal parameter texts
+    parameter values (:func:`scenarios_app.selectors.scenario_table` gives equal parameter texts
     one value)."""
     no_values = kpis.kpi_payload(kpi_names, None)
     algorithm_objects: dict = {}
@@ -48,7 +48,7 @@ def scenario_list_output(rows: list[dict], kpi_names: list[str]) -> list[dict]:
 def scenario_row_output(
     row: dict, kpi_names: list[str], *, no_values: dict | None = None, algorithm: dict | None = None
 ) -> dict:
-    """``Scenario.to_dict()`` from a row of :func:`scenarios_app.selectors.scenario_rows`:
+    """``Scenario.to_dict()`` from a row of :func:`scenarios_app.selectors.scenario_table`:
     result and KPI values are null until the scenario is complete."""
     complete = row["status"] == Scenario.Status.COMPLETE
     kpi_object = no_values

@@ -7,15 +7,17 @@ responses with :mod:`scenarios_app.api.outputs`; these serializers only describe
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from scenarios_app.models import Scenario
 
-NAME = {"max_length": 200}  # display names, tags, dataset keys: non-blank, at most 200 characters
+NAME_MAX_LENGTH = 200  # display names, tags, dataset keys: non-blank, at most 200 characters
 
 
-def _name(**kwargs) -> serializers.CharField:
-    return serializers.CharField(**NAME, **kwargs)
+def _name(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(max_length=NAME_MAX_LENGTH, **kwargs)
 
 
 # --- Requests ---------------------------------------------------------------------------------
@@ -85,7 +87,8 @@ class KpiListOutput(serializers.Serializer):
 class ParameterDescriptor(serializers.Serializer):
     name = serializers.CharField()
     type = serializers.CharField(help_text="integer, float, string, enum, ...")
-    required = serializers.BooleanField()
+    # The stubs type Field.required as a bool; DRF lets a declared field take the name.
+    required = serializers.BooleanField()  # type: ignore[assignment]
     value = serializers.JSONField(required=False, allow_null=True)
     default = serializers.JSONField(required=False, allow_null=True)
     min = serializers.FloatField(required=False)

@@ -58,7 +58,7 @@ class RunnerView(ApiView):
 
     @staticmethod
     def runner_session(sid: str) -> RunnerSession:
-        session = selectors.session_by_sid(sid)
+        session = selectors.session_get(sid=sid)
         if session is None:
             raise services.NotFound(f"Session '{sid}' not found.")
         return session
@@ -70,21 +70,21 @@ class RunnerView(ApiView):
 
     def scenario_step_by_step(self, sid: str, scenario_id: str) -> Scenario:
         """The session, then its scenario: the 404 that names what is missing."""
-        scenario = selectors.scenario_by_id(self.runner_session(sid), scenario_id)
+        scenario = selectors.scenario_get(session=self.runner_session(sid), scenario_id=scenario_id)
         if scenario is None:
             raise services.NotFound(f"Scenario '{scenario_id}' not found.")
         return scenario
 
     def dataset(self, sid: str, key: str) -> Dataset:
         session = self.runner_session(sid)
-        dataset = selectors.dataset_by_key(session, key)
+        dataset = selectors.dataset_get(session=session, key=key)
         if dataset is None:
             raise services.NotFound(f"Dataset '{key}' not found.")
         return dataset
 
 
 def _session_list() -> dict:
-    return outputs.session_list_output(selectors.sessions().only("id", "display_name"))
+    return outputs.session_list_output(selectors.session_list().only("id", "display_name"))
 
 
 # --- Global -----------------------------------------------------------------------------------
@@ -96,7 +96,7 @@ class HealthView(RunnerView):
 
     @extend_schema(summary="Liveness probe", responses=doc.HealthOutput)
     def get(self, request):
-        names = list(selectors.sessions().values_list("display_name", flat=True))
+        names = list(selectors.session_list().values_list("display_name", flat=True))
         return {"status": "ok", "title": settings.SCENARIOS_TITLE, "sessions": names}
 
 
@@ -193,12 +193,12 @@ class ScenariosView(RunnerView):
         responses=doc.ScenarioOutput(many=True),
     )
     def get(self, request, sid: str):
-        found = selectors.scenario_rows(sid=sid)  # the common case: one query
+        found = selectors.scenario_table(sid=sid)  # the common case: one query
         if found is None:  # the 404, or a display name that looks like a UUID
             session = self.runner_session(sid)
             return [
                 outputs.scenario_output(scenario, session=session)
-                for scenario in selectors.scenario_list(session=session)
+                for scenario in selectors.scenario_list(session=session, body_only=True)
             ]
         kpi_names, rows = found
         return outputs.scenario_list_output(rows, kpi_names)
@@ -274,7 +274,7 @@ class ProcessingView(RunnerView):
     )
     def get(self, request, sid: str):
         session = self.runner_session(sid)
-        scenario = selectors.processing_scenario(session)
+        scenario = selectors.scenario_processing(session=session)
         return None if scenario is None else outputs.scenario_output(scenario, session=session)
 
 
@@ -286,13 +286,13 @@ class DataView(RunnerView):
         summary="List dataset keys", operation_id="api_v1_sessions_data_keys", responses=doc.DatasetKeysOutput
     )
     def get(self, request, sid: str):
-        return {"keys": selectors.dataset_keys(self.runner_session(sid))}
+        return {"keys": selectors.dataset_keys(session=self.runner_session(sid))}
 
 
 class DataDetailView(RunnerView):
     @extend_schema(summary="A dataset as JSON", responses=doc.DatasetPayload)
     def get(self, request, sid: str, key: str):
-        return services.dataset_to_json(self.dataset(sid, key))
+        return datasets.dataset_to_json(self.dataset(sid, key))
 
     @extend_schema(summary="Delete a dataset", responses={204: None, **CONFLICT, **FORBIDDEN})
     def delete(self, request, sid: str, key: str):
@@ -321,7 +321,7 @@ class DataDeriveView(RunnerView):
         dataset = self.dataset(sid, key)
         body = self.validated(inputs.DatasetDerive)
         services.dataset_derive(dataset=dataset, new_key=body.new_key, owner=request.user)
-        return render({"keys": selectors.dataset_keys(dataset.session)}, status=201)
+        return render({"keys": selectors.dataset_keys(session=dataset.session)}, status=201)
 
 
 class DataFromJsonView(RunnerView):
@@ -358,7 +358,7 @@ class DataFromJsonView(RunnerView):
                 raise RequestError(400, f"Malformed JSON: {error.message}") from None
             raise RequestError(400, f"The dataset is not valid: {error}") from None
         services.dataset_ingest_json(session=session, payload=payload, owner=request.user)
-        return render({"keys": selectors.dataset_keys(session)}, status=201)
+        return render({"keys": selectors.dataset_keys(session=session)}, status=201)
 
 
 class EtlView(RunnerView):

@@ -66,7 +66,7 @@ def _project(project: Project, default_template: dict[str, Any] | None) -> dict[
 
 
 def project(project: Project) -> dict[str, Any]:
-    """A project of ``selectors.projects()`` (owner and default template at hand)."""
+    """A project of ``selectors.project_list()`` (owner and default template at hand)."""
     template = project.default_session_template
     return _project(project, session_template(template) if template else None)
 

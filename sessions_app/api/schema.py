@@ -20,6 +20,8 @@ from sessions_app.models import (
     SessionTemplate,
 )
 
+_MACHINE_GROUP_BOUNDS = column_bounds(Session, "machine_group")
+
 # --- Requests ---------------------------------------------------------------------------------
 
 
@@ -55,7 +57,9 @@ class SharedSessionInput(serializers.Serializer):
     email = serializers.EmailField(allow_blank=True)
     session_template_id = serializers.IntegerField()
     start_time_utc = serializers.DateTimeField()
-    machine_group = serializers.IntegerField(**column_bounds(Session, "machine_group"))
+    machine_group = serializers.IntegerField(
+        min_value=_MACHINE_GROUP_BOUNDS["min_value"], max_value=_MACHINE_GROUP_BOUNDS["max_value"]
+    )
     time_window_seconds = serializers.IntegerField(required=False, default=300, min_value=0, max_value=86400)
 
 
@@ -129,6 +133,7 @@ class SessionTemplateOutput(serializers.ModelSerializer):
     )
     def get_edges(self, template: SessionTemplate) -> list[dict]:
         """Each input of each node, as ``{"from": source id, "to": node id}``."""
+        raise NotImplementedError  # documentation only: outputs.py builds the body
 
 
 class OwnerOutput(serializers.Serializer):
@@ -168,6 +173,7 @@ class ProjectOutput(serializers.ModelSerializer):
     )
     def get_defaultSessionTemplate(self, project: Project) -> dict:
         """The default template, or ``{}``."""
+        raise NotImplementedError  # documentation only: outputs.py builds the body
 
 
 class NodeInstanceOutput(serializers.ModelSerializer):
@@ -243,6 +249,7 @@ class SessionOutput(serializers.ModelSerializer):
 
     def get_defaultIngestionNodeId(self, session: Session) -> int | None:
         """The first input node of the session."""
+        raise NotImplementedError  # documentation only: outputs.py builds the body
 
 
 class SessionPatchOutput(serializers.ModelSerializer):
@@ -266,18 +273,23 @@ class SessionPatchOutput(serializers.ModelSerializer):
 
     def get_project(self, session: Session) -> dict:
         """The project, without its owner and default template."""
+        raise NotImplementedError  # documentation only: outputs.py builds the body
 
     def get_session_template(self, session: Session) -> dict:
         """The template, without its nodes and edges."""
+        raise NotImplementedError  # documentation only: outputs.py builds the body
 
     def get_node_instances(self, session: Session) -> list[dict]:
         """The node instances."""
+        raise NotImplementedError  # documentation only: outputs.py builds the body
 
     def get_default_ingestion_node_id(self, session: Session) -> int | None:
         """The first input node of the session."""
+        raise NotImplementedError  # documentation only: outputs.py builds the body
 
     def get_scenarios(self, session: Session) -> list[dict]:
         """The scenario instances: id, name and instance id."""
+        raise NotImplementedError  # documentation only: outputs.py builds the body
 
 
 class NodeOutputOutput(serializers.ModelSerializer):

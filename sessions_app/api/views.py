@@ -23,6 +23,7 @@ from heatportal.services import ServiceError, TooLarge
 from sessions_app import selectors, services
 from sessions_app.api import inputs, outputs
 from sessions_app.api import schema as docs
+from sessions_app.configuration import config_text
 from sessions_app.models import NodeOutput, PlatformConfiguration, Project, Session, SessionTemplate
 
 
@@ -61,7 +62,7 @@ def get_or_404(queryset: QuerySet, message: str, *, status_code: int = 404, **lo
 
 def session_or_404(session_id: Any, message: str = "Session not found") -> selectors.SessionDocument:
     try:
-        return selectors.session_document(session_id)
+        return selectors.session_document_get(session_id=session_id)
     except Session.DoesNotExist as error:
         raise ServiceError(message, status=404) from error
 
@@ -93,7 +94,7 @@ class HealthView(HeatView):
 class SessionTemplatesView(HeatView):
     @extend_schema(responses=docs.SessionTemplateOutput(many=True))
     def get(self, request):
-        return [outputs.session_template(template) for template in selectors.session_templates()]
+        return [outputs.session_template(template) for template in selectors.session_template_list()]
 
 
 class UserDataView(HeatView):
@@ -133,13 +134,13 @@ class ProjectsView(HeatView):
 
     @extend_schema(responses=docs.ProjectOutput(many=True))
     def get(self, request):
-        return [outputs.project(project) for project in selectors.projects()]
+        return [outputs.project(project) for project in selectors.project_list()]
 
     @extend_schema(request=docs.ProjectInput, responses={201: docs.ProjectOutput})
     def post(self, request):
         data = self.parse(inputs.ProjectInput, "Invalid project data.")
         project = services.project_create(**_project_fields(data, default_owner=request.user))
-        return render(outputs.project(selectors.projects().get(pk=project.pk)), status=201)
+        return render(outputs.project(selectors.project_list().get(pk=project.pk)), status=201)
 
 
 class ProjectDetailView(HeatView):
@@ -150,14 +151,14 @@ class ProjectDetailView(HeatView):
 
     @extend_schema(responses=docs.ProjectOutput)
     def get(self, request, project_id: int):
-        return outputs.project(get_or_404(selectors.projects(), "Project not found", pk=project_id))
+        return outputs.project(get_or_404(selectors.project_list(), "Project not found", pk=project_id))
 
     @extend_schema(request=docs.ProjectInput, responses=docs.ProjectOutput)
     def put(self, request, project_id: int):
         project = get_or_404(Project.objects.all(), "Project not found.", pk=project_id)
         data = self.parse(inputs.ProjectInput, "Invalid project data.")
         services.project_update(project=project, **_project_fields(data, default_owner=None))
-        return outputs.project(selectors.projects().get(pk=project.pk))
+        return outputs.project(selectors.project_list().get(pk=project.pk))
 
 
 # --- Sessions ---------------------------------------------------------------------------------
@@ -189,7 +190,7 @@ class SessionCreateView(HeatView):
             simulation_name=data.simulation_name,
             metadata=data.metadata,
         )
-        return render(outputs.session(selectors.session_document(session.pk)), status=201)
+        return render(outputs.session(selectors.session_document_get(session_id=session.pk)), status=201)
 
 
 class SessionDetailView(HeatView):
@@ -217,7 +218,7 @@ class SessionDetailView(HeatView):
                 pk=data.session_template_id,
             )
         session = services.session_update(session=session, **fields)
-        return outputs.session_patch(selectors.session_document(session.pk))
+        return outputs.session_patch(selectors.session_document_get(session_id=session.pk))
 
 
 class SharedSessionView(HeatView):
@@ -241,7 +242,8 @@ class SharedSessionView(HeatView):
             machine_group=data.machine_group,
             time_window_seconds=data.time_window_seconds,
         )
-        return render(outputs.session(selectors.session_document(session.pk)), status=201 if created else 200)
+        document = selectors.session_document_get(session_id=session.pk)
+        return render(outputs.session(document), status=201 if created else 200)
 
 
 class SessionCloseView(HeatView):
@@ -252,7 +254,7 @@ class SessionCloseView(HeatView):
         session = services.session_close(
             session=session, email=data.email, reason=data.reason, close_at=data.close_at
         )
-        return outputs.session(selectors.session_document(session.pk))
+        return outputs.session(selectors.session_document_get(session_id=session.pk))
 
 
 # --- Node outputs -----------------------------------------------------------------------------
@@ -274,16 +276,17 @@ def _body_chunks(request, chunk_size: int):
 class NodeOutputsView(HeatView):
     @extend_schema(responses=docs.NodeOutputOutput(many=True))
     def get(self, request, node_instance_id: int):
-        node = get_or_404(selectors.node_instances(), "Node instance not found", pk=node_instance_id)
-        return [outputs.node_output(output) for output in selectors.node_outputs(node)]
+        node = get_or_404(selectors.node_instance_list(), "Node instance not found", pk=node_instance_id)
+        return [outputs.node_output(output) for output in selectors.node_output_list(node_instance=node)]
 
     @extend_schema(
         request={"application/octet-stream": {"type": "string", "format": "binary"}},
         responses={201: docs.NodeOutputOutput},
     )
     def post(self, request, node_instance_id: int):
-        node = get_or_404(selectors.node_instances(), "Node instance not found", pk=node_instance_id)
-        services.node_data_source(node)  # a node without a data source is a 400 before any byte is read
+        node = get_or_404(selectors.node_instance_list(), "Node instance not found", pk=node_instance_id)
+        # A node without a data source is a 400 before any byte is read.
+        selectors.node_instance_data_source(node_instance=node)
         length = request.headers.get("Content-Length")
         if length and length.isdigit() and int(length) > settings.HEAT_MAX_UPLOAD_BYTES:
             raise TooLarge(f"Upload larger than {settings.HEAT_MAX_UPLOAD_BYTES} bytes.")
@@ -341,7 +344,7 @@ class ConfigAllView(HeatView):
 
     @extend_schema(responses={200: {"type": "object", "additionalProperties": {"type": "object"}}})
     def get(self, request):
-        return selectors.config_all_grouped()
+        return selectors.config_groups()
 
 
 class ConfigView(HeatView):
@@ -358,7 +361,7 @@ class ConfigView(HeatView):
         prefix = request.GET.get("prefix", "")
         if not prefix:
             raise ServiceError("Query parameter 'prefix' is required.")
-        return selectors.config_by_prefix(user=request.user, prefix=prefix)
+        return selectors.config_values(user=request.user, prefix=prefix)
 
     @extend_schema(request=docs.ConfigCreate, responses={201: docs.ConfigOutput, **error_responses(409)})
     def post(self, request):
@@ -366,7 +369,7 @@ class ConfigView(HeatView):
         config = services.config_create(
             name=data.name,
             value_type=data.value_type,
-            value=services.config_text(data.value),
+            value=config_text(data.value),
             description=data.description,
         )
         return render(outputs.config(config), status=201)
@@ -389,7 +392,7 @@ class ConfigDetailView(HeatView):
             config=config,
             name=data.name,
             value_type=data.value_type,
-            value=services.config_text(data.value),
+            value=config_text(data.value),
             description=data.description,
         )
         return outputs.config(config)

@@ -5,8 +5,9 @@ commands; each command one of the five documented asset/type pairs with a list o
 each entry two ISO 8601 times with a time zone and a number; telemetry's ``reportedAt`` and
 its per-asset numbers). The rules that need the site or the clock (the site's assets and
 their rated limits, entry order and overlaps, BESS exclusivity, reports from the future)
-stay in :mod:`sites_app.services`, which also validates through these models when a caller
-hands it plain dicts (the portal, the demo data, the scenario runner's apply).
+stay in :mod:`sites_app.schedules` and :mod:`sites_app.telemetry`; the services validate
+through these models when a caller hands them plain dicts (the portal, the demo data, the
+scenario runner's apply).
 
 Document 002 answers a refused body as ``{"error": "validation_error", "message", "details"}``
 where each item of ``details`` names the offending command, entry and field
@@ -35,7 +36,7 @@ from pydantic import (
     WrapValidator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from heatportal.api.input import is_number
 from heatportal.services import ServiceError
@@ -96,10 +97,12 @@ class Problems:
     """Collects what is wrong with a body, each problem one ``details`` item naming its command,
     entry and field (the keys in the order the API has always written them)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.items: list[dict[str, Any]] = []
 
-    def add(self, message: str, *, command: int | None = None, entry: int | None = None, **extra: Any):
+    def add(
+        self, message: str, *, command: int | None = None, entry: int | None = None, **extra: Any
+    ) -> None:
         item: dict[str, Any] = {}
         if command is not None:
             item["command"] = command
@@ -123,7 +126,7 @@ class SitesInput(BaseModel):
             raise cls.refusal(error.errors(include_url=False, include_context=True), data) from None
 
     @classmethod
-    def refusal(cls, errors: list[dict[str, Any]], data: Any) -> ServiceError:
+    def refusal(cls, errors: list[ErrorDetails], data: Any) -> ServiceError:
         raise NotImplementedError
 
 
@@ -147,7 +150,7 @@ SUPPORTED = ", ".join(f"{asset} + {kind}" for asset, kind in SCHEDULE_PAIRS)
 
 class ScheduleEntryIn(BaseModel):
     """One time range of a command. ``startAt < endAt`` and the value's range are the site's
-    rules (services), so that one refusal names them together with the other commands'."""
+    rules (``sites_app.schedules``), so that one refusal names them together with the other commands'."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -195,13 +198,14 @@ class ScheduleBatchIn(SitesInput):
     ENTRIES_SHAPE: ClassVar[str] = "entries must be a list (empty to clear the schedule)."
 
     @classmethod
-    def refusal(cls, errors: list[dict[str, Any]], data: Any) -> ServiceError:
+    def refusal(cls, errors: list[ErrorDetails], data: Any) -> ServiceError:
         first = errors[0]
         if first["loc"] in ((), ("schedules",)):  # the batch as a whole: one problem
             return cls._batch_refusal(first, data)
         problems = Problems()
         for error in errors:
-            _, index, *rest = error["loc"]
+            _, position, *rest = error["loc"]
+            index = int(position)  # the command's place in the schedules list
             raw = _get(data, "schedules", index)
             where = {"asset": _get(raw, "asset"), "type": _get(raw, "type")}
             if not rest:  # the command itself
@@ -215,7 +219,7 @@ class ScheduleBatchIn(SitesInput):
         return schedule_refusal(problems.items)
 
     @classmethod
-    def _entry_problem(cls, problems: Problems, error: dict[str, Any], loc: list, *, command: int, where):
+    def _entry_problem(cls, problems: Problems, error: ErrorDetails, loc: list, *, command: int, where):
         # The arguments in the order the hand-written checks passed them: the keys keep their order.
         entry, *field = loc
         if not field:
@@ -231,7 +235,7 @@ class ScheduleBatchIn(SitesInput):
         problems.add(message, entry=entry, field=name, command=command, **where)
 
     @classmethod
-    def _batch_refusal(cls, error: dict[str, Any], data: Any) -> ServiceError:
+    def _batch_refusal(cls, error: ErrorDetails, data: Any) -> ServiceError:
         details = [{"field": "schedules", "message": BATCH_SIZE}]
         if error["loc"] == () or error["type"] == "missing":
             return ServiceError(
@@ -270,7 +274,7 @@ def _capacity(value: float) -> float:
 
 class AssetTelemetryIn(BaseModel):
     """What a gateway reports of one asset; unknown fields are refused. Whether the asset has
-    ``soc`` and a capacity (BESS only) is the site's rule (services)."""
+    ``soc`` and a capacity (BESS only) is the site's rule (``sites_app.telemetry``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -287,7 +291,7 @@ class TelemetryIn(SitesInput):
     assets: dict[str, AssetTelemetryIn]
 
     @classmethod
-    def refusal(cls, errors: list[dict[str, Any]], data: Any) -> ServiceError:
+    def refusal(cls, errors: list[ErrorDetails], data: Any) -> ServiceError:
         if errors[0]["loc"] == ():
             return ServiceError("Telemetry must be a JSON object with reportedAt and assets.")
         problems = Problems()

@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from django.conf import settings
 
-from sites_app.models import SCHEDULE_PAIRS, Asset, AssetType, ScheduleBatch
+from sites_app.models import ASSET_ORDER, SCHEDULE_PAIRS, Asset, AssetType, ScheduleBatch, Site
+
+if TYPE_CHECKING:
+    from sites_app.selectors import EntryRow, SiteState
+    from sites_app.telemetry import TelemetryResult
 
 PAIR_ORDER = {pair: position for position, pair in enumerate(SCHEDULE_PAIRS)}
-ASSET_ORDER = {asset: position for position, asset in enumerate(AssetType.values)}
 FOREVER = datetime.max.replace(tzinfo=UTC)
 
 # --- Values -----------------------------------------------------------------------------------
@@ -57,7 +61,7 @@ def _dumps(value: Any) -> bytes:
 # --- Schedules --------------------------------------------------------------------------------
 
 
-def schedules(rows: Iterable[tuple], *, with_batch: bool = False) -> list[dict[str, Any]]:
+def schedules(rows: Iterable[EntryRow], *, with_batch: bool = False) -> list[dict[str, Any]]:
     """``[{"asset", "type", "entries": [...]}]`` from entry rows of ONE site
     (``selectors.ENTRY_FIELDS``), ordered by start."""
     commands: dict[tuple[str, str], dict[str, Any]] = {}
@@ -80,17 +84,17 @@ def schedule_accepted(batch: ScheduleBatch) -> dict[str, Any]:
     return {"batchId": str(batch.id), "accepted": batch.accepted}
 
 
-def gateway_schedules(site_id, rows: list[tuple]) -> dict[str, Any]:
+def gateway_schedules(site_id: uuid.UUID, rows: list[EntryRow]) -> dict[str, Any]:
     return {"siteId": str(site_id), "schedules": schedules(rows, with_batch=True)}
 
 
-def timeline(rows: list[tuple], *, now: datetime) -> dict[str, Any]:
+def timeline(rows: list[EntryRow], *, now: datetime) -> dict[str, Any]:
     """What the site page's chart draws: one row per asset/type, a bar per active entry."""
     return {"now": format_time(now), "schedules": schedules(rows)}
 
 
-def telemetry_result(result) -> dict[str, Any]:
-    body = {"applied": result.applied, "reportedAt": format_time(result.reported_at)}
+def telemetry_result(result: TelemetryResult) -> dict[str, Any]:
+    body: dict[str, Any] = {"applied": result.applied, "reportedAt": format_time(result.reported_at)}
     if not result.applied:
         body["message"] = "Older than the stored report; kept out of the current state."
     return body
@@ -114,7 +118,9 @@ def asset(asset: Asset) -> dict[str, Any]:
     return body
 
 
-def site_summary(site_id, name: str, reported_at: datetime | None, rows: list[tuple], *, now) -> dict:
+def site_summary(
+    site_id: uuid.UUID, name: str, reported_at: datetime | None, rows: list[EntryRow], *, now: datetime
+) -> dict[str, Any]:
     return {
         "siteId": str(site_id),
         "siteName": name,
@@ -124,7 +130,9 @@ def site_summary(site_id, name: str, reported_at: datetime | None, rows: list[tu
     }
 
 
-def site_detail(site, assets: Iterable[Asset], rows: list[tuple], *, now: datetime) -> dict[str, Any]:
+def site_detail(
+    site: Site | SiteState, assets: Iterable[Asset], rows: list[EntryRow], *, now: datetime
+) -> dict[str, Any]:
     """``site`` is a Site or a :class:`selectors.SiteState`."""
     body = site_summary(site.id, site.name, site.reported_at, rows, now=now)
     ordered = sorted(assets, key=lambda item: ASSET_ORDER.get(item.type, 99))
@@ -132,13 +140,11 @@ def site_detail(site, assets: Iterable[Asset], rows: list[tuple], *, now: dateti
     return body
 
 
-def valid_until(reported_at: datetime | None, rows: list[tuple], *, now: datetime) -> datetime:
+def valid_until(reported_at: datetime | None, rows: list[EntryRow], *, now: datetime) -> datetime:
     """Until when a site's rendered state stays true: it goes offline, or an entry ends."""
-    until = (
-        reported_at + timedelta(seconds=settings.SITE_OFFLINE_AFTER)
-        if is_online(reported_at, now=now)
-        else FOREVER
-    )
+    until = FOREVER
+    if reported_at is not None and is_online(reported_at, now=now):
+        until = reported_at + timedelta(seconds=settings.SITE_OFFLINE_AFTER)
     for row in rows:
         until = min(until, row[4])
     return until
@@ -203,14 +209,14 @@ fragment_cache = FragmentCache()
 
 
 def site_list_body(
-    *, access_group_id: int, keys: str, load: Callable[[list[str]], dict[str, Any]], now: datetime
+    *, access_group_id: int, keys: str, load: Callable[[list[str]], dict[str, SiteState]], now: datetime
 ) -> bytes:
     """The JSON body of ``GET /sites`` for one access group: ``{"sites": [...]}``.
 
-    ``keys`` are the group's ``"<id>:<revision>"`` in list order (``selectors.site_keys``, one
+    ``keys`` are the group's ``"<id>:<revision>"`` in list order (``selectors.site_revision_keys``, one
     query). When they are what they were at the last render and no entry has ended since, that
     body is still true. Otherwise the body is joined from per-site fragments, and ``load``
-    (``selectors.site_states``: two queries, whatever their number) reads the sites whose
+    (``selectors.site_state_list``: two queries, whatever their number) reads the sites whose
     fragment is missing or stale.
     """
     group_key = (access_group_id, hashlib.blake2b(keys.encode(), digest_size=16).digest())
@@ -246,7 +252,7 @@ def site_list_body(
 
 
 def site_detail_body(
-    state, *, load: Callable[[Any], tuple[list[Asset], list[tuple]]], now: datetime
+    state: SiteState, *, load: Callable[[uuid.UUID], tuple[list[Asset], list[EntryRow]]], now: datetime
 ) -> bytes:
     """The JSON body of ``GET /sites/{siteId}`` for ``state`` (``selectors.site_state``: one
     query, which also checks the group), from the cache while the site's revision is the same

@@ -22,7 +22,7 @@ class DeviceTokenScheme(BearerScheme):
 
 
 class SitesAutoSchema(FamilyAutoSchema):
-    def get_operation_id(self):
+    def get_operation_id(self) -> str:
         if "/v0/" in self.path:
             prefix = "sitesV0"
         elif "/gateway/" in self.path:
@@ -53,7 +53,8 @@ class GatewayScheduleCommand(ScheduleCommand):
 
 
 class ScheduleCommandsInput(serializers.Serializer):
-    schedules = ScheduleCommand(many=True, min_length=1, max_length=10)
+    # DRF passes min_length/max_length on to the ListSerializer (many=True); its stubs do not say so.
+    schedules = ScheduleCommand(many=True, min_length=1, max_length=10)  # type: ignore[call-arg]
 
 
 class ScheduleAccepted(serializers.Serializer):

@@ -5,6 +5,8 @@ Errors answer as ``{"error", "message", "details"?}`` (``heatportal.api.errors.S
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -14,7 +16,7 @@ from rest_framework import exceptions, permissions
 
 from heatportal.api.errors import SITES
 from heatportal.api.schema import error_responses
-from heatportal.api.views import ApiView, render
+from heatportal.api.views import ApiView, ModelT, render
 from heatportal.health import database_health
 from heatportal.services import NotFound, ServiceError
 from sites_app import selectors, services
@@ -27,7 +29,7 @@ from sites_app.api.authentication import (
 )
 from sites_app.api.inputs import ScheduleBatchIn, SitesInput, TelemetryIn
 from sites_app.api.schema import SitesAutoSchema
-from sites_app.models import ScheduleBatch
+from sites_app.models import ScheduleBatch, Site, SiteApiKey, SiteDeviceToken
 
 SITE_NOT_FOUND = "Site not found"
 
@@ -55,9 +57,18 @@ class SitesView(ApiView):
             ),
         )
 
-    def validated(self, model: type[SitesInput], data=None):
-        """The body as ``model``; refused in document 002's shape (``SitesInput.parse``)."""
-        return model.parse(self.data if data is None else data)
+    def validated(self, model: type[ModelT], data: Any = None) -> ModelT:
+        """The body as ``model``; a sites input model refuses it in document 002's shape
+        (``SitesInput.parse``)."""
+        body = self.data if data is None else data
+        if issubclass(model, SitesInput):
+            return model.parse(body)
+        return super().validated(model, body)
+
+    @property
+    def api_key(self) -> SiteApiKey:
+        """The request's key (SiteApiKeyAuthentication sets ``request.auth``)."""
+        return cast(SiteApiKey, self.request.auth)
 
     def site_id(self, site_id: str) -> uuid.UUID:
         try:
@@ -65,31 +76,29 @@ class SitesView(ApiView):
         except ValueError:
             raise NotFound(SITE_NOT_FOUND) from None
 
-    def site_or_404(self, site_id: str):
-        site = selectors.site_for_group(
-            access_group_id=self.request.auth.access_group_id, site_id=self.site_id(site_id)
-        )
+    def site_or_404(self, site_id: str) -> Site:
+        site = selectors.site_get(access_group_id=self.api_key.access_group_id, site_id=self.site_id(site_id))
         if site is None:  # another group's site is just as absent as a missing one
             raise NotFound(SITE_NOT_FOUND)
         return site
 
 
-def site_list_body(*, access_group_id: int, now=None) -> bytes:
+def site_list_body(*, access_group_id: int, now: datetime | None = None) -> bytes:
     """``GET /sites``'s body: the group's site keys (one query), then the cached body or the
     fragments of the sites that changed (two more queries)."""
-    now = now or timezone.now()
+    at = now or timezone.now()
 
-    def load(keys):
-        return selectors.site_states(access_group_id=access_group_id, keys=keys, now=now)
+    def load(keys: list[str]) -> dict[str, selectors.SiteState]:
+        return selectors.site_state_list(access_group_id=access_group_id, keys=keys, now=at)
 
-    keys = selectors.site_keys(access_group_id=access_group_id)
-    return outputs.site_list_body(access_group_id=access_group_id, keys=keys, load=load, now=now)
+    keys = selectors.site_revision_keys(access_group_id=access_group_id)
+    return outputs.site_list_body(access_group_id=access_group_id, keys=keys, load=load, now=at)
 
 
-def site_detail_payload(site, *, now=None) -> dict:
+def site_detail_fresh(site: Site, *, now: datetime | None = None) -> dict[str, Any]:
     """A site as ``GET /sites/{siteId}`` shows it, read afresh (three queries, no cache)."""
     now = now or timezone.now()
-    assets, rows = selectors.site_detail_rows(site.pk, now=now)
+    assets, rows = selectors.site_detail(site_id=site.pk, now=now)
     return outputs.site_detail(site, assets, rows, now=now)
 
 
@@ -128,7 +137,9 @@ class SiteDetailView(SitesView):
         if state is None:  # another group's site is just as absent as a missing one
             raise NotFound(SITE_NOT_FOUND)
         return _json(
-            outputs.site_detail_body(state, load=lambda pk: selectors.site_detail_rows(pk, now=now), now=now)
+            outputs.site_detail_body(
+                state, load=lambda pk: selectors.site_detail(site_id=pk, now=now), now=now
+            )
         )
 
 
@@ -178,8 +189,8 @@ class GatewayView(SitesView):
     authentication_classes = [DeviceTokenAuthentication]
 
     @property
-    def site(self):
-        return self.request.auth.site
+    def site(self) -> Site:
+        return cast(SiteDeviceToken, self.request.auth).site
 
 
 class GatewayTelemetryView(GatewayView):
@@ -201,7 +212,7 @@ class GatewaySchedulesView(GatewayView):
     @extend_schema(summary="Current schedules of the gateway's site", responses=doc.GatewaySchedules)
     def get(self, request):
         site_id = self.site.pk
-        return outputs.gateway_schedules(site_id, selectors.site_entry_rows(site_id=site_id))
+        return outputs.gateway_schedules(site_id, selectors.schedule_entry_list(site_id=site_id))
 
 
 class GatewaySiteView(GatewayView):
@@ -209,6 +220,7 @@ class GatewaySiteView(GatewayView):
 
     @extend_schema(summary="The gateway's site and its assets", responses=doc.SiteDetail)
     def get(self, request):
-        return site_detail_payload(
-            selectors.site_for_group(access_group_id=self.site.access_group_id, site_id=self.site.pk)
-        )
+        site = selectors.site_get(access_group_id=self.site.access_group_id, site_id=self.site.pk)
+        if site is None:  # deleted since its token was read
+            raise NotFound(SITE_NOT_FOUND)
+        return site_detail_fresh(site)

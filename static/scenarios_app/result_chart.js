@@ -1,11 +1,11 @@
 // The scenario's result over time: load, PV, battery power and grid import (kW, left axis) and
-// the battery's state of charge (%, right axis). Chart.js is vendored in static/vendor/ (no CDN).
+// the battery's state of charge (%, right axis), with static/js/charts.js.
 (function () {
   "use strict";
-  const canvas = document.getElementById("result-chart");
-  const source = document.getElementById("chart-data");
-  if (!canvas || !source || !window.Chart) return;
-  const data = JSON.parse(source.textContent);
+  const drawing = window.heatChart("result-chart", "chart-data");
+  if (!drawing) return;
+  const canvas = drawing.canvas;
+  const data = drawing.data;
   // The zone of the dataset's timestamps, stated (docs/pages.md): they are shown as written.
   function timeAxisTitle(first) {
     const zone = first.match(/(Z|[+-]\d\d:?\d\d)$/);

@@ -1,12 +1,11 @@
 // The site page's schedule timeline: one row per asset/type, one bar per entry, drawn with
-// Chart.js (vendored under static/vendor/). Data comes from the page's
-// <script id="schedule-data"> (Django's json_script), never from another request.
+// static/js/charts.js from the page's <script id="schedule-data">.
 (function () {
   "use strict";
-  const source = document.getElementById("schedule-data");
-  const canvas = document.getElementById("schedule-chart");
-  if (!source || !canvas || !window.Chart) return;
-  const data = JSON.parse(source.textContent);
+  const drawing = window.heatChart("schedule-chart", "schedule-data");
+  if (!drawing) return;
+  const canvas = drawing.canvas;
+  const data = drawing.data;
   const now = Date.parse(data.now);
   const colours = {
     upperLimitkW: "#2563eb",

@@ -2,6 +2,8 @@ import json
 
 from django.test import Client
 
+from crowd_app.services import request_create
+
 
 class CrowdClient:
     def __init__(self, key: str | None):
@@ -19,3 +21,8 @@ class CrowdClient:
 
     def get(self, path, **extra):
         return self.client.get(path, headers=self._headers(), **extra)
+
+
+def new_request(api_key, request_type, **body):
+    """A request of ``request_type`` made through the services, with an instruction."""
+    return request_create(api_key=api_key, request_type=request_type, body={"instruction": "Do it", **body})

@@ -8,7 +8,7 @@ import pytest
 
 from crowd_app import webhooks
 from crowd_app.models import CrowdAccount, CrowdRequest, WebhookDelivery
-from crowd_app.services import webhook_secret_get
+from crowd_app.selectors import webhook_secret_get
 from crowd_app.validation import answer_clean
 from tests.crowd_app.examples import EXAMPLES, VIOLENCE
 from tests.crowd_app.webhook_signatures import webhook_verified

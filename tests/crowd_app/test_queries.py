@@ -5,10 +5,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from crowd_app.models import CrowdAnswer, Cruncher
 from crowd_app.notify import _done_bodies
-from crowd_app.selectors import request_json, request_visible_to_key
+from crowd_app.selectors import request_get, request_json
 from crowd_app.services import crowd_api_key_create, request_abort, request_create
+from tests.crowd_app.factories import CrowdAnswerFactory, CruncherFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,10 +22,8 @@ def make_requests(api_key, count, answers=0):
             body={"instruction": f"x{n}", "confidence": {"min_agreements": 5, "max_crunchers": 9}},
         )
         for m in range(answers):
-            cruncher, _ = Cruncher.objects.get_or_create(
-                simulated=True, name=f"r{m}", defaults={"cruncher_id": f"{m:032x}"}
-            )
-            CrowdAnswer.objects.create(request=crowd_request, cruncher=cruncher, response="a")
+            cruncher = CruncherFactory(name=f"r{m}", cruncher_id=f"{m:032x}")
+            CrowdAnswerFactory(request=crowd_request, cruncher=cruncher, response="a")
         ids.append(str(crowd_request.pk))
     return ids
 
@@ -42,7 +40,7 @@ def test_reading_a_request_does_not_grow_with_its_answers(account):
     [many] = make_requests(api_key, 1, answers=4)
 
     def read(request_id):
-        return lambda: request_json(request_visible_to_key(api_key=api_key, request_id=request_id))
+        return lambda: request_json(request_get(api_key=api_key, request_id=request_id))
 
     assert queries(read(few)) == queries(read(many)) == 3
 

@@ -15,12 +15,12 @@ import pytest
 
 from crowd_app import webhooks
 from crowd_app.models import CrowdRequest, WebhookDelivery
+from crowd_app.selectors import webhook_secret_get
 from crowd_app.services import (
     answer_submit,
     cruncher_for_user,
     request_create,
     task_take_next,
-    webhook_secret_get,
 )
 from crowd_app.tasks import deliver_webhook
 from tests.crowd_app.webhook_signatures import webhook_verified

@@ -3,7 +3,6 @@ was lost or whose worker died, from the database's state, and never send one att
 
 import threading
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,8 +11,10 @@ from django.utils import timezone
 
 from crowd_app import services
 from crowd_app.models import CrowdRequest, WebhookDelivery
-from crowd_app.services import crowd_account_create, crowd_api_key_create, webhook_secret_get
+from crowd_app.selectors import webhook_secret_get
+from crowd_app.services import crowd_account_create, crowd_api_key_create
 from crowd_app.tasks import deliver_webhook, staging_sweep, webhooks_sweep
+from tests.crowd_app.factories import CrowdRequestFactory, WebhookDeliveryFactory
 from tests.crowd_app.webhook_signatures import webhook_verified
 from tests.factories import UserFactory
 from tests.waiting import wait_for
@@ -28,9 +29,7 @@ def quiet_account(db):
 def _staging_request(account, *, age: float) -> CrowdRequest:
     """A pending staging request whose message never reached a worker (created as a row only)."""
     api_key = crowd_api_key_create(account=account, test=True)[0]
-    crowd_request = CrowdRequest.objects.create(
-        account=account, api_key=api_key, type="free-text", params={"instruction": "x"}, staging=True
-    )
+    crowd_request = CrowdRequestFactory(account=account, api_key=api_key, staging=True)
     CrowdRequest.objects.filter(pk=crowd_request.pk).update(
         created_at=timezone.now() - timedelta(seconds=age)
     )
@@ -39,28 +38,13 @@ def _staging_request(account, *, age: float) -> CrowdRequest:
 
 def _completed_with_hook(account, url: str) -> CrowdRequest:
     api_key = crowd_api_key_create(account=account, test=False)[0]
-    return CrowdRequest.objects.create(
-        account=account,
-        api_key=api_key,
-        type="free-text",
-        params={"instruction": "x", "hook_url": url},
-        status=CrowdRequest.Status.COMPLETE,
-        response="done",
-        completed_at=timezone.now(),
-        hook_url=url,
-        webhook_state=CrowdRequest.WebhookState.PENDING,
-    )
+    return CrowdRequestFactory(account=account, api_key=api_key, completed_with_hook=url)
 
 
 def _attempt(crowd_request, *, outcome, attempt=1, message_id=None, **fields) -> WebhookDelivery:
-    return WebhookDelivery.objects.create(
-        request=crowd_request,
-        message_id=message_id or f"msg_{uuid.uuid4().hex}",
-        attempt=attempt,
-        url=crowd_request.hook_url,
-        outcome=outcome,
-        **fields,
-    )
+    if message_id is not None:
+        fields["message_id"] = message_id
+    return WebhookDeliveryFactory(request=crowd_request, attempt=attempt, outcome=outcome, **fields)
 
 
 # --- Staging answers --------------------------------------------------------------------------

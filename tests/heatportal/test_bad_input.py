@@ -21,12 +21,15 @@ from crowd_app.services import crowd_account_create, crowd_api_key_create
 from heatportal.accounts.models import AccessToken
 from heatportal.credentials import credential_issue
 from scenarios_app import services as runner_services
-from scenarios_app.models import Dataset, RunnerSession
-from sessions_app.models import PlatformConfiguration, Project, Session
+from scenarios_app.datasets import dataset_to_json
+from scenarios_app.models import Dataset
+from sessions_app.models import Session
 from sessions_app.services import session_create
 from sites_app import services as sites_services
-from sites_app.models import AccessGroup, SiteApiKey
-from tests.factories import UserFactory, documents_session_template
+from sites_app.models import SiteApiKey
+from tests.factories import AccessGroupFactory, UserFactory, documents_session_template
+from tests.heatportal.factories import RunnerSessionFactory
+from tests.sessions_app.factories import ConfigFactory, ProjectFactory
 from tests.sites_app.helpers import doc_schedules
 
 
@@ -79,14 +82,14 @@ def build_world() -> World:
     admin = UserFactory(role="Admin")
     _token, bearer = credential_issue(AccessToken, user=admin)
     template = documents_session_template()
-    project = Project.objects.create(title="P", owner=admin, default_session_template=template)
+    project = ProjectFactory(title="P", owner=admin, default_session_template=template)
     session = session_create(user=admin, project=project, session_template=None, name="S", email="")
-    PlatformConfiguration.objects.create(name="public_api_v1:Thing", value_type=0, value="v")
-    group = AccessGroup.objects.create(name="Utility")
+    ConfigFactory(name="public_api_v1:Thing", value_type=0, value="v")
+    group = AccessGroupFactory(name="Utility")
     site, device_token = sites_services.site_create(access_group=group, name="Site")
     _key, site_key = credential_issue(SiteApiKey, access_group=group, name="k")
     runner_services.session_ensure_default()
-    RunnerSession.objects.create(display_name="other")
+    RunnerSessionFactory(display_name="other")
     dataset = Dataset.objects.get(session__display_name="main", key="Master data")
     account = crowd_account_create(owner=UserFactory(), name="acme")
     crowd_api_key_create(account=account, test=True, value=SAMPLE_TEST_KEY)
@@ -96,7 +99,7 @@ def build_world() -> World:
         gateway=_client(Authorization=f"Bearer {device_token}"),
         crowd=_client(**{"X-Heat-API-Key": SAMPLE_TEST_KEY}),
         ids={"project": project.pk, "session": session.pk, "template": template.pk, "site": site.pk},
-        bodies={"dataset": {**runner_services.dataset_to_json(dataset), "key": "copy"}},
+        bodies={"dataset": {**dataset_to_json(dataset), "key": "copy"}},
     )
 
 
@@ -486,8 +489,8 @@ def test_non_finite_configuration_values_are_refused(value_type, value):
 @pytest.mark.django_db
 def test_a_stored_value_that_does_not_parse_never_breaks_reading_the_others():
     world = build_world()
-    PlatformConfiguration.objects.create(name="public_api_v1:Broken", value_type=3, value="nan")
-    PlatformConfiguration.objects.create(name="public_api_v1:Fine", value_type=3, value="1.5")
+    ConfigFactory(name="public_api_v1:Broken", value_type=3, value="nan")
+    ConfigFactory(name="public_api_v1:Fine", value_type=3, value="1.5")
     everything = world.heat.get("/api/v2/config/all")
     assert everything.status_code == 200
     assert everything.json()["public_api_v1"]["Broken"] == "nan"  # the stored text

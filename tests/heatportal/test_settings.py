@@ -89,7 +89,7 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     result = run_settings("heatportal.settings.production", tmp_path)
 
     assert result.returncode != 0
-    assert "Set DJANGO_SECRET_KEY" in result.stderr
+    assert "ImproperlyConfigured: Set the DJANGO_SECRET_KEY environment variable" in result.stderr
 
 
 def test_production_starts_with_a_secret_key(tmp_path):

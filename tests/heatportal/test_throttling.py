@@ -18,8 +18,8 @@ from crowd_app.services import crowd_account_create, crowd_api_key_create
 from heatportal.accounts.models import AccessToken, RefreshToken
 from heatportal.credentials import credential_issue
 from sites_app import services as sites_services
-from sites_app.models import AccessGroup, SiteApiKey, SiteDeviceToken
-from tests.factories import PASSWORD, UserFactory
+from sites_app.models import SiteApiKey, SiteDeviceToken
+from tests.factories import PASSWORD, AccessGroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the crowd API answers from other threads
 
@@ -145,25 +145,6 @@ def test_a_non_staff_user_is_still_refused_by_the_admin_without_a_lock(settings)
     assert response.status_code == 200 and not signed_in(client)
 
 
-@pytest.mark.browser
-def test_the_sign_in_page_says_why_in_a_browser(page, settings):
-    settings.HEAT_AUTH_MAX_FAILURES_PER_USER = 1
-    user = UserFactory(username="ada")
-
-    page.goto("/login/")
-    page.get_by_label("User name").fill(user.username)
-    page.get_by_label("Password").fill("wrong")
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("didn't match").wait_for()
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_response(lambda r: r.url.endswith("/login/") and r.request.method == "POST") as info:
-        page.get_by_role("button", name="Sign in").click()
-
-    assert info.value.status == 429
-    assert "Too many failed sign-in attempts" in page.get_by_role("alert").inner_text()
-    assert page.url.endswith("/login/")
-
-
 def test_the_lock_lasts_one_window_from_the_first_failure():
     import time
 
@@ -217,11 +198,11 @@ def refresh_call(value, address):
 
 
 def site_key():
-    return credential_issue(SiteApiKey, access_group=AccessGroup.objects.create(name="A"), name="k")[1]
+    return credential_issue(SiteApiKey, access_group=AccessGroupFactory(name="A"), name="k")[1]
 
 
 def device_token():
-    group = AccessGroup.objects.create(name="A")
+    group = AccessGroupFactory(name="A")
     return sites_services.site_create(access_group=group, name="Site 1", site_id=str(uuid.uuid4()))[1]
 
 

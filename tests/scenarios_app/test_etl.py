@@ -9,17 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from scenarios_app.datasets import master_profile_rows
 from scenarios_app.models import Dataset
-from tests.scenarios_app.helpers import API
+from tests.scenarios_app.helpers import API, HEADER, profile_csv
 
 pytestmark = pytest.mark.django_db
-
-HEADER = ["timestamp", "load_kw", "pv_kw", "price_eur_per_kwh"]
-
-
-def profile_csv(rows=None, header=HEADER) -> bytes:
-    rows = rows if rows is not None else list(master_profile_rows(days=1))
-    lines = [",".join(header)] + [",".join(str(cell) for cell in row) for row in rows]
-    return ("\n".join(lines) + "\n").encode()
 
 
 def profile_xlsx(rows=None) -> bytes:

@@ -7,7 +7,7 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from scenarios_app import services
+from scenarios_app import datasets, services
 from scenarios_app.models import Dataset, RunnerSession, Scenario
 from tests.factories import UserFactory
 from tests.helpers import bearer_client
@@ -88,7 +88,7 @@ def test_a_user_owns_the_session_they_create_and_what_they_put_in_it(role, main)
     assert api.post(f"{API}/sessions", {"display_name": "mine"}, format="json").status_code == 201
     session = RunnerSession.objects.get(display_name="mine")
     assert session.owner == api.user
-    payload = services.dataset_to_json(Dataset.objects.get(session=main, key="Master data"))
+    payload = datasets.dataset_to_json(Dataset.objects.get(session=main, key="Master data"))
     payload["key"] = "my data"
     assert api.post(f"{API}/sessions/mine/data/from-json", payload, format="json").status_code == 201
     assert Dataset.objects.get(session=session, key="my data").owner == api.user
@@ -103,7 +103,7 @@ def test_a_user_owns_the_session_they_create_and_what_they_put_in_it(role, main)
 
 def test_an_etl_upload_over_someone_elses_dataset_is_refused_and_changes_nothing(main):
     owner, other = bearer_client("Trainee"), bearer_client("Trainee")
-    payload = services.dataset_to_json(Dataset.objects.get(session=main, key="Master data"))
+    payload = datasets.dataset_to_json(Dataset.objects.get(session=main, key="Master data"))
     payload["key"] = "shared name"
     owner.post(f"{API}/sessions/main/data/from-json", payload, format="json")
     before = Dataset.objects.get(session=main, key="shared name").tables

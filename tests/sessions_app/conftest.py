@@ -1,9 +1,9 @@
 import pytest
 from rest_framework.test import APIClient
 
-from sessions_app.models import Project
-from tests.factories import UserFactory, documents_session_template
+from tests.factories import documents_session_template
 from tests.helpers import bearer_client
+from tests.sessions_app.factories import ProjectFactory
 
 
 @pytest.fixture
@@ -13,9 +13,7 @@ def template(db):
 
 @pytest.fixture
 def project(template):
-    return Project.objects.create(
-        title="Sample Project", owner=UserFactory(role="Instructor"), default_session_template=template
-    )
+    return ProjectFactory(title="Sample Project", default_session_template=template)
 
 
 @pytest.fixture

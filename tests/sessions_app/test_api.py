@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from sessions_app.models import NodeOutput, PlatformConfiguration, Project, Session
 from tests.helpers import bearer_client
+from tests.sessions_app.factories import ConfigFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -239,12 +240,12 @@ def test_list_and_get_projects(trainee, project):
 
 def test_project_list_query_count_does_not_grow(trainee, template):
     owner = trainee.user
-    Project.objects.create(title="one", owner=owner, default_session_template=template)
+    ProjectFactory(title="one", owner=owner, default_session_template=template)
     trainee.get(f"{V2}/projects")  # the token's first use writes its last-used time
     with CaptureQueriesContext(connection) as few:
         trainee.get(f"{V2}/projects")
     for n in range(10):
-        Project.objects.create(title=f"p{n}", owner=owner, default_session_template=template)
+        ProjectFactory(title=f"p{n}", owner=owner, default_session_template=template)
     with CaptureQueriesContext(connection) as many:
         trainee.get(f"{V2}/projects")
 
@@ -537,39 +538,6 @@ def test_an_oversized_upload_is_413_and_leaves_nothing_behind(trainee, project, 
     assert NodeOutput.objects.count() == 0
 
 
-def test_an_upload_that_grows_past_the_limit_is_413_and_its_file_is_removed(trainee, project, settings):
-    from sessions_app import services
-    from sessions_app.models import NodeInstance
-
-    settings.HEAT_MAX_UPLOAD_BYTES = 1000
-    node = NodeInstance.objects.get(pk=create_session(trainee, project)["defaultIngestionNodeId"])
-
-    with pytest.raises(services.TooLarge):
-        services.node_output_create(node_instance=node, chunks=iter([b"x" * 600, b"y" * 600]))
-
-    folder = f"node-outputs/raw/{node.session_id}/{node.pk}"
-    assert default_storage.listdir(folder)[1] == [] if default_storage.exists(folder) else True
-    assert NodeOutput.objects.count() == 0
-
-
-def test_a_failing_stream_leaves_no_file_and_no_row(trainee, project):
-    from sessions_app import services
-    from sessions_app.models import NodeInstance
-
-    node = NodeInstance.objects.get(pk=create_session(trainee, project)["defaultIngestionNodeId"])
-
-    def broken():
-        yield b"a" * 100
-        raise ConnectionResetError("client went away")
-
-    with pytest.raises(ConnectionResetError):
-        services.node_output_create(node_instance=node, chunks=broken())
-
-    folder = f"node-outputs/raw/{node.session_id}/{node.pk}"
-    assert not default_storage.exists(folder) or default_storage.listdir(folder)[1] == []
-    assert NodeOutput.objects.count() == 0
-
-
 # --- Scenario instances -----------------------------------------------------------------------
 
 
@@ -719,8 +687,8 @@ def test_duplicate_configuration_is_409_and_unknown_is_404(admin):
 
 
 def test_non_admins_read_only_public_prefixes(trainee):
-    PlatformConfiguration.objects.create(name="public_api_v1:Support", value="help@example.org")
-    PlatformConfiguration.objects.create(name="internal:Secret", value="hidden")
+    ConfigFactory(name="public_api_v1:Support", value="help@example.org")
+    ConfigFactory(name="internal:Secret", value="hidden")
 
     assert trainee.get(f"{V2}/config", {"prefix": "public_api_v1"}).json() == {
         "public_api_v1:Support": "help@example.org"

@@ -3,7 +3,7 @@ from rest_framework.test import APIClient
 
 from sites_app import services
 from sites_app.api.outputs import fragment_cache
-from sites_app.models import AccessGroup
+from tests.factories import AccessGroupFactory
 from tests.sites_app.helpers import DOC_SITE_ID, key_client
 
 
@@ -16,12 +16,12 @@ def _empty_fragment_cache():
 
 @pytest.fixture
 def group(db):
-    return AccessGroup.objects.create(name="Utility A")
+    return AccessGroupFactory(name="Utility A")
 
 
 @pytest.fixture
 def other_group(db):
-    return AccessGroup.objects.create(name="Utility B")
+    return AccessGroupFactory(name="Utility B")
 
 
 @pytest.fixture

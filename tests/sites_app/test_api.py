@@ -13,6 +13,7 @@ from heatportal.credentials import credential_cache_clear
 from sites_app import services
 from sites_app.api.outputs import format_time
 from sites_app.models import Asset, ScheduleBatch, ScheduleEntry
+from tests.factories import AccessGroupFactory
 from tests.sites_app.helpers import DOC_SCHEDULES, DOC_SITE_ID, doc_schedules, key_client, report_now
 
 V1 = "/api/v1/public"
@@ -356,11 +357,9 @@ def get_queries(client) -> tuple[int, int]:
 
 @pytest.mark.django_db
 def test_listing_sites_costs_the_same_queries_for_10_and_1000_sites(settings):
-    from sites_app.models import AccessGroup
-
     settings.CREDENTIAL_CACHE_SECONDS = 0  # the key's lookup counted too, as on a process's first request
 
-    small, large = AccessGroup.objects.create(name="small"), AccessGroup.objects.create(name="large")
+    small, large = AccessGroupFactory(name="small"), AccessGroupFactory(name="large")
     make_sites(small, 10)
     make_sites(large, 1000)
 

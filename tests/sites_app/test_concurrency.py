@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from sites_app import services
 from sites_app.api.outputs import format_time
-from sites_app.models import AccessGroup, Asset, ScheduleBatch, ScheduleEntry, Site, SiteApiKey
+from sites_app.models import Asset, ScheduleBatch, ScheduleEntry, Site, SiteApiKey
+from tests.factories import AccessGroupFactory
 
 WORKERS = 8
 
@@ -32,7 +33,7 @@ def in_threads(function, arguments):
 
 @pytest.fixture
 def racing_site(transactional_db):
-    group = AccessGroup.objects.create(name="Racers")
+    group = AccessGroupFactory(name="Racers")
     return services.site_create(access_group=group, name="Site 1")[0]
 
 
@@ -80,7 +81,7 @@ def test_concurrent_reports_keep_the_newest(racing_site):
 
 
 def test_concurrent_key_creation_stops_at_20_active_keys(transactional_db):
-    group = AccessGroup.objects.create(name="Keys")
+    group = AccessGroupFactory(name="Keys")
 
     results = in_threads(
         lambda index: services.api_key_create(access_group=group, name=f"k{index}"), range(26)

@@ -8,11 +8,33 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from heatportal.credentials import credential_authenticate
+from heatportal.credentials import InvalidCredential, credential_authenticate
 from sites_app import services
 from sites_app.api.outputs import format_time
 from sites_app.models import AccessGroup, Asset, ScheduleEntry, Site, SiteApiKey, SiteDeviceToken
 from tests.sites_app.helpers import doc_schedules
+
+# --- Access groups ----------------------------------------------------------------------------
+
+
+def test_an_access_group_needs_a_unique_name(db):
+    group = services.access_group_create(name="  Utility A ")
+
+    assert group.name == "Utility A"
+    with pytest.raises(services.ServiceError, match="needs a name"):
+        services.access_group_create(name="   ")
+    with pytest.raises(services.ServiceError, match="named 'Utility A' already exists"):
+        services.access_group_create(name="Utility A")
+
+
+def test_get_or_create_finds_a_group_by_its_trimmed_name_or_creates_it(group):
+    assert services.access_group_get_or_create(name=" Utility A ") == (group, False)
+
+    created, was_created = services.access_group_get_or_create(name="Utility C")
+
+    assert was_created and created.name == "Utility C"
+    assert AccessGroup.objects.count() == 2
+
 
 # --- API keys ---------------------------------------------------------------------------------
 
@@ -52,6 +74,17 @@ def test_revoked_and_expired_keys_do_not_count_against_the_limit(group):
         services.api_key_create(access_group=group, name="new 3")
 
 
+def test_a_revoked_key_no_longer_authenticates(group):
+    key, value = services.api_key_create(access_group=group, name="ops")
+
+    services.api_key_revoke(api_key=key)
+
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    with pytest.raises(InvalidCredential):
+        credential_authenticate(SiteApiKey.objects.all(), value)
+
+
 def test_a_key_cannot_expire_in_the_past(group):
     with pytest.raises(services.ServiceError, match="future"):
         services.api_key_create(
@@ -77,6 +110,34 @@ def test_a_new_site_has_the_standard_assets_and_a_device_token(group):
         ["grid", "solar", "bess", "ev", "heatpump", "genset", "load"]
     )
     assert credential_authenticate(SiteDeviceToken.objects.all(), token).site == site
+
+
+def test_saving_a_site_trims_its_name_and_renews_its_revision(site):
+    before = site.revision
+    site.name = "  Harbour "
+
+    services.site_save(site=site)
+
+    site.refresh_from_db()
+    assert (site.name, site.revision != before) == ("Harbour", True)
+    site.name = " "
+    with pytest.raises(services.ServiceError, match="needs a name"):
+        services.site_save(site=site)
+
+
+def test_saving_or_deleting_an_asset_renews_its_sites_revision(site):
+    asset = Asset.objects.get(site=site, type="grid")
+    before = Site.objects.get(pk=site.pk).revision
+    asset.rated_upper_kw = 400
+
+    services.asset_save(asset=asset)
+
+    saved = Site.objects.get(pk=site.pk).revision
+    assert Asset.objects.get(pk=asset.pk).rated_upper_kw == 400
+    assert saved != before
+    services.asset_delete(asset=asset)
+    assert not Asset.objects.filter(pk=asset.pk).exists()
+    assert Site.objects.get(pk=site.pk).revision != saved
 
 
 def test_rotating_a_device_token_revokes_the_old_one(site, device_token):
@@ -149,6 +210,40 @@ def test_entries_that_have_ended_are_not_replaced(site):
     assert batch.replaced_entries.count() == 0  # history stays as it was
 
 
+# --- Telemetry ------------------------------------------------------------------------------
+
+
+def test_telemetry_is_stored_unless_older_than_the_stored_report(site):
+    now = timezone.now().replace(microsecond=0)
+    report = {"reportedAt": format_time(now), "assets": {"bess": {"activePowerkW": -30, "soc": 75}}}
+
+    result = services.telemetry_record(site=site, payload=report)
+
+    assert (result.applied, result.reported_at) == (True, now)
+    bess = Asset.objects.get(site=site, type="bess")
+    assert (bess.active_power_kw, bess.soc_pcnt) == (-30, 75)
+    older = {"reportedAt": format_time(now - timedelta(minutes=1)), "assets": {"bess": {"soc": 10}}}
+    stale = services.telemetry_record(site=site, payload=older)
+    assert (stale.applied, stale.reported_at) == (False, now)
+    assert Asset.objects.get(site=site, type="bess").soc_pcnt == 75
+
+
+def test_telemetry_naming_an_unknown_asset_changes_nothing(site):
+    Asset.objects.filter(site=site, type="ev").delete()
+    before = Site.objects.get(pk=site.pk).revision
+    report = {
+        "reportedAt": format_time(timezone.now()),
+        "assets": {"grid": {"activePowerkW": 1}, "ev": {"activePowerkW": 2}},
+    }
+
+    with pytest.raises(services.ServiceError) as refused:
+        services.telemetry_record(site=site, payload=report)
+
+    assert [item["asset"] for item in refused.value.details] == ["ev"]
+    assert Site.objects.get(pk=site.pk).revision == before
+    assert Asset.objects.get(site=site, type="grid").active_power_kw is None
+
+
 # --- Management commands --------------------------------------------------------------------
 
 
@@ -207,7 +302,7 @@ def test_the_site_commands_create_a_group_through_the_service(db, command):
 
 
 def test_demo_data_is_complete_and_idempotent(db):
-    from sites_app.api.views import site_detail_payload
+    from sites_app.api.views import site_detail_fresh
     from sites_app.demo import DOC_SITE_ID, seed_sites
 
     first = seed_sites()
@@ -217,7 +312,7 @@ def test_demo_data_is_complete_and_idempotent(db):
     assert second == []
     group = AccessGroup.objects.get(name="Demo utility")
     assert group.sites.count() == 3
-    detail = site_detail_payload(Site.objects.get(pk=DOC_SITE_ID))
+    detail = site_detail_fresh(Site.objects.get(pk=DOC_SITE_ID))
     assert detail["isOnline"] is True
     assert len(detail["schedules"]) == 6
     assert detail["assets"]["bess"]["soc"] == 75

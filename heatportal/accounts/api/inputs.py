@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel
 
-from heatportal.api.heat import Text
+from heatportal.api.heat import text_constraints
 
-Username = Text(150)
-Password = Text(1024, trim=False)  # a password is taken exactly as typed
-RefreshTokenValue = Text(200)
+Username = Annotated[str, text_constraints(150)]
+Password = Annotated[str, text_constraints(1024, trim=False)]  # a password is taken exactly as typed
+RefreshTokenValue = Annotated[str, text_constraints(200)]
 
 
 class LoginInput(BaseModel):

@@ -1,8 +1,9 @@
-from django.core.management.base import CommandError
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
 
 from heatportal.audit import AuditedCommand
 from sites_app import services
-from sites_app.models import AccessGroup
 
 
 class Command(AuditedCommand):
@@ -11,15 +12,14 @@ class Command(AuditedCommand):
         "and print its id and its gateway's device token (shown only once)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--group", required=True, help="Access group name (created if missing).")
         parser.add_argument("--name", required=True, help="Site name.")
 
-    def handle(self, *args, group, name, **options):
-        access_group = AccessGroup.objects.filter(name=group.strip()).first()
+    def handle(self, *args: Any, group: str, name: str, **options: Any) -> None:
         try:
-            if access_group is None:
-                access_group = services.access_group_create(name=group)
+            access_group, created = services.access_group_get_or_create(name=group)
+            if created:
                 self.stderr.write(f"Created access group {access_group.name!r}.")
             site, token = services.site_create(access_group=access_group, name=name)
         except services.ServiceError as error:

@@ -51,11 +51,18 @@ def test_each_role_walks_the_permission_table(role, sign_in, live_url, installat
     user = UserFactory(role=role, is_staff=role == "Admin")
     is_admin = role == "Admin"
     client = api(live_url, user)
-    main, theirs = installation["main"], installation["theirs"]
     page = sign_in(user)
 
-    # Runner: everyone creates (here through the API) and owns what they create; the page offers
-    # run, reset and delete of it, reset and delete asking first.
+    own_scenario_is_run_reset_and_deleted(page, client, installation["main"])
+    installation_scenario_and_session(page, client, installation, is_admin=is_admin)
+    energy_sites(page, installation["group"], is_admin=is_admin)
+    platform_configuration(page, client, role, is_admin=is_admin)
+    changes_and_admin(page, is_admin=is_admin)
+
+
+def own_scenario_is_run_reset_and_deleted(page, client: httpx.Client, main: RunnerSession) -> None:
+    """Runner: everyone creates (here through the API) and owns what they create; the page
+    offers run, reset and delete of it, reset and delete asking first."""
     mine = client.post(
         f"{API}/sessions/main/scenarios",
         json={
@@ -84,7 +91,12 @@ def test_each_role_walks_the_permission_table(role, sign_in, live_url, installat
     expect(page.locator(".flash-success")).to_contain_text("deleted")
     assert not Scenario.objects.filter(pk=mine["id"]).exists()
 
-    # The installation's scenario and session: an administrator's only.
+
+def installation_scenario_and_session(
+    page, client: httpx.Client, installation: dict, *, is_admin: bool
+) -> None:
+    """The installation's scenario and session: an administrator's only."""
+    main, theirs = installation["main"], installation["theirs"]
     page.goto(f"/scenarios/s/{main.pk}/scenarios/{theirs.pk}/")
     expect(page.get_by_role("button", name="Run")).to_have_count(1 if is_admin else 0)
     run = client.post(f"{API}/sessions/main/scenarios/{theirs.pk}/run")
@@ -101,8 +113,9 @@ def test_each_role_walks_the_permission_table(role, sign_in, live_url, installat
     deleted = client.delete(f"{API}/sessions/main/data/Master data")
     assert deleted.status_code == (409 if is_admin else 403)  # an admin is stopped by its scenarios only
 
-    # Energy sites: everyone looks; administrators manage.
-    group = installation["group"]
+
+def energy_sites(page, group, *, is_admin: bool) -> None:
+    """Energy sites: everyone looks; administrators manage."""
     page.goto(f"/sites/groups/{group.pk}/")
     expect(page.get_by_role("button", name="Create API key")).to_have_count(1 if is_admin else 0)
     key = SiteApiKey.objects.get(name="ops")
@@ -117,7 +130,9 @@ def test_each_role_walks_the_permission_table(role, sign_in, live_url, installat
         key.refresh_from_db()
         assert key.revoked_at is None
 
-    # HEAT v2 platform configuration: administrators only, on the page and in the API.
+
+def platform_configuration(page, client: httpx.Client, role: str, *, is_admin: bool) -> None:
+    """HEAT v2 platform configuration: administrators only, on the page and in the API."""
     response = page.goto("/sessions/config/")
     assert response.status == (200 if is_admin else 403)
     created = client.post("/api/v2/config", json={"name": f"demo:{role.lower()}", "value": "x"})
@@ -126,13 +141,14 @@ def test_each_role_walks_the_permission_table(role, sign_in, live_url, installat
     else:
         assert created.status_code == 403 and "message" in created.json()
 
-    # The history of changes: administrators only.
+
+def changes_and_admin(page, *, is_admin: bool) -> None:
+    """The history of changes, and the Django admin (with is_staff): administrators only."""
     response = page.goto("/changes/")
     assert response.status == (200 if is_admin else 403)
     if is_admin:
         expect(page.get_by_role("heading", level=1)).to_have_text("Changes")
 
-    # The Django admin: administrators (with is_staff) only.
     response = page.goto("/admin/")
     if is_admin:
         expect(page.get_by_role("link", name=re.compile("Scenarios", re.I)).first).to_be_visible()

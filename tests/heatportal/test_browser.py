@@ -1,4 +1,5 @@
-"""The portal shell in a real browser: sign in, the live dashboard, the areas, the admin."""
+"""The portal shell in a real browser: sign in (and its lock after failures), the live dashboard,
+the areas, the admin."""
 
 import os
 import re
@@ -130,3 +131,21 @@ def test_the_dashboard_states_the_zone_of_its_update_time(sign_in):
     page = sign_in(UserFactory())
 
     expect(page.locator("[data-updated]")).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$"))
+
+
+def test_the_sign_in_page_says_why_in_a_browser(page, settings, transactional_db):
+    settings.HEAT_AUTH_MAX_FAILURES_PER_USER = 1
+    user = UserFactory(username="ada")
+
+    page.goto("/login/")
+    page.get_by_label("User name").fill(user.username)
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("didn't match").wait_for()
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_response(lambda r: r.url.endswith("/login/") and r.request.method == "POST") as info:
+        page.get_by_role("button", name="Sign in").click()
+
+    assert info.value.status == 429
+    assert "Too many failed sign-in attempts" in page.get_by_role("alert").inner_text()
+    assert page.url.endswith("/login/")

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from scenarios_app import algorithms, kpis, services
 from scenarios_app.models import Dataset, RunnerSession, Scenario
 from tests.factories import UserFactory
-from tests.scenarios_app.test_etl import profile_csv
+from tests.scenarios_app.helpers import profile_csv
 
 pytestmark = pytest.mark.browser
 

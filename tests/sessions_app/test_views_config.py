@@ -7,6 +7,7 @@ import pytest
 
 from sessions_app.models import PlatformConfiguration
 from tests.factories import UserFactory
+from tests.sessions_app.factories import ConfigFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ def trainee_client(client):
 
 @pytest.fixture
 def private():
-    return PlatformConfiguration.objects.create(name="private:SmtpPassword", value=SECRET)
+    return ConfigFactory(name="private:SmtpPassword", value=SECRET)
 
 
 def create(client, value, value_type=1, name="flags:beta"):
@@ -77,6 +78,50 @@ def test_the_django_admin_stores_booleans_through_the_same_rule(client, admin_us
     assert PlatformConfiguration.objects.get(name="flags:beta").value == "true"
 
 
+ADMIN_URL = "/admin/sessions_app/platformconfiguration/"
+
+
+@pytest.mark.parametrize("name", ["a::b", "flags:", ":x"])
+def test_the_django_admin_applies_the_name_rule(client, admin_user, name):
+    client.force_login(admin_user)
+
+    response = client.post(
+        f"{ADMIN_URL}add/", {"name": name, "value_type": 0, "value": "x", "description": ""}
+    )
+
+    assert response.status_code == 200
+    assert "Invalid configuration name" in response.content.decode()
+    assert not PlatformConfiguration.objects.exists()
+
+
+def test_the_django_admin_changes_through_the_same_rule(client, admin_user):
+    client.force_login(admin_user)
+    config = ConfigFactory(name="flags:beta", value_type=1, value="false")
+    body = {"name": "flags:beta", "value_type": 1, "description": ""}
+
+    refused = client.post(f"{ADMIN_URL}{config.pk}/change/", {**body, "value": "1"})
+    changed = client.post(f"{ADMIN_URL}{config.pk}/change/", {**body, "value": "TRUE"})
+
+    assert refused.status_code == 200
+    assert "use true or false" in refused.content.decode()
+    assert changed.status_code == 302
+    config.refresh_from_db()
+    assert config.value == "true"
+
+
+def test_the_django_admin_deletes_selected_entries(client, admin_user):
+    client.force_login(admin_user)
+    entries = [ConfigFactory(), ConfigFactory()]
+
+    response = client.post(
+        ADMIN_URL,
+        {"action": "delete_selected", "_selected_action": [entry.pk for entry in entries], "post": "yes"},
+    )
+
+    assert response.status_code == 302
+    assert not PlatformConfiguration.objects.exists()
+
+
 def test_the_django_admin_list_masks_private_values(client, admin_user, private):
     client.force_login(admin_user)
 
@@ -89,7 +134,7 @@ def test_the_django_admin_list_masks_private_values(client, admin_user, private)
 
 
 def test_private_values_are_masked_on_the_configuration_page(admin_client, private):
-    PlatformConfiguration.objects.create(name="public_api_v1:Support", value="help@example.org")
+    ConfigFactory(name="public_api_v1:Support", value="help@example.org")
 
     page = admin_client.get("/sessions/config/").content.decode()
 
@@ -100,7 +145,7 @@ def test_private_values_are_masked_on_the_configuration_page(admin_client, priva
 
 
 def test_an_admin_reveals_one_private_value_without_javascript(admin_client, private):
-    other = PlatformConfiguration.objects.create(name="private:ApiKey", value="other-secret")
+    other = ConfigFactory(name="private:ApiKey", value="other-secret")
 
     response = admin_client.post(f"/sessions/config/{private.pk}/reveal/")
 

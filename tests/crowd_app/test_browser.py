@@ -1,27 +1,20 @@
-"""The crowd area's portal pages and the crunchers' work pages: in a real browser (marked
-``browser``), and with Django's test client against the real views (the rest)."""
+"""The crowd area's portal pages and the crunchers' work pages in a real browser (Playwright)."""
 
 import json
 import re
 
 import httpx
 import pytest
-from django.test import Client
-from django.urls import reverse
 from playwright.sync_api import expect
 
-from crowd_app.models import (
-    CrowdAccount,
-    CrowdAnswer,
-    CrowdApiKey,
-    CrowdRequest,
-    Cruncher,
-    TaskSkip,
-    WebhookDelivery,
-)
-from crowd_app.services import crowd_account_create, crowd_api_key_create, request_create, webhook_secret_get
+from crowd_app.models import CrowdAnswer, CrowdApiKey, CrowdRequest, WebhookDelivery
+from crowd_app.selectors import webhook_secret_get
+from crowd_app.services import crowd_api_key_create
+from tests.crowd_app.helpers import new_request
 from tests.crowd_app.webhook_signatures import webhook_verified
 from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.browser
 
 SAMPLE_IMAGE = "/static/crowd_app/staging/sample.png"  # 320 x 240
 
@@ -29,10 +22,6 @@ SAMPLE_IMAGE = "/static/crowd_app/staging/sample.png"  # 320 x 240
 @pytest.fixture
 def live_key_obj(account):
     return crowd_api_key_create(account=account)[0]
-
-
-def new_request(api_key, request_type, **body):
-    return request_create(api_key=api_key, request_type=request_type, body={"instruction": "Do it", **body})
 
 
 def take_next(page):
@@ -47,7 +36,6 @@ def submit(page):
     expect(page.get_by_text("Thank you, your answer is recorded.")).to_be_visible()
 
 
-@pytest.mark.browser
 def test_drawing_a_rectangle_with_its_per_annotation_answer(sign_in, live_url, live_key_obj):
     crowd_request = new_request(
         live_key_obj,
@@ -79,7 +67,6 @@ def test_drawing_a_rectangle_with_its_per_annotation_answer(sign_in, live_url, l
     assert crowd_request.response == [{"x": 20, "y": 30, "x2": 120, "y2": 90, "response": "a gradient"}]
 
 
-@pytest.mark.browser
 def test_points_with_a_rating_slider_per_annotation(sign_in, live_url, live_key_obj):
     crowd_request = new_request(
         live_key_obj,
@@ -120,7 +107,6 @@ def test_points_with_a_rating_slider_per_annotation(sign_in, live_url, live_key_
     assert crowd_request.response == [{"x": 50, "y": 40, "response": 1}, {"x": 200, "y": 100, "response": 7}]
 
 
-@pytest.mark.browser
 def test_rating_slider_has_step_and_labels(sign_in, live_key_obj):
     crowd_request = new_request(
         live_key_obj,
@@ -163,7 +149,6 @@ def test_rating_slider_has_step_and_labels(sign_in, live_key_obj):
     assert crowd_request.response == 35
 
 
-@pytest.mark.browser
 def test_free_text_validation_and_choices_with_min_max(sign_in, live_key_obj):
     text_request = new_request(
         live_key_obj, "free-text", validation="number", attachments=["dial:+1212123456@ww1234"]
@@ -197,7 +182,6 @@ def test_free_text_validation_and_choices_with_min_max(sign_in, live_key_obj):
     assert choice_request.response == ["red", "blue"]
 
 
-@pytest.mark.browser
 def test_media_answer_by_upload(sign_in, live_url, live_key_obj, tmp_path, settings):
     settings.CROWD_PUBLIC_URL = live_url
     crowd_request = new_request(live_key_obj, "image")
@@ -214,7 +198,6 @@ def test_media_answer_by_upload(sign_in, live_url, live_key_obj, tmp_path, setti
     assert served.status_code == 200 and served.content == png.read_bytes()
 
 
-@pytest.mark.browser
 def test_attachments_render_by_type(sign_in, live_url, live_key_obj):
     new_request(
         live_key_obj,
@@ -230,7 +213,6 @@ def test_attachments_render_by_type(sign_in, live_url, live_key_obj):
     expect(page.locator("fieldset.choices img")).to_have_count(2)
 
 
-@pytest.mark.browser
 def test_a_task_is_held_by_one_cruncher_at_a_time(browser, live_url, live_key_obj):
     new_request(live_key_obj, "free-text", confidence={"min_agreements": 2, "max_crunchers": 3})
     first, second = (_signed_in(browser, live_url, UserFactory()) for _ in range(2))
@@ -255,7 +237,6 @@ def _signed_in(browser, live_url, user):
     return page
 
 
-@pytest.mark.browser
 @pytest.mark.worker
 def test_three_crunchers_reach_a_majority_and_a_signed_webhook_arrives(
     browser, live_url, celery_worker, live_key_obj, receiver
@@ -294,7 +275,6 @@ def test_three_crunchers_reach_a_majority_and_a_signed_webhook_arrives(
     assert CrowdAnswer.objects.filter(request=crowd_request).count() == 3
 
 
-@pytest.mark.browser
 @pytest.mark.worker
 def test_account_keys_secret_requests_and_replay(sign_in, live_url, celery_worker, account, receiver):
     owner = account.owner
@@ -302,6 +282,27 @@ def test_account_keys_secret_requests_and_replay(sign_in, live_url, celery_worke
     page.goto("/requests/")
     page.get_by_role("link", name="acme").click()
 
+    key, value = _create_a_test_key(page, account)
+    _rotate_the_webhook_secret(page, account)
+    request_id = _replay_a_delivered_webhook(page, live_url, value, receiver)
+    account.refresh_from_db()
+    for headers, body, _at in receiver.received:  # both deliveries, signed with the new secret
+        assert webhook_verified(webhook_secret_get(account=account), headers, body)
+
+    page.goto(f"/requests/accounts/{account.pk}/")
+    page.get_by_role("button", name=f"Revoke {key.masked}").click()
+    page.get_by_role("button", name=f"Revoke key {key.masked}").click()  # the confirmation
+    expect(page.get_by_text(f"Key {key.masked} revoked.")).to_be_visible()
+    assert (
+        httpx.get(f"{live_url}/v1/requests/{request_id}", headers={"X-Heat-API-Key": value}).status_code
+        == 401
+    )
+    assert WebhookDelivery.objects.filter(request_id=request_id).count() == 2
+    assert CrowdRequest.objects.count() == 1
+
+
+def _create_a_test_key(page, account):
+    """Create a test key on the account page: its value is shown once, only its hash stored."""
     page.get_by_label("Key name").fill("ci")
     page.get_by_label("Test key").check()
     page.get_by_role("button", name="Create key").click()
@@ -311,18 +312,26 @@ def test_account_keys_secret_requests_and_replay(sign_in, live_url, celery_worke
     assert value not in key.secret_hash
     page.goto(f"/requests/accounts/{account.pk}/")
     expect(page.get_by_label("New key value")).to_have_count(0)  # shown once
+    return key, value
 
+
+def _rotate_the_webhook_secret(page, account):
+    """The page shows the secret; rotating it asks first, then shows a new one."""
     page.get_by_text("Show secret").click()
     old_secret = page.get_by_label("Secret", exact=True).input_value()
     assert old_secret == webhook_secret_get(account=account)
     page.get_by_role("button", name="Rotate secret").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Rotate the webhook secret of acme?")
+    account.refresh_from_db()
     assert webhook_secret_get(account=account) == old_secret  # asked first: nothing rotated yet
     page.get_by_role("button", name="Rotate the webhook secret of acme").click()
     page.get_by_text("Show secret").click()
     assert page.get_by_label("Secret", exact=True).input_value() not in (old_secret, "")
 
-    # A staging request with a webhook, answered by the robots, then replayed from its page.
+
+def _replay_a_delivered_webhook(page, live_url, value, receiver):
+    """A staging request with a webhook, answered by the robots, then replayed from its page.
+    Returns the request's id."""
     response = httpx.post(
         f"{live_url}/v1/requests/free-text?block=30",
         headers={"X-Heat-API-Key": value},
@@ -341,22 +350,9 @@ def test_account_keys_secret_requests_and_replay(sign_in, live_url, celery_worke
     assert len({headers["webhook-id"] for headers, _, _ in receiver.received}) == 2
     page.reload()
     expect(page.get_by_role("table", name="Webhook deliveries").locator("tbody tr")).to_have_count(2)
-
-    page.goto(f"/requests/accounts/{account.pk}/")
-    page.get_by_role("button", name=f"Revoke {key.masked}").click()
-    page.get_by_role("button", name=f"Revoke key {key.masked}").click()  # the confirmation
-    expect(page.get_by_text(f"Key {key.masked} revoked.")).to_be_visible()
-    assert (
-        httpx.get(
-            f"{live_url}/v1/requests/{response.json()['id']}", headers={"X-Heat-API-Key": value}
-        ).status_code
-        == 401
-    )
-    assert WebhookDelivery.objects.filter(request_id=response.json()["id"]).count() == 2
-    assert CrowdRequest.objects.count() == 1
+    return response.json()["id"]
 
 
-@pytest.mark.browser
 def test_points_with_a_multiple_choice_question_each(sign_in, live_url, live_key_obj):
     crowd_request = new_request(
         live_key_obj,
@@ -379,214 +375,3 @@ def test_points_with_a_multiple_choice_question_each(sign_in, live_url, live_key
 
     crowd_request.refresh_from_db()
     assert crowd_request.response == [{"x": 10, "y": 20, "attachment_index": 1, "response": ["ginger"]}]
-
-
-# --- With Django's test client against the real views ------------------------------------------
-
-
-@pytest.fixture
-def live_api_key(db):
-    account = crowd_account_create(owner=UserFactory(), name="pages")
-    return crowd_api_key_create(account=account)[0]
-
-
-@pytest.fixture
-def cruncher_client(db):
-    user = UserFactory()
-    client = Client()
-    client.force_login(user)
-    client.user = user
-    return client
-
-
-def take(client):
-    """Press *Take next task*: the task page's URL (after the 303)."""
-    response = client.post(reverse("requests:work"))
-    assert response.status_code == 303
-    return response["Location"]
-
-
-def test_an_untouched_rating_slider_answers_nothing(cruncher_client, live_api_key):
-    crowd_request = new_request(live_api_key, "rating", rating_min=0, rating_max=10)
-    task_url = take(cruncher_client)
-
-    page = cruncher_client.get(task_url).content.decode()
-    [rating_input] = re.findall(r'<input[^>]*name="rating"[^>]*>', page)
-    assert 'value=""' in rating_input and 'type="number"' in rating_input  # no default value
-    assert not re.search(r'<input[^>]*type="range"[^>]*name=', page)  # the slider is not submitted
-
-    for data in ({}, {"rating": ""}, {"rating": "  "}):
-        response = cruncher_client.post(task_url, data)
-        assert response.status_code == 200
-        assert "Please choose a rating" in response.content.decode()
-    assert not CrowdAnswer.objects.filter(request=crowd_request).exists()
-
-    response = cruncher_client.post(task_url, {"rating": "0"})  # chosen explicitly: fine
-    assert response.status_code == 303
-    crowd_request.refresh_from_db()
-    assert crowd_request.response == 0
-
-
-def test_a_skipped_task_comes_back_only_when_nothing_else_is_left(cruncher_client, live_api_key):
-    older = new_request(live_api_key, "free-text")
-    newer = new_request(live_api_key, "free-text")
-    first = take(cruncher_client)
-    assert str(older.pk) in first
-
-    assert cruncher_client.post(first, {"skip": "1"}).status_code == 303
-    second = take(cruncher_client)
-    assert str(newer.pk) in second  # not the task just skipped
-    assert "You skipped this task before" not in cruncher_client.get(second).content.decode()
-    cruncher_client.post(second, {"text": "done"})
-
-    third = take(cruncher_client)  # only the skipped one is left: offered again, and said so
-    assert str(older.pk) in third
-    assert (
-        "You skipped this task before; nothing else is waiting."
-        in cruncher_client.get(third).content.decode()
-    )
-    cruncher_client.post(third, {"skip": "1"})  # skipping again keeps one record
-    cruncher = Cruncher.objects.get(user=cruncher_client.user)
-    assert TaskSkip.objects.filter(cruncher=cruncher).count() == 1
-
-
-def test_two_skipped_tasks_alternate(cruncher_client, live_api_key):
-    one = new_request(live_api_key, "free-text")
-    two = new_request(live_api_key, "free-text")
-    taken = []
-    for _ in range(4):
-        url = take(cruncher_client)
-        taken.append(url.rstrip("/").rsplit("/", 1)[1])
-        cruncher_client.post(url, {"skip": "1"})
-    assert taken == [str(one.pk), str(two.pk), str(one.pk), str(two.pk)]
-
-
-def test_the_work_page_shows_the_task_you_hold(cruncher_client, live_api_key):
-    new_request(live_api_key, "free-text", instruction="Name the heat source")
-    page = cruncher_client.get(reverse("requests:work")).content.decode()
-    assert "Take next task" in page and "Continue this task" not in page
-
-    task_url = take(cruncher_client)
-    page = cruncher_client.get(reverse("requests:work")).content.decode()
-    assert "Your current task" in page and "Name the heat source" in page
-    assert f'href="{task_url}"' in page and "Continue this task" in page
-    assert "Take next task" not in page
-
-
-def test_answers_are_shown_as_text_not_python_values(cruncher_client, live_api_key, settings):
-    settings.CROWD_PUBLIC_URL = "http://testserver"
-    choice = new_request(
-        live_api_key, "multiple-choice", choices=["heat pump", "boiler", "solar"], max_answers=0
-    )
-    marks = new_request(
-        live_api_key,
-        "annotations-with-rating",
-        attachments=["a heat map"],
-        per_annotation={"instruction": "How hot?", "rating_min": 0, "rating_max": 10},
-    )
-    take(cruncher_client)
-    cruncher_client.post(f"/requests/work/{choice.pk}/", {"choice": ["heat pump", "solar"]})
-    take(cruncher_client)
-    answer = json.dumps([{"x": 2, "y": 3, "response": 7}, {"x": 10, "y": 20, "response": 4}])
-    cruncher_client.post(f"/requests/work/{marks.pk}/", {"answer": answer})
-    marks.refresh_from_db()
-    assert marks.status == "complete"
-
-    work = cruncher_client.get(reverse("requests:work")).content.decode()
-    live_api_key.account.owner = cruncher_client.user
-    live_api_key.account.save()
-    pages = [
-        work,
-        cruncher_client.get(reverse("requests:request", args=[choice.pk])).content.decode(),
-        cruncher_client.get(reverse("requests:request", args=[marks.pk])).content.decode(),
-    ]
-    for page in pages:
-        answers = page.split("<details")[0]  # the Request object's JSON is exact, on purpose
-        assert "[&#x27;" not in answers and "{&#x27;" not in answers and "&#x27;x&#x27;" not in answers
-    assert "heat pump, solar" in pages[0] and "heat pump, solar" in pages[1]
-    assert "<li>x: 2</li><li>y: 3</li><li>response: 7</li>" in pages[2]
-
-
-def test_the_answer_filter(db):
-    from crowd_app.templatetags.crowd_answers import crowd_answer
-
-    assert crowd_answer(["heat pump"]) == "heat pump"
-    assert crowd_answer(["a", "b<c"]) == "a, b&lt;c"
-    assert crowd_answer(True) == "Yes" and crowd_answer(False) == "No"
-    assert crowd_answer(35) == "35" and crowd_answer(2.5) == "2.5" and crowd_answer(3.0) == "3"
-    assert crowd_answer({"x": 2, "ok": True}) == '<ul class="answer-lines"><li>x: 2</li><li>ok: Yes</li></ul>'
-    assert crowd_answer(None) == '<span class="muted">none</span>'
-    assert (
-        crowd_answer("https://e.x/a.png")
-        == '<a href="https://e.x/a.png" rel="noopener noreferrer">https://e.x/a.png</a>'
-    )
-    assert crowd_answer("javascript:alert(1)") == "javascript:alert(1)"  # text, never a link
-
-
-def test_an_empty_free_text_answer_gets_human_words(cruncher_client, live_api_key):
-    crowd_request = new_request(live_api_key, "free-text", validation="url")
-    task_url = take(cruncher_client)
-
-    response = cruncher_client.post(task_url, {"text": "   "})
-    page = response.content.decode()
-    assert response.status_code == 200
-    assert "Please write an answer." in page and "response:" not in page
-    response = cruncher_client.post(task_url, {"text": "not a link"})
-    page = response.content.decode()
-    assert "Please enter a web address starting with http:// or https://." in page
-    assert 'value="not a link"' in page  # kept, to be corrected
-    assert not CrowdAnswer.objects.filter(request=crowd_request).exists()
-
-
-def test_the_api_keeps_its_documented_answer_errors(db, live_api_key):
-    from crowd_app.services import ServiceError, answer_submit, cruncher_for_user, task_take_next
-
-    crowd_request = new_request(live_api_key, "free-text")
-    cruncher = cruncher_for_user(user=UserFactory())
-    task_take_next(cruncher=cruncher)
-    with pytest.raises(ServiceError, match=r"^response: must be a non-empty text$"):
-        answer_submit(crowd_request=crowd_request, cruncher=cruncher, response=" ")
-
-
-def test_creating_a_key_redirects_and_shows_it_once(db):
-    owner = UserFactory()
-    account = crowd_account_create(owner=owner, name="keys")
-    client = Client()
-    client.force_login(owner)
-    url = reverse("requests:account", args=[account.pk])
-
-    response = client.post(url, {"name": "ci", "test": "on"})
-    [key] = CrowdApiKey.objects.filter(account=account)
-    assert response.status_code == 303 and response["Location"] == f"{url}?created={key.pk}"
-    carried = response.cookies["heat_new_secret"].value
-    shown = client.get(response["Location"])
-    value = re.search(r'id="created-key-value"[^>]*value="([^"]+)"', shown.content.decode()).group(1)
-    assert CrowdApiKey.TEST.parse(value)[0] == key.lookup_id
-    assert value not in carried and value not in json.dumps(dict(client.session.items()))  # encrypted
-    assert "no-store" in shown["Cache-Control"]
-    assert shown.cookies["heat_new_secret"].value == ""  # gone with the page that showed it
-
-    again = client.get(response["Location"]).content.decode()  # a reload
-    assert value not in again and "created-key-value" not in again
-    assert CrowdApiKey.objects.filter(account=account).count() == 1
-
-
-def test_creating_an_account_redirects(db):
-    client = Client()
-    client.force_login(UserFactory())
-    response = client.post(reverse("requests:account-create"), {"name": "north"})
-    assert response.status_code == 303
-    assert response["Location"] == reverse(
-        "requests:account", args=[CrowdAccount.objects.get(name="north").pk]
-    )
-
-
-def test_a_taken_account_name_is_refused_with_the_services_message(db):
-    crowd_account_create(owner=UserFactory(), name="north")
-    client = Client()
-    client.force_login(UserFactory())
-
-    response = client.post(reverse("requests:account-create"), {"name": "north"}, follow=True)
-
-    assert "A crowd account named &#x27;north&#x27; exists already." in response.content.decode()
-    assert CrowdAccount.objects.filter(name="north").count() == 1
