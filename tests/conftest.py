@@ -17,7 +17,7 @@ from django.db import connection, connections
 
 from heatportal.health import workers_health
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import ROOT
+from tests.helpers import ROOT, browser_sign_in
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -261,11 +261,6 @@ def sign_in(page):
     """Sign a user in through the login form; returns the page on the dashboard."""
 
     def sign_in(user, password: str = PASSWORD):
-        page.goto("/login/")
-        page.get_by_label("User name").fill(user.username)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(lambda url: "/login/" not in url)
-        return page
+        return browser_sign_in(page, user, password)
 
     return sign_in

@@ -12,7 +12,8 @@ from crowd_app.selectors import webhook_secret_get
 from crowd_app.services import crowd_api_key_create
 from tests.crowd_app.helpers import new_request
 from tests.crowd_app.webhook_signatures import webhook_verified
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import UserFactory
+from tests.helpers import browser_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -228,13 +229,7 @@ def test_a_task_is_held_by_one_cruncher_at_a_time(browser, live_url, live_key_ob
 def _signed_in(browser, live_url, user):
     context = browser.new_context(base_url=live_url)
     context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto("/login/")
-    page.get_by_label("User name").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
-    return page
+    return browser_sign_in(context.new_page(), user)
 
 
 @pytest.mark.worker

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.factories import PASSWORD, UserFactory
+from tests.helpers import browser_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -96,12 +97,7 @@ def test_pages_with_tables_fit_a_narrow_screen_and_the_navigation_stays_compact(
     admin = UserFactory(role="Admin", is_staff=True, is_superuser=True)
     context = browser.new_context(base_url=live_url, viewport=NARROW)
     context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto("/login/")
-    page.get_by_label("User name").fill(admin.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
+    page = browser_sign_in(context.new_page(), admin)
 
     for path in [
         "/requests/",

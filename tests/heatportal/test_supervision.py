@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 
 from tests.helpers import ROOT
+from tests.waiting import wait_for
 
 
 def _programs() -> dict[str, str]:
@@ -83,10 +84,7 @@ def test_pool_children_die_with_their_main_process(celery_workers):
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
 
-    deadline = time.monotonic() + 5
-    while any(_alive(child) for child in children) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(_alive(child) for child in children)
+    assert wait_for(lambda: not any(_alive(child) for child in children), timeout=5)
 
 
 def test_web_workers_die_with_granians_main_process(tmp_path):
@@ -123,10 +121,7 @@ def test_web_workers_die_with_granians_main_process(tmp_path):
         os.kill(server.pid, signal.SIGKILL)
         server.wait()
 
-        deadline = time.monotonic() + 5
-        while any(_alive(worker) for worker in workers) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not any(_alive(worker) for worker in workers)
+        assert wait_for(lambda: not any(_alive(worker) for worker in workers), timeout=5)
     finally:
         server.kill()
         for worker in _children(server.pid) if _alive(server.pid) else []:
