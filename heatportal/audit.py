@@ -87,7 +87,10 @@ class AuditContext:
 
     def actor(self) -> Any:
         user = getattr(self.request, "user", None)
-        return user if getattr(user, "is_authenticated", False) else None
+        # A key's or a device token's request has a stand-in user, not a person (its credential
+        # is named in details()).
+        is_person = isinstance(user, models.Model) and getattr(user, "is_authenticated", False)
+        return user if is_person else None
 
     def details(self) -> dict[str, str]:
         details = {"via": self.via}

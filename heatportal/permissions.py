@@ -43,6 +43,7 @@ RULES: dict[str, Who] = {
     "runner.create": Who.EVERYONE,  # sessions, datasets (ETL, JSON, derive), scenarios, copies
     "runner.change": Who.OWNER,  # rename a session; run or reset a scenario
     "runner.delete": Who.OWNER,
+    "runner.apply": Who.ADMINS,  # a scenario's battery dispatch as a site's schedule (issue 14)
     # HEAT v2 (document 000).
     "v2.view": Who.EVERYONE,  # projects, templates, sessions, public configuration
     "v2.author": Who.AUTHORS,  # create and edit projects

@@ -30,6 +30,7 @@ OBJECT_PAGES: dict[str, tuple[str, str]] = {
     "sites_app.site": ("sites:site", "pk"),
     "sites_app.siteapikey": ("sites:group", "access_group_id"),
     "sites_app.sitedevicetoken": ("sites:site", "site_id"),
+    "sites_app.schedulebatch": ("sites:site", "site_id"),  # the gateway's acknowledgements
     "crowd_app.crowdaccount": ("requests:account", "pk"),
     "crowd_app.crowdapikey": ("requests:account", "account_id"),
     "sessions_app.project": ("sessions:project", "pk"),

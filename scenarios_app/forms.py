@@ -96,3 +96,41 @@ class ScenarioForm(forms.Form):
                 continue
             values[parameter.name] = value
         return values
+
+
+class _UtcDateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M")
+
+
+def _site_choices(sites) -> list[tuple[str, str]]:
+    return [(str(site.id), f"{site.group} · {site.name}") for site in sites]
+
+
+class FromSiteForm(forms.Form):
+    """A dataset from a site's measured history (``services.dataset_create_from_site``)."""
+
+    session = forms.ChoiceField(label="Session")
+    new_key = forms.CharField(label="New dataset key", max_length=200)
+    site = forms.ChoiceField(label="Site")
+    start = forms.DateTimeField(label="From (UTC)", widget=_UtcDateTimeInput())
+    end = forms.DateTimeField(label="To (UTC)", widget=_UtcDateTimeInput())
+
+    def __init__(self, *args, sessions, sites, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(str(session.pk), session.display_name) for session in sessions]
+        cast(forms.ChoiceField, self.fields["session"]).choices = choices
+        cast(forms.ChoiceField, self.fields["site"]).choices = _site_choices(sites)
+
+
+class ApplyForm(forms.Form):
+    """A scenario's dispatch to a site: which site, from when (``services.scenario_apply_to_site``)."""
+
+    site = forms.ChoiceField(label="Site")
+    start_at = forms.DateTimeField(label="Start (UTC)", widget=_UtcDateTimeInput())
+
+    def __init__(self, *args, sites, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["site"]).choices = _site_choices(sites)

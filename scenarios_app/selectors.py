@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import functools
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Count, QuerySet
 
+from heatportal.energy import BessEntry, ScheduleCheck, SiteInfo, energy_sites
+from heatportal.services import Conflict, NotFound, ServiceError
 from heatportal.sqlrows import Columns, instances, json_raw, json_value
+from scenarios_app import site_link
 from scenarios_app.models import Dataset, RunnerSession, Scenario
 
 
@@ -312,3 +317,42 @@ def scenario_queue_position(*, scenario: Scenario) -> int | None:
 
 def scenario_tag_taken(*, session: RunnerSession, tag: str) -> bool:
     return Scenario.objects.filter(session=session, tag=tag).exists()
+
+
+# --- From scenario to schedule ---------------------------------------------------------------
+
+
+def scenario_dispatch(*, scenario: Scenario, start_at: datetime) -> list[BessEntry]:
+    """The BESS ``activePowerkW`` entries a complete scenario's battery dispatch makes from
+    ``start_at`` (:func:`scenarios_app.site_link.dispatch_entries`): 409 when the scenario is not
+    complete, 400 when its result has no battery dispatch."""
+    if scenario.status != Scenario.Status.COMPLETE:
+        raise Conflict(
+            f"Scenario '{scenario.tag}' is {scenario.status}: only a complete scenario's battery "
+            "dispatch can be applied to a site."
+        )
+    try:
+        battery_kw, step_hours = site_link.battery_series(scenario.result)
+    except site_link.NoDispatch as error:
+        raise ServiceError(str(error)) from error
+    return site_link.dispatch_entries(battery_kw, step_hours=step_hours, start_at=start_at)
+
+
+@dataclass(frozen=True)
+class ApplyPreview:
+    """What applying a scenario to a site would send, and what the sites' rules say of it."""
+
+    site: SiteInfo
+    entries: list[BessEntry]
+    check: ScheduleCheck
+
+
+def scenario_apply_preview(*, scenario: Scenario, site_id: uuid.UUID, start_at: datetime) -> ApplyPreview:
+    """The entries :func:`scenarios_app.services.scenario_apply_to_site` would send and the
+    sites' validation of them, nothing stored; 404 for an unknown site."""
+    entries = scenario_dispatch(scenario=scenario, start_at=start_at)
+    sites = energy_sites()
+    site = sites.site_get(site_id=site_id)
+    if site is None:
+        raise NotFound(f"Site '{site_id}' not found.")
+    return ApplyPreview(site, entries, sites.bess_schedule_check(site_id=site_id, entries=entries))

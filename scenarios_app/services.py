@@ -21,8 +21,9 @@ from heatportal import permissions
 from heatportal.accounts.models import User
 from heatportal.api.input import BadInput, check_json_value
 from heatportal.celery import app as celery_app
+from heatportal.energy import AppliedBatch, SiteInfo, energy_sites
 from heatportal.services import Conflict, NotFound, ServiceError
-from scenarios_app import algorithms, datasets, kpis, selectors
+from scenarios_app import algorithms, datasets, kpis, selectors, site_link
 from scenarios_app.configuration import default_configuration
 from scenarios_app.models import Dataset, RunnerSession, Scenario
 from scenarios_app.parameters import ParameterError, validate_parameters
@@ -237,6 +238,98 @@ def dataset_ingest_json(*, session: RunnerSession, payload: Any, owner: User | N
         )
         for key, schema, tables, parameters in parsed
     ]
+
+
+@transaction.atomic
+def dataset_create_from_site(
+    *,
+    session: RunnerSession,
+    new_key: str,
+    site_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    prices: list[site_link.Price] | None = None,
+    owner: User | None = None,
+) -> Dataset:
+    """A ``load_profile`` dataset of the site's measured load and PV at 15-minute resolution
+    over ``[start, end)`` (``start`` rounded down to its quarter hour), through
+    :mod:`heatportal.energy`. Its ``parameters`` say where it came from and carry the BESS's
+    rated power and capacity as ``parameter_defaults`` (``power_kw``, ``capacity_kwh``).
+
+    404 for an unknown site, 409 for a key taken, 400 for a range that is empty, too long or
+    has more than ``MAX_MISSING_SHARE`` of its steps without data.
+    """
+    if Dataset.objects.filter(session=session, key=new_key).exists():
+        raise Conflict(f"Dataset '{new_key}' already exists.")
+    sites = energy_sites()
+    site = sites.site_get(site_id=site_id)
+    if site is None:
+        raise NotFound(f"Site '{site_id}' not found.")
+    steps = _site_steps(site.name, site.assets, start, end)
+    profile = site_link.profile_rows(
+        sites.power_series(site_id=site_id, start=steps[0], end=end),
+        steps=steps,
+        has_solar="solar" in site.assets,
+        prices=prices,
+    )
+    _require_enough_data(profile, steps=steps, end=end, has_solar="solar" in site.assets)
+    group = datasets.LOAD_PROFILE.groups[0]
+    messages = datasets.Messages()
+    table = datasets.validate_table(group, group.column_names, profile.rows, messages)
+    if not messages.ok:
+        raise Invalid(f"The dataset is not valid: {messages.first_error()}")
+    try:
+        with transaction.atomic():  # a key taken meanwhile: the unique constraint answers
+            return Dataset.objects.create(
+                session=session,
+                key=new_key,
+                schema=datasets.LOAD_PROFILE.name,
+                tables={group.name: table},
+                parameters=_site_dataset_parameters(site, start=steps[0], end=end, missing=profile.missing),
+                owner=owner,
+            )
+    except IntegrityError as error:
+        raise Conflict(f"Dataset '{new_key}' already exists.") from error
+
+
+def _site_dataset_parameters(
+    site: SiteInfo, *, start: datetime, end: datetime, missing: int
+) -> dict[str, Any]:
+    """Where the dataset came from, and the BESS's rating as the scenario's defaults."""
+    defaults = {"power_kw": site.bess_power_kw, "capacity_kwh": site.bess_capacity_kwh}
+    return {
+        "source": {
+            "siteId": str(site.id),
+            "siteName": site.name,
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "resolution": "15m",
+            "missingSteps": missing,
+        },
+        "parameter_defaults": {name: value for name, value in defaults.items() if value},
+    }
+
+
+def _require_enough_data(
+    profile: site_link.Profile, *, steps: list[datetime], end: datetime, has_solar: bool
+) -> None:
+    if profile.missing_share > site_link.MAX_MISSING_SHARE:
+        raise Invalid(
+            f"Too little data: {profile.missing} of the {len(steps)} 15-minute steps between "
+            f"{steps[0].isoformat()} and {end.isoformat()} ({profile.missing_share:.0%}) have no "
+            f"measured load{' and PV' if has_solar else ''}; at most "
+            f"{site_link.MAX_MISSING_SHARE:.0%} may be missing."
+        )
+
+
+def _site_steps(name: str, assets: frozenset[str], start: datetime, end: datetime) -> list[datetime]:
+    if "load" not in assets:
+        raise Invalid(f"Site '{name}' has no load asset: the dataset's load comes from it.")
+    if end <= start:
+        raise Invalid("'to' must be after 'from'.")
+    if end - start > site_link.MAX_RANGE:
+        raise Invalid(f"A range of at most {site_link.MAX_RANGE.days} days may be read at once.")
+    return site_link.step_starts(start, end)
 
 
 # --- Scenarios --------------------------------------------------------------------------------
@@ -523,3 +616,24 @@ def scenarios_sweep(*, now: datetime | None = None) -> dict[str, int]:
             session_dispatch_on_commit(session_id=session_id)
         woken += 1
     return {"requeued": requeued, "failed": failed, "woken": woken}
+
+
+# --- From scenario to schedule ---------------------------------------------------------------
+
+
+def scenario_apply_to_site(
+    *, scenario: Scenario, site_id: uuid.UUID, start_at: datetime, user: User
+) -> AppliedBatch:
+    """The complete scenario's battery dispatch as one schedule batch of the site (BESS
+    ``activePowerkW`` from ``start_at``, runs of equal value merged), stored through the sites'
+    validation and audit with source ``scenario``, the scenario's id and ``user`` as sender.
+
+    409 when the scenario is not complete, 400 when it has no dispatch or when the sites' rules
+    refuse the batch (their details kept), 404 for an unknown site."""
+    entries = selectors.scenario_dispatch(scenario=scenario, start_at=start_at)
+    sites = energy_sites()
+    if sites.site_get(site_id=site_id) is None:
+        raise NotFound(f"Site '{site_id}' not found.")
+    return sites.bess_schedule_apply(
+        site_id=site_id, entries=entries, scenario_id=scenario.pk, sent_by=user.get_username()
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import UTC, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -11,14 +13,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from heatportal import permissions as access
 from heatportal.accounts.views import SignedInRequest
+from heatportal.energy import energy_sites
 from heatportal.pages import AREAS, confirmation
-from scenarios_app import algorithms, etl, selectors, services
+from scenarios_app import algorithms, etl, selectors, services, site_link
 from scenarios_app.api.outputs import algorithm_output
-from scenarios_app.forms import CopySessionForm, ScenarioForm, SessionForm
+from scenarios_app.forms import ApplyForm, CopySessionForm, FromSiteForm, ScenarioForm, SessionForm
 from scenarios_app.kpis import REGISTRY as KPIS
 from scenarios_app.models import RunnerSession, Scenario
 
@@ -276,6 +280,7 @@ def scenario_detail(request: SignedInRequest, session_id, scenario_id) -> HttpRe
         "session": session,
         "scenario": scenario,
         "may_change": access.allowed(request.user, "runner.change", scenario),
+        "may_apply": complete and access.allowed(request.user, "runner.apply", scenario),
         "kpis": kpis,
         "chart": chart,
         "parameters": algorithm_output(scenario.algo_name, scenario.algo_params)["parameters"],
@@ -328,3 +333,97 @@ def scenario_action(request: SignedInRequest, session_id, scenario_id, action: s
     if not next_url.startswith("/scenarios/"):
         next_url = reverse("scenarios:session", kwargs={"session_id": session.pk})
     return redirect(next_url)
+
+
+# --- Issue 14: from site to scenario, from scenario to schedule -------------------------------
+
+
+@login_required
+def dataset_from_site(request: SignedInRequest) -> HttpResponse:
+    """A dataset from a site's measured history (``?site=<id>`` preselects the site); then the
+    scenario form, with PeakShavingLP, the dataset and the BESS's rating filled in."""
+    now = site_link.step_floor(timezone.now())
+    initial = {
+        "site": request.GET.get("site", ""),
+        "session": request.GET.get("session", ""),
+        "new_key": f"Site history {now:%Y-%m-%d}",
+        "start": now - timedelta(days=3),  # 288 steps: its dispatch always fits one command
+        "end": now,
+    }
+    form = FromSiteForm(
+        request.POST or None,
+        initial=initial,
+        sessions=selectors.session_list(),
+        sites=energy_sites().site_list(),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        session = _session(data["session"])
+        try:
+            dataset = services.dataset_create_from_site(
+                session=session,
+                new_key=data["new_key"],
+                site_id=uuid.UUID(data["site"]),
+                start=data["start"],
+                end=data["end"],
+                owner=request.user,
+            )
+        except services.ServiceError as error:
+            form.add_error(None, _page_message(error))
+        else:
+            messages.success(request, f"Dataset '{dataset.key}' created from the site's history.")
+            return redirect(_scenario_form_url(session, dataset.key, dataset.parameters))
+    return render(request, "scenarios_app/from_site.html", {"area": AREA, "form": form})
+
+
+def _scenario_form_url(session: RunnerSession, key: str, parameters: dict) -> str:
+    defaults = parameters.get("parameter_defaults") or {}
+    query = {"algo": "PeakShavingLP", "dataset_key": key}
+    query.update({f"p_{name}": value for name, value in defaults.items()})
+    return f"{reverse('scenarios:scenario-create', kwargs={'session_id': session.pk})}?{urlencode(query)}"
+
+
+@login_required
+def scenario_apply(request: SignedInRequest, session_id, scenario_id) -> HttpResponse:
+    """Apply to site: choose the site and start, see the entries and the sites' validation
+    (a POST without ``confirm``), then confirm (the same POST with ``confirm=yes``)."""
+    session = _session(session_id)
+    scenario = _scenario(session, scenario_id)
+    access.require(request.user, "runner.apply", scenario)
+    scenario_url = reverse(
+        "scenarios:scenario", kwargs={"session_id": session.pk, "scenario_id": scenario.pk}
+    )
+    start = site_link.step_floor(timezone.now()) + site_link.STEP
+    form = ApplyForm(request.POST or None, initial={"start_at": start}, sites=energy_sites().site_list())
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        site_id, start_at = uuid.UUID(form.cleaned_data["site"]), form.cleaned_data["start_at"]
+        try:
+            if request.POST.get("confirm") == "yes":
+                batch = services.scenario_apply_to_site(
+                    scenario=scenario, site_id=site_id, start_at=start_at, user=request.user
+                )
+                messages.success(
+                    request,
+                    f"Scenario '{scenario.tag}' applied: {batch.accepted} BESS entries stored "
+                    f"(batch {batch.batch_id}).",
+                )
+                return redirect("sites:site", site_id=site_id)
+            preview = selectors.scenario_apply_preview(scenario=scenario, site_id=site_id, start_at=start_at)
+        except services.ServiceError as error:
+            form.add_error(None, _page_message(error))
+    context = {
+        "area": AREA,
+        "session": session,
+        "scenario": scenario,
+        "form": form,
+        "preview": preview,
+        "scenario_url": scenario_url,
+        "confirm_fields": _confirm_fields(form) if preview is not None and preview.check.ok else None,
+    }
+    return render(request, "scenarios_app/apply.html", context)
+
+
+def _confirm_fields(form: ApplyForm) -> list[tuple[str, str]]:
+    start_at = form.cleaned_data["start_at"].astimezone(UTC)
+    return [("site", form.cleaned_data["site"]), ("start_at", start_at.strftime("%Y-%m-%dT%H:%M:%S"))]

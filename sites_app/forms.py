@@ -5,6 +5,8 @@ from typing import Any
 
 from django import forms
 
+from sites_app.live import DEFAULT_RANGE, RANGES
+
 
 class AccessGroupForm(forms.Form):
     name = forms.CharField(max_length=100)
@@ -52,3 +54,19 @@ class ApiKeyForm(forms.Form):
         help_text="A date, and a 24-hour time in UTC (00:00 when left empty). "
         "Leave both empty for a key that does not expire.",
     )
+
+
+class HistoryRangeForm(forms.Form):
+    """The site page's history range (``?range=``): 6 hours, 24 hours (the default) or 7 days."""
+
+    range = forms.ChoiceField(choices=[(key, r.label) for key, r in RANGES.items()], required=False)
+
+    def clean_range(self) -> str:
+        return self.cleaned_data["range"] or DEFAULT_RANGE
+
+
+def history_range(data: Any) -> str | None:
+    """The range ``data`` asks for (the default when it names none), or None when it names an
+    unknown one."""
+    form = HistoryRangeForm(data)
+    return form.cleaned_data["range"] if form.is_valid() else None

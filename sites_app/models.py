@@ -153,6 +153,7 @@ class ScheduleBatch(models.Model):
         API = "api", "Public API"
         PORTAL = "portal", "Portal"
         DEMO = "demo", "Demo data"
+        SCENARIO = "scenario", "Scenario"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="schedule_batches")
@@ -165,6 +166,13 @@ class ScheduleBatch(models.Model):
     created_at = models.DateTimeField(db_index=True)
     commands = models.JSONField(help_text="The commands as received (normalised).")
     accepted = models.PositiveIntegerField(help_text="Number of entries stored.")
+    # A batch made from a scenario's battery dispatch (source "scenario"): the scenario runner's
+    # scenario id (another app's row: kept as a value, not a foreign key).
+    scenario_id = models.UUIDField(null=True, blank=True)
+    # The gateway's acknowledgement (POST /api/v1/gateway/schedules/ack): when it says it applied
+    # the batch, and when the portal heard so.
+    applied_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "schedule batches"
@@ -173,6 +181,41 @@ class ScheduleBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site} · {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class TelemetryReport(models.Model):
+    """One telemetry report a gateway sent: the site's history.
+
+    One row per site and ``reportedAt`` (the primary key: a resent report stores nothing twice),
+    one column per asset type's active power, and the BESS's state of charge and available
+    capacity. The site's current state (``Asset`` rows) is the latest report by ``reportedAt``.
+    On PostgreSQL the table is partitioned by month of ``reported_at`` (migration 0004;
+    ``services.telemetry_history_sweep`` creates the months ahead and drops expired ones); the
+    primary key's index serves a site's time range.
+    """
+
+    pk = models.CompositePrimaryKey("site_id", "reported_at")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    reported_at = models.DateTimeField()
+    grid_kw = models.FloatField(null=True)
+    solar_kw = models.FloatField(null=True)
+    bess_kw = models.FloatField(null=True)
+    ev_kw = models.FloatField(null=True)
+    heatpump_kw = models.FloatField(null=True)
+    genset_kw = models.FloatField(null=True)
+    load_kw = models.FloatField(null=True)
+    bess_soc_pcnt = models.FloatField(null=True)
+    bess_available_kwh = models.FloatField(null=True)
+
+    class Meta:
+        ordering = ["site", "reported_at"]
+
+    def __str__(self) -> str:
+        return f"{self.site_id} · {self.reported_at:%Y-%m-%d %H:%M:%S}"
+
+
+# The history's power column of each asset type.
+POWER_COLUMNS = {asset: f"{asset}_kw" for asset in AssetType.values}
 
 
 class ScheduleEntry(models.Model):

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import connections
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from heatportal.sqlrows import Columns, column, field
+from sites_app import history
 from sites_app.models import (
     ASSET_ORDER,
     AccessGroup,
@@ -27,6 +29,7 @@ from sites_app.models import (
     Site,
     SiteApiKey,
     SiteDeviceToken,
+    TelemetryReport,
 )
 
 # --- Schedules ------------------------------------------------------------------------------------
@@ -218,3 +221,41 @@ def device_token_get(*, site: Site) -> SiteDeviceToken | None:
 def asset_types(*, site_id: uuid.UUID) -> set[str]:
     """The types of the site's assets: one query."""
     return set(Asset.objects.filter(site_id=site_id).values_list("type", flat=True))
+
+
+def telemetry_points(
+    *, site_id: uuid.UUID, start: datetime, end: datetime, resolution: str
+) -> Iterator[dict[str, Any]]:
+    """The site's history in ``[start, end)`` at ``resolution`` (``sites_app.history``), read in
+    time order along the history's primary key (site, time) a chunk at a time: two queries."""
+    assets = sorted(asset_types(site_id=site_id))
+    rows = (
+        TelemetryReport.objects.filter(site_id=site_id, reported_at__gte=start, reported_at__lt=end)
+        .order_by("reported_at")
+        .values_list(*history.COLUMNS)
+        .iterator(chunk_size=2000)
+    )
+    return history.points(rows, assets=assets, resolution=resolution)
+
+
+def schedule_entry_history(*, site_id: uuid.UUID, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """What was (or is) scheduled for the site over ``[start, end)``: each entry that was in
+    force for some of that time, ``{"asset", "type", "startAt", "endAt", "value"}`` by start,
+    its end cut at the time a later batch replaced it (an entry replaced before it started was
+    never in force): one query."""
+    rows = (
+        ScheduleEntry.objects.filter(site_id=site_id, start_at__lt=end, end_at__gt=start)
+        .filter(Q(superseded_by__isnull=True) | Q(superseded_by__created_at__gt=F("start_at")))
+        .order_by("start_at", "asset", "kind")
+        .values_list("asset", "kind", "start_at", "end_at", "value", "superseded_by__created_at")
+    )
+    return [
+        {
+            "asset": asset,
+            "type": kind,
+            "startAt": start_at,
+            "endAt": min(end_at, replaced_at) if replaced_at is not None else end_at,
+            "value": value,
+        }
+        for asset, kind, start_at, end_at, value, replaced_at in rows
+    ]

@@ -11,5 +11,8 @@ urlpatterns = [
     path("groups/<int:group_id>/keys/<int:key_id>/revoke/", views.key_revoke, name="key-revoke"),
     path("groups/<int:group_id>/sites/", views.site_create, name="site-create"),
     path("s/<uuid:site_id>/", views.site_detail, name="site"),
+    path("s/<uuid:site_id>/live.json", views.site_live, name="site-live"),
+    path("s/<uuid:site_id>/history.json", views.site_history, name="site-history"),
+    path("s/<uuid:site_id>/history.csv", views.site_history_csv, name="site-history-csv"),
     path("s/<uuid:site_id>/device-token/", views.token_rotate, name="token-rotate"),
 ]

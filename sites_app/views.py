@@ -1,24 +1,30 @@
 """Portal pages of the energy sites area: parse with a form, call a selector or service, render."""
 
 import uuid
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from heatportal import permissions as access
 from heatportal.accounts.models import User
 from heatportal.oneshot import forget_secret, redirect_with_secret, take_secret
 from heatportal.pages import AREAS, allowed_only, confirmation
-from sites_app import selectors, services
+from sites_app import live, selectors, services
+from sites_app.api import history as api_history
 from sites_app.api import outputs
-from sites_app.forms import AccessGroupForm, ApiKeyForm, SiteForm
+from sites_app.forms import AccessGroupForm, ApiKeyForm, SiteForm, history_range
+from sites_app.live import DEFAULT_RANGE
 from sites_app.models import AccessGroup, Site, SiteApiKey
 
 AREA = next(area for area in AREAS if area.key == "sites")
@@ -147,10 +153,16 @@ def _site_page(request: HttpRequest, site: Site, **extra: Any) -> HttpResponse:
     now = timezone.now()
     batches = list(selectors.schedule_batch_list(site=site))
     timeline = outputs.timeline(selectors.schedule_entry_list(site_id=site.pk, now=now), now=now)
+    assets = selectors.asset_list(site=site)
+    chosen = history_range(request.GET) or DEFAULT_RANGE
     context = {
         "site": site,
         "online": outputs.is_online(site.reported_at, now=now),
-        "assets": selectors.asset_list(site=site),
+        "assets": assets,
+        "live": live.live_state(site_id=site.pk, reported_at=site.reported_at, assets=assets, now=now),
+        "offline_after": settings.SITE_OFFLINE_AFTER,
+        "ranges": live.RANGES.values(),
+        "range": live.RANGES[chosen],
         "timeline": timeline,
         "chart_height": 90 + 46 * len(timeline["schedules"]),
         "batches": batches,
@@ -191,3 +203,90 @@ def token_rotate(request: HttpRequest, site_id: uuid.UUID) -> HttpResponse:
     token = services.device_token_rotate(site=site)
     messages.success(request, f"Device token of {site.name} rotated; the old one no longer works.")
     return _redirect_with_token(site, token)
+
+
+# --- The site page's live state and history (JSON for its scripts, CSV for download) -----------------
+
+
+def _json_viewer(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A JSON endpoint of the site page, for whoever may see the page (``sites.view``): 401
+    when not signed in (a script cannot follow the page's redirect to the sign-in form), 403
+    when not allowed, 404 for a site that does not exist; each as ``{"detail": ...}``."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, site_id: uuid.UUID) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return JsonResponse({"detail": "Sign in to see this site."}, status=401)
+        if not access.allowed(request.user, "sites.view"):
+            return JsonResponse({"detail": access.refusal("sites.view")}, status=403)
+        site = Site.objects.filter(pk=site_id).first()
+        if site is None:
+            return JsonResponse({"detail": "No such site."}, status=404)
+        return view(request, site)
+
+    return wrapper
+
+
+@require_GET
+@_json_viewer
+def site_live(request: HttpRequest, site: Site) -> HttpResponse:
+    """The site's current state, polled by the site page (sites_app.live): two queries."""
+    now = timezone.now()
+    body = live.live_state(
+        site_id=site.pk, reported_at=site.reported_at, assets=selectors.asset_list(site=site), now=now
+    )
+    return JsonResponse(body, headers={"Cache-Control": "no-store"})
+
+
+def _range_refusal() -> str:
+    return f"range must be one of {', '.join(live.RANGES)}."
+
+
+@require_GET
+@_json_viewer
+def site_history(request: HttpRequest, site: Site) -> HttpResponse:
+    """Measured power and SoC over ``?range=`` (at the range's resolution) and what was scheduled
+    over the same time, for the site page's chart: three queries."""
+    chosen = live.RANGES.get(history_range(request.GET) or "")
+    if chosen is None:
+        return JsonResponse({"detail": _range_refusal()}, status=400)
+    end = timezone.now()
+    start = end - chosen.length
+    points = selectors.telemetry_points(site_id=site.pk, start=start, end=end, resolution=chosen.resolution)
+    scheduled = selectors.schedule_entry_history(site_id=site.pk, start=start, end=end)
+    body = {
+        "siteId": str(site.pk),
+        "range": chosen.key,
+        "from": outputs.format_time(start),
+        "to": outputs.format_time(end),
+        "resolution": chosen.resolution,
+        "points": [{**point, "t": outputs.format_time(point["t"])} for point in points],
+        "scheduled": [
+            {
+                **entry,
+                "startAt": outputs.format_time(entry["startAt"]),
+                "endAt": outputs.format_time(entry["endAt"]),
+            }
+            for entry in scheduled
+        ],
+    }
+    return JsonResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@require_GET
+@login_required
+def site_history_csv(request: HttpRequest, site_id: uuid.UUID) -> HttpResponseBase:
+    """The chart's measured values as CSV, streamed: the public API's CSV of the same range
+    (sites_app.api.history)."""
+    access.require(request.user, "sites.view")
+    site = get_object_or_404(Site, pk=site_id)
+    chosen = live.RANGES.get(history_range(request.GET) or "")
+    if chosen is None:
+        return HttpResponse(_range_refusal(), status=400, content_type="text/plain")
+    end = timezone.now()
+    start = end - chosen.length
+    points = selectors.telemetry_points(site_id=site.pk, start=start, end=end, resolution=chosen.resolution)
+    query = api_history.HistoryQuery(start=start, end=end, resolution=chosen.resolution, csv=True)
+    return api_history.csv_response(
+        site.pk, query, points, site_assets=lambda: selectors.asset_types(site_id=site.pk)
+    )

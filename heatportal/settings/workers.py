@@ -18,6 +18,7 @@ SWEEP_TASKS = (
     "crowd_app.tasks.expire_leases",
     "crowd_app.tasks.staging_sweep",
     "crowd_app.tasks.webhooks_sweep",
+    "sites_app.tasks.telemetry_history_sweep",
 )
 CELERY_TASK_ROUTES = {
     "crowd_app.tasks.deliver_webhook": {"queue": "webhooks"},
@@ -95,4 +96,6 @@ CELERY_BEAT_SCHEDULE = {
     },
     "crowd-staging-sweep": _frequent("crowd_app.tasks.staging_sweep", CROWD_SWEEP_INTERVAL),
     "crowd-webhooks-sweep": _frequent("crowd_app.tasks.webhooks_sweep", CROWD_SWEEP_INTERVAL),
+    # sites_app: telemetry history retention and its monthly partitions (SITES_TELEMETRY_RETENTION_DAYS)
+    "sites-telemetry-history-sweep": _frequent("sites_app.tasks.telemetry_history_sweep", 3600),
 }

@@ -10,9 +10,19 @@ form fields, which it does not read.
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    StringConstraints,
+)
 from pydantic_core import PydanticCustomError
 
 from heatportal.api.input import text_problem
@@ -77,3 +87,27 @@ class EtlForm(Input):
     """The multipart form's text field (the files are read from ``request.FILES``)."""
 
     dataset_name: Annotated[Name, BeforeValidator(_present)]
+
+
+class PricePoint(Input):
+    """A price (EUR/kWh) that holds from ``t`` until the next point's ``t``."""
+
+    t: AwareDatetime
+    value: Annotated[FiniteFloat, Field(ge=-10, le=10)]
+
+
+class DatasetFromSite(Input):
+    """``POST /data/from-site``: a dataset of the site's measured load and PV over [from, to)."""
+
+    new_key: Name
+    siteId: uuid.UUID
+    start: AwareDatetime = Field(alias="from")
+    to: AwareDatetime
+    prices: Annotated[list[PricePoint], Field(max_length=100_000)] | None = None
+
+
+class ScenarioApply(Input):
+    """``POST /scenarios/{id}/apply``: the site and the time the dispatch's first step starts."""
+
+    siteId: uuid.UUID
+    startAt: AwareDatetime

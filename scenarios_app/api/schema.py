@@ -57,6 +57,38 @@ class DatasetPayload(serializers.Serializer):
     tables = serializers.DictField(help_text="Table groups: {group: {table: [row, ...]}}.")
 
 
+class PricePoint(serializers.Serializer):
+    t = serializers.DateTimeField(help_text="From when the price holds (until the next point's t).")
+    value = serializers.FloatField(min_value=-10, max_value=10, help_text="EUR/kWh")
+
+
+class DatasetFromSite(serializers.Serializer):
+    """A dataset of a site's measured load and PV at 15-minute resolution."""
+
+    new_key = _name(help_text="The new dataset's key (409 when taken).")
+    siteId = serializers.UUIDField(help_text="The energy site whose history is read.")
+    to = serializers.DateTimeField(help_text="End of the range (exclusive), with a time zone.")
+    prices = PricePoint(
+        many=True,
+        required=False,
+        allow_null=True,
+        help_text="Optional price series; without it a flat 0.25 EUR/kWh.",
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # "from" is a Python keyword: declared here under its wire name.
+        fields["from"] = serializers.DateTimeField(
+            help_text="Start of the range, with a time zone (rounded down to its quarter hour)."
+        )
+        return fields
+
+
+class ScenarioApply(serializers.Serializer):
+    siteId = serializers.UUIDField(help_text="The energy site whose BESS gets the schedule.")
+    startAt = serializers.DateTimeField(help_text="When the dispatch's first step starts, with a time zone.")
+
+
 # --- Responses --------------------------------------------------------------------------------
 
 
@@ -159,3 +191,18 @@ class EtlOutput(serializers.Serializer):
     success = serializers.BooleanField()
     keys = serializers.ListField(child=serializers.CharField())
     messages = EtlMessage(many=True)
+
+
+class ScenarioApplyOutput(serializers.Serializer):
+    batchId = serializers.UUIDField(help_text="The schedule batch stored (the site's audit trail).")
+    accepted = serializers.IntegerField(help_text="Number of entries stored.")
+
+
+class ScheduleRefusal(serializers.Serializer):
+    """400 from the sites' schedule rules: the runner's ``detail`` and the rules' items."""
+
+    detail = serializers.CharField()
+    details = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Document 002's details items: command, asset, type, entry, field, message.",
+    )

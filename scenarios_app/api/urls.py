@@ -25,9 +25,11 @@ urlpatterns = [
     path(SC, views.ScenarioDetailView.as_view(), name="scenarios-scenario"),
     path(SC + "/run", views.ScenarioRunView.as_view(), name="scenarios-scenario-run"),
     path(SC + "/reset", views.ScenarioResetView.as_view(), name="scenarios-scenario-reset"),
+    path(SC + "/apply", views.ScenarioApplyView.as_view(), name="scenarios-scenario-apply"),
     path(S + "/processing", views.ProcessingView.as_view(), name="scenarios-processing"),
     path(S + "/data", views.DataView.as_view(), name="scenarios-data"),
     path(S + "/data/from-json", views.DataFromJsonView.as_view(), name="scenarios-data-from-json"),
+    path(S + "/data/from-site", views.DataFromSiteView.as_view(), name="scenarios-data-from-site"),
     path(S + "/data/<str:key>", views.DataDetailView.as_view(), name="scenarios-dataset"),
     path(
         S + "/data/<str:key>/parameters",

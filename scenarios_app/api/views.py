@@ -21,13 +21,16 @@ from heatportal.api.input import BadInput, parse_json
 from heatportal.api.parsers import JSONParser
 from heatportal.api.schema import error_responses
 from heatportal.api.views import ApiView, render
+from heatportal.services import ServiceError
 from scenarios_app import algorithms, datasets, etl, kpis, selectors, services
 from scenarios_app.api import inputs, outputs
 from scenarios_app.api import schema as doc
 from scenarios_app.models import Dataset, RunnerSession, Scenario
 from scenarios_app.parameters import describe
+from scenarios_app.site_link import Price
 
 CONFLICT = error_responses(409)
+NOT_FOUND = error_responses(404)
 FORBIDDEN = error_responses(403)  # heatportal.permissions: not the owner, not an administrator
 ETL_FORM = {
     "multipart/form-data": {
@@ -252,6 +255,42 @@ class ScenarioResetView(RunnerView):
         return outputs.scenario_output(services.scenario_reset(scenario=scenario))
 
 
+class ScenarioApplyView(RunnerView):
+    """The scenario's battery dispatch as a schedule batch of a site (Admin only)."""
+
+    @extend_schema(
+        summary="Apply a complete scenario's battery dispatch to a site (202)",
+        description=(
+            "BESS activePowerkW entries from startAt, one per step, runs of equal value (0.1 kW) merged; "
+            "validated and recorded as the public API's schedules are (source 'scenario', the scenario's id, "
+            "the user as sender). The runner's battery_kw and document 002's BESS activePowerkW share their "
+            "sign: + discharge, - charge. 409 when the scenario is not complete."
+        ),
+        request=doc.ScenarioApply,
+        responses={
+            202: doc.ScenarioApplyOutput,
+            400: OpenApiResponse(doc.ScheduleRefusal, description="Refused by the sites' schedule rules"),
+            **NOT_FOUND,
+            **CONFLICT,
+            **FORBIDDEN,
+        },
+    )
+    def post(self, request, sid: str, scenario_id: str):
+        scenario = self.scenario(sid, scenario_id)
+        self.require("runner.apply", scenario)
+        body = self.validated(inputs.ScenarioApply)
+        try:
+            batch = services.scenario_apply_to_site(
+                scenario=scenario, site_id=body.siteId, start_at=body.startAt, user=request.user
+            )
+        except ServiceError as refusal:
+            if not refusal.details:
+                raise
+            # The sites' rules name each offending entry: kept beside the runner's detail.
+            return render({"detail": refusal.message, "details": refusal.details}, status=refusal.status)
+        return render({"batchId": str(batch.batch_id), "accepted": batch.accepted}, status=202)
+
+
 class ScenarioStatusView(RunnerView):
     """The endpoint clients poll at high frequency: one query (session and scenario joined)."""
 
@@ -358,6 +397,33 @@ class DataFromJsonView(RunnerView):
                 raise RequestError(400, f"Malformed JSON: {error.message}") from None
             raise RequestError(400, f"The dataset is not valid: {error}") from None
         services.dataset_ingest_json(session=session, payload=payload, owner=request.user)
+        return render({"keys": selectors.dataset_keys(session=session)}, status=201)
+
+
+class DataFromSiteView(RunnerView):
+    @extend_schema(
+        summary="A dataset from a site's measured history",
+        description=(
+            "15-minute load (the load asset) and PV (the solar asset) over [from, to), the price from "
+            "'prices' (a flat 0.25 EUR/kWh without), the BESS's rated power and capacity as "
+            "parameters.parameter_defaults. 400 when more than 10% of the steps have no data, when the "
+            "range is empty or longer than 92 days, or the site has no load asset."
+        ),
+        request=doc.DatasetFromSite,
+        responses={201: doc.DatasetKeysOutput, **NOT_FOUND, **CONFLICT},
+    )
+    def post(self, request, sid: str):
+        session = self.runner_session(sid)
+        body = self.validated(inputs.DatasetFromSite)
+        services.dataset_create_from_site(
+            session=session,
+            new_key=body.new_key,
+            site_id=body.siteId,
+            start=body.start,
+            end=body.to,
+            prices=[Price(point.t, point.value) for point in body.prices or []],
+            owner=request.user,
+        )
         return render({"keys": selectors.dataset_keys(session=session)}, status=201)
 
 

@@ -9,5 +9,6 @@ app_name = "sites-gateway"
 urlpatterns = [
     path("telemetry", views.GatewayTelemetryView.as_view(), name="telemetry"),
     path("schedules", views.GatewaySchedulesView.as_view(), name="schedules"),
+    path("schedules/ack", views.GatewayScheduleAckView.as_view(), name="schedules-ack"),
     path("site", views.GatewaySiteView.as_view(), name="site"),
 ]

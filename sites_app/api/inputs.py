@@ -19,14 +19,14 @@ gave, and raises a :class:`~heatportal.services.ServiceError` that
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self, cast
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -35,8 +35,10 @@ from pydantic import (
     ValidationInfo,
     WrapValidator,
     model_validator,
+    with_config,
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
+from typing_extensions import TypedDict
 
 from heatportal.api.input import is_number
 from heatportal.services import ServiceError
@@ -76,7 +78,6 @@ def _number(value: Any, info: ValidationInfo) -> float:
 
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
 Number = Annotated[float, BeforeValidator(_number)]
-OptionalNumber = Annotated[float | None, BeforeValidator(_number)]
 
 
 def _at_most_entries(value: Any, handler):
@@ -260,28 +261,26 @@ def schedule_refusal(items: list[dict[str, Any]]) -> ServiceError:
 # --- POST /api/v1/gateway/telemetry -----------------------------------------------------------
 
 
-def _soc(value: float) -> float:
-    if not 0 <= value <= 100:
-        raise PydanticCustomError("soc_range", "soc must lie between 0 and 100.")
-    return value
+# Telemetry values are checked by Pydantic's own (compiled) validators, not Python callables: a
+# batch holds up to thousands of them. Strict: a number, never a string, a boolean or null.
+# The messages the API gives for their errors: TELEMETRY_MESSAGES.
+StrictNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+TELEMETRY_MESSAGES = {
+    "soc": "soc must lie between 0 and 100.",
+    "availableStorageCapacitykWh": "availableStorageCapacitykWh must not be negative.",
+}
+_RANGE_ERRORS = ("greater_than_equal", "less_than_equal")
 
 
-def _capacity(value: float) -> float:
-    if value < 0:
-        raise PydanticCustomError("negative", "availableStorageCapacitykWh must not be negative.")
-    return value
+@with_config(ConfigDict(extra="forbid"))
+class AssetTelemetryIn(TypedDict, total=False):
+    """What a gateway reports of one asset (only what it sent: an explicit null is refused);
+    unknown fields are refused. A plain dict, not a model: a batch holds thousands. Whether the
+    asset has ``soc`` and a capacity (BESS only) is the site's rule (``sites_app.telemetry``)."""
 
-
-class AssetTelemetryIn(BaseModel):
-    """What a gateway reports of one asset; unknown fields are refused. Whether the asset has
-    ``soc`` and a capacity (BESS only) is the site's rule (``sites_app.telemetry``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    # The validators run on what was sent (an explicit null is refused); absent stays None.
-    activePowerkW: OptionalNumber = None
-    soc: Annotated[OptionalNumber, AfterValidator(_soc)] = None
-    availableStorageCapacitykWh: Annotated[OptionalNumber, AfterValidator(_capacity)] = None
+    activePowerkW: StrictNumber
+    soc: Annotated[StrictNumber, Field(ge=0, le=100)]
+    availableStorageCapacitykWh: Annotated[StrictNumber, Field(ge=0)]
 
 
 class TelemetryIn(SitesInput):
@@ -296,30 +295,112 @@ class TelemetryIn(SitesInput):
             return ServiceError("Telemetry must be a JSON object with reportedAt and assets.")
         problems = Problems()
         for error in errors:
-            field, *rest = error["loc"]
-            if field == "reportedAt":
-                problems.add(
-                    "reportedAt is required: an ISO 8601 date-time with a time zone.", field="reportedAt"
-                )
-            elif not rest:
-                problems.add("assets must be an object keyed by asset type.", field="assets")
-            elif len(rest) == 1:
-                problems.add("Asset values must be an object.", asset=rest[0])
-            elif error["type"] == "extra_forbidden":
-                problems.add(
-                    f"Unknown field {rest[1]!r} for a {rest[0]} asset.", asset=rest[0], field=rest[1]
-                )
-            else:
-                problems.add(error["msg"], asset=rest[0], field=rest[1])
+            cls.problem(problems, error, tuple(error["loc"]))
         return telemetry_refusal(problems.items)
+
+    @classmethod
+    def problem(cls, problems: Problems, error: ErrorDetails, loc: tuple, **where: Any) -> None:
+        """The ``details`` item of one Pydantic error at ``loc`` inside a report (``where``:
+        which report of a batch)."""
+        field, *rest = loc
+        if field == "reportedAt":
+            problems.add(
+                "reportedAt is required: an ISO 8601 date-time with a time zone.", **where, field="reportedAt"
+            )
+        elif not rest:
+            problems.add("assets must be an object keyed by asset type.", **where, field="assets")
+        elif len(rest) == 1:
+            problems.add("Asset values must be an object.", **where, asset=rest[0])
+        elif error["type"] == "extra_forbidden":
+            problems.add(
+                f"Unknown field {rest[1]!r} for a {rest[0]} asset.", **where, asset=rest[0], field=rest[1]
+            )
+        else:
+            name = str(rest[1])
+            message = (
+                TELEMETRY_MESSAGES[name] if error["type"] in _RANGE_ERRORS else f"{name} must be a number."
+            )
+            problems.add(message, **where, asset=rest[0], field=name)
 
     def values(self) -> dict[str, dict[str, float]]:
         """Each named asset's reported values by wire name (only those sent)."""
-        return {
-            name: {field: getattr(values, field) for field in values.model_fields_set}
-            for name, values in self.assets.items()
-        }
+        return {name: cast(dict[str, float], dict(values)) for name, values in self.assets.items()}
 
 
 def telemetry_refusal(items: list[dict[str, Any]]) -> ServiceError:
     return ServiceError("The telemetry was refused.", details=items)
+
+
+def _at_most_reports(value: Any, handler):
+    """The batch's size is looked at before its reports are: a batch over the limit is refused
+    as a whole, unparsed."""
+    limit = settings.SITES_TELEMETRY_MAX_BATCH
+    if isinstance(value, list) and not 1 <= len(value) <= limit:
+        raise PydanticCustomError(
+            "batch_size",
+            "A batch holds 1 to {limit} reports; this one has {count}.",
+            {"limit": f"{limit:,}", "count": f"{len(value):,}"},
+        )
+    return handler(value)
+
+
+class TelemetryBatchIn(SitesInput):
+    """The batch form of ``POST /api/v1/gateway/telemetry``: ``{"reports": [report, ...]}``,
+    1 to ``SITES_TELEMETRY_MAX_BATCH`` reports, each as :class:`TelemetryIn`. A refusal names
+    each problem's report by its index in ``reports``."""
+
+    reports: Annotated[list[TelemetryIn], WrapValidator(_at_most_reports)]
+
+    REPORT_SHAPE: ClassVar[str] = "A report must be a JSON object with reportedAt and assets."
+
+    @classmethod
+    def refusal(cls, errors: list[ErrorDetails], data: Any) -> ServiceError:
+        first = errors[0]
+        if first["loc"] in ((), ("reports",)):  # the batch as a whole: one problem
+            message = first["msg"] if first["type"] == "batch_size" else cls.batch_shape(first)
+            return telemetry_refusal([{"field": "reports", "message": message}])
+        problems = Problems()
+        for error in errors:
+            _, position, *rest = error["loc"]
+            if not rest:  # the report itself
+                problems.add(cls.REPORT_SHAPE, report=int(position))
+            else:
+                TelemetryIn.problem(problems, error, tuple(rest), report=int(position))
+        return telemetry_refusal(problems.items)
+
+    @staticmethod
+    def batch_shape(error: ErrorDetails) -> str:
+        if error["loc"] == ():
+            return 'The body must be a JSON object with a "reports" list, or one report.'
+        return "reports must be a list of telemetry reports."
+
+    @property
+    def newest(self) -> TelemetryIn:
+        """The report with the latest ``reportedAt`` (of equal times, the last sent)."""
+        return max(reversed(self.reports), key=lambda report: report.reportedAt)
+
+
+# --- POST /api/v1/gateway/schedules/ack -------------------------------------------------------
+
+
+class ScheduleAckIn(SitesInput):
+    """The body of ``POST /api/v1/gateway/schedules/ack``: which batch the gateway applied, and
+    when."""
+
+    batchId: uuid.UUID
+    appliedAt: Timestamp
+
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "batchId": "batchId is required: the batchId of a schedule from GET /api/v1/gateway/schedules.",
+        "appliedAt": "appliedAt is required: an ISO 8601 date-time with a time zone.",
+    }
+
+    @classmethod
+    def refusal(cls, errors: list[ErrorDetails], data: Any) -> ServiceError:
+        if errors[0]["loc"] == ():
+            return ServiceError("The acknowledgement must be a JSON object with batchId and appliedAt.")
+        fields = dict.fromkeys(str(error["loc"][0]) for error in errors)
+        return ServiceError(
+            "The acknowledgement was refused.",
+            details=[{"field": name, "message": cls.MESSAGES[name]} for name in fields],
+        )

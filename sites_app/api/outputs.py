@@ -23,12 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from django.conf import settings
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.http import parse_etags
 
+from heatportal.api.rendering import dumps
 from sites_app.models import ASSET_ORDER, SCHEDULE_PAIRS, Asset, AssetType, ScheduleBatch, Site
 
 if TYPE_CHECKING:
     from sites_app.selectors import EntryRow, SiteState
-    from sites_app.telemetry import TelemetryResult
+    from sites_app.telemetry import TelemetryBatchResult, TelemetryResult
 
 PAIR_ORDER = {pair: position for position, pair in enumerate(SCHEDULE_PAIRS)}
 FOREVER = datetime.max.replace(tzinfo=UTC)
@@ -88,6 +91,35 @@ def gateway_schedules(site_id: uuid.UUID, rows: list[EntryRow]) -> dict[str, Any
     return {"siteId": str(site_id), "schedules": schedules(rows, with_batch=True)}
 
 
+def entity_tag(body: bytes) -> str:
+    """A strong entity tag of ``body``: a digest of its bytes, quoted."""
+    return f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+
+
+def tagged(data: Any, *, if_none_match: str) -> HttpResponse:
+    """``data`` as JSON with its ``ETag``; ``304 Not Modified`` (no body) when ``if_none_match``
+    (the request's header) names that tag or is ``*``. If-None-Match compares weakly (RFC 9110
+    13.1.2): a ``W/`` tag matches too."""
+    body = dumps(data)
+    tag = entity_tag(body)
+    sent = parse_etags(if_none_match) if if_none_match else []
+    if "*" in sent or tag in (etag.removeprefix("W/") for etag in sent):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = tag
+    response["Cache-Control"] = "no-cache"  # a client may keep it, asking again each time
+    return response
+
+
+def schedule_acknowledged(batch: ScheduleBatch) -> dict[str, Any]:
+    return {
+        "batchId": str(batch.id),
+        "appliedAt": format_time(batch.applied_at),
+        "acknowledgedAt": format_time(batch.acknowledged_at),
+    }
+
+
 def timeline(rows: list[EntryRow], *, now: datetime) -> dict[str, Any]:
     """What the site page's chart draws: one row per asset/type, a bar per active entry."""
     return {"now": format_time(now), "schedules": schedules(rows)}
@@ -97,6 +129,18 @@ def telemetry_result(result: TelemetryResult) -> dict[str, Any]:
     body: dict[str, Any] = {"applied": result.applied, "reportedAt": format_time(result.reported_at)}
     if not result.applied:
         body["message"] = "Older than the stored report; kept out of the current state."
+    return body
+
+
+def telemetry_batch_result(result: TelemetryBatchResult) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "reports": result.reports,
+        "stored": result.stored,
+        "applied": result.applied,
+        "reportedAt": format_time(result.reported_at),
+    }
+    if not result.applied:
+        body["message"] = "The newest report is older than the stored one; kept out of the current state."
     return body
 
 

@@ -11,5 +11,6 @@ urlpatterns = [
     path("sites", views.SiteListView.as_view(), name="site-list"),
     path("sites/<str:site_id>", views.SiteDetailView.as_view(), name="site-detail"),
     path("sites/<str:site_id>/schedules", views.SiteSchedulesView.as_view(), name="site-schedules"),
+    path("sites/<str:site_id>/telemetry", views.SiteTelemetryView.as_view(), name="site-telemetry"),
     path("health", views.HealthView.as_view(), name="health"),
 ]

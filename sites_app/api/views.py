@@ -11,7 +11,8 @@ from typing import Any, cast
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions
 
 from heatportal.api.errors import SITES
@@ -20,14 +21,14 @@ from heatportal.api.views import ApiView, ModelT, render
 from heatportal.health import database_health
 from heatportal.services import NotFound, ServiceError
 from sites_app import selectors, services
-from sites_app.api import outputs
+from sites_app.api import history, outputs
 from sites_app.api import schema as doc
 from sites_app.api.authentication import (
     DeviceTokenAuthentication,
     PerKeyRateThrottle,
     SiteApiKeyAuthentication,
 )
-from sites_app.api.inputs import ScheduleBatchIn, SitesInput, TelemetryIn
+from sites_app.api.inputs import ScheduleAckIn, ScheduleBatchIn, SitesInput, TelemetryBatchIn, TelemetryIn
 from sites_app.api.schema import SitesAutoSchema
 from sites_app.models import ScheduleBatch, Site, SiteApiKey, SiteDeviceToken
 
@@ -166,6 +167,57 @@ class SiteSchedulesView(SitesView):
         return render(outputs.schedule_accepted(batch), status=202)
 
 
+class SiteTelemetryView(SitesView):
+    """The site's telemetry history (issue 14; docs/sites_app.md, "Telemetry history"): three
+    queries (the site, its assets, its reports along the history's primary key) whatever the
+    range, the CSV streamed as the reports are read."""
+
+    operation_name = "getSiteTelemetry"
+
+    @extend_schema(
+        summary="Telemetry history of a site",
+        description=(
+            "The site's reports in [from, to): every report (raw), or buckets of 5, 15 or 60 "
+            "minutes aligned to UTC, each stamped with its start, power the mean of the reports "
+            "in it, the BESS's soc and available capacity the last value in it. A bucket with no "
+            "report makes no point. JSON, or CSV with format=csv or Accept: text/csv."
+        ),
+        parameters=doc.TELEMETRY_PARAMETERS,
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                doc.TelemetryHistory, description="The points, as JSON (the default) or as CSV."
+            ),
+            (200, history.CSV_TYPE): OpenApiResponse(
+                OpenApiTypes.STR,
+                description=(
+                    "The same points as CSV (streamed, an attachment): a header row "
+                    "`t,grid_activePowerkW,...,bess_soc,bess_availableStorageCapacitykWh` "
+                    "(the site's assets), then one row per point; empty cells for no value."
+                ),
+            ),
+            **error_responses(
+                400, d400="validation_error: a parameter that does not parse, from >= to, or a range too long"
+            ),
+            **ERRORS,
+        },
+    )
+    def get(self, request, site_id: str):
+        site = self.site_or_404(site_id)  # an unknown site is a 404, whatever the query
+        query = history.history_query(
+            request.GET, preferred_type=request.get_preferred_type(history.MEDIA_TYPES), now=timezone.now()
+        )
+        points = selectors.telemetry_points(
+            site_id=site.pk, start=query.start, end=query.end, resolution=query.resolution
+        )
+        if query.csv:
+            return history.csv_response(
+                site.pk, query, points, site_assets=lambda: selectors.asset_types(site_id=site.pk)
+            )
+        response = _json(history.history_body(site.pk, query, points))
+        response["Vary"] = "Accept"
+        return response
+
+
 class HealthView(SitesView):
     operation_name = "health"
     authentication_classes = []
@@ -197,11 +249,24 @@ class GatewayTelemetryView(GatewayView):
     operation_name = "postTelemetry"
 
     @extend_schema(
-        summary="Report telemetry",
-        request=doc.TelemetryInput,
-        responses={200: doc.TelemetryResult, **error_responses(400, d400="Refused; nothing changed")},
+        summary="Report telemetry: one report, or a batch of up to 1,000",
+        description=(
+            'One report (as ever), or `{"reports": [...]}`: a backlog in any order. Every report '
+            "is kept in the history, once per reportedAt; the newest becomes the current state "
+            "unless a newer one is stored. A batch with any invalid report is refused whole, "
+            "each problem naming its `report` index."
+        ),
+        request=doc.TelemetryBody,
+        responses={
+            200: doc.TelemetryAnswer,
+            **error_responses(400, d400="Refused; nothing changed (details name report, asset and field)"),
+        },
     )
     def post(self, request):
+        body = self.data
+        if isinstance(body, dict) and "reports" in body:
+            batch = services.telemetry_batch_record(site=self.site, payload=self.validated(TelemetryBatchIn))
+            return outputs.telemetry_batch_result(batch)
         result = services.telemetry_record(site=self.site, payload=self.validated(TelemetryIn))
         return outputs.telemetry_result(result)
 
@@ -209,10 +274,50 @@ class GatewayTelemetryView(GatewayView):
 class GatewaySchedulesView(GatewayView):
     operation_name = "getSchedules"
 
-    @extend_schema(summary="Current schedules of the gateway's site", responses=doc.GatewaySchedules)
+    @extend_schema(
+        summary="Current schedules of the gateway's site",
+        description=(
+            "Answers with a strong `ETag` (a digest of the body). Send it back as `If-None-Match` "
+            "to get `304 Not Modified` with no body while the schedules are the same."
+        ),
+        parameters=[doc.IF_NONE_MATCH, doc.ETAG],
+        responses={
+            200: doc.GatewaySchedules,
+            304: OpenApiResponse(description="Not modified: the If-None-Match tag is current; no body."),
+        },
+    )
     def get(self, request):
         site_id = self.site.pk
-        return outputs.gateway_schedules(site_id, selectors.schedule_entry_list(site_id=site_id))
+        body = outputs.gateway_schedules(site_id, selectors.schedule_entry_list(site_id=site_id))
+        return outputs.tagged(body, if_none_match=request.headers.get("If-None-Match", ""))
+
+
+class GatewayScheduleAckView(GatewayView):
+    operation_name = "acknowledgeSchedules"
+
+    @extend_schema(
+        summary="Acknowledge that the gateway applied a schedule batch",
+        description=(
+            "Records when the gateway applied the batch (`appliedAt`) and when the portal heard so. "
+            "The first acknowledgement counts: a repeated one changes nothing and answers the same."
+        ),
+        request=doc.ScheduleAckInput,
+        responses={
+            200: doc.ScheduleAcknowledged,
+            **error_responses(
+                400,
+                404,
+                d400="validation_error with details naming the field",
+                d404="Schedule batch not found",
+            ),
+        },
+    )
+    def post(self, request):
+        ack = self.validated(ScheduleAckIn)
+        batch = services.schedule_batch_acknowledge(
+            site=self.site, batch_id=ack.batchId, applied_at=ack.appliedAt
+        )
+        return outputs.schedule_acknowledged(batch)
 
 
 class GatewaySiteView(GatewayView):

@@ -1,13 +1,16 @@
 """The energy sites pages in a real browser."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from heatportal.credentials import credential_authenticate
 from sites_app import services
-from sites_app.models import AccessGroup, SiteApiKey, SiteDeviceToken
+from sites_app.api.outputs import format_time
+from sites_app.models import AccessGroup, SiteApiKey, SiteDeviceToken, TelemetryReport
 from tests.factories import UserFactory
 from tests.sites_app.helpers import doc_schedules, report_now
 
@@ -161,3 +164,123 @@ def test_an_admin_creates_a_site_and_gets_its_device_token(sign_in, admin, group
     shown = page.get_by_role("textbox", name="Device token").input_value()
     assert credential_authenticate(SiteDeviceToken.objects.all(), shown).site.name == "Harbour"
     expect(page.get_by_role("table", name="Assets").locator("tbody tr")).to_have_count(7)
+
+
+# --- The live site page -------------------------------------------------------------------------
+
+KW = "\u202fkW"
+
+
+def _history(site, hours: int = 24):
+    """A reading every 15 minutes over the last ``hours`` (setup for the chart)."""
+    now = timezone.now()
+    TelemetryReport.objects.bulk_create(
+        TelemetryReport(
+            site=site,
+            reported_at=now - timedelta(minutes=15 * step),
+            grid_kw=50 + step % 7,
+            load_kw=80,
+            bess_kw=-20,
+            bess_soc_pcnt=40 + step % 50,
+        )
+        for step in range(1, hours * 4)
+    )
+
+
+def test_the_site_page_shows_a_live_power_flow_and_updates_it_without_a_reload(sign_in, site):
+    report_now(
+        site, grid={"activePowerkW": 120}, bess={"activePowerkW": -30, "soc": 75}, load={"activePowerkW": 90}
+    )
+    page = sign_in(UserFactory(role="Trainee"))
+    page.goto(f"/sites/s/{site.pk}/")
+
+    flow = page.get_by_role("list", name="Power flow between the site and its assets")
+    grid, bess = flow.locator('[data-flow="grid"]'), flow.locator('[data-flow="bess"]')
+    expect(grid).to_contain_text(f"120.0{KW}")
+    expect(grid).to_contain_text("importing")
+    expect(bess).to_contain_text(f"30.0{KW}")
+    expect(bess).to_contain_text("charging")
+    expect(bess).to_contain_text("SoC 75.0\u202f%")
+    expect(flow.locator('[data-flow="load"]')).to_contain_text("consuming")
+    expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible()
+    page.evaluate("window.notReloaded = true")
+
+    report_now(site, grid={"activePowerkW": -15.5}, bess={"activePowerkW": 40, "soc": 70})
+
+    expect(grid).to_contain_text("exporting", timeout=15_000)  # the next poll, a few seconds
+    expect(grid).to_contain_text(f"15.5{KW}")
+    expect(bess).to_contain_text("discharging")
+    assets = page.get_by_role("table", name="Assets")
+    expect(assets.get_by_role("row", name=re.compile("^Grid")).get_by_role("cell").nth(0)).to_have_text(
+        "\u221215.5"
+    )
+    expect(assets.get_by_role("row", name=re.compile("^BESS"))).to_contain_text("70.0\u202f%")
+    assert page.evaluate("window.notReloaded") is True
+
+
+def test_values_of_a_site_that_goes_offline_are_marked_stale(sign_in, site, settings):
+    settings.SITE_OFFLINE_AFTER = 4
+    report_now(site, grid={"activePowerkW": 120})
+    page = sign_in(UserFactory())
+    page.goto(f"/sites/s/{site.pk}/")
+    grid = page.locator('[data-flow="grid"]')
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Online")
+    expect(grid.get_by_text("stale")).to_be_hidden()
+
+    # No report for longer than SITE_OFFLINE_AFTER: the next poll marks the values stale.
+    expect(page.get_by_role("status").filter(has_text="Stale:")).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("status")).to_contain_text("the site is offline")
+    expect(grid.get_by_text("stale")).to_be_visible()
+    expect(grid).to_contain_text(f"120.0{KW}")  # the last values, still shown
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Offline")
+    expect(page.get_by_text("these are its last reported values")).to_be_visible()
+
+    page.reload()  # rendered stale by the server as well
+    expect(page.get_by_role("status").filter(has_text="Stale:")).to_be_visible()
+    expect(grid.get_by_text("stale")).to_be_visible()
+
+
+def test_the_history_chart_draws_measured_values_against_the_schedule_and_follows_the_range(sign_in, site):
+    _history(site, hours=48)
+    now = timezone.now()
+    services.schedule_batch_apply(
+        site=site,
+        commands=[
+            {
+                "asset": "bess",
+                "type": "activePowerkW",
+                "entries": [
+                    {
+                        "startAt": format_time(now + timedelta(minutes=1)),
+                        "endAt": format_time(now + timedelta(hours=2)),
+                        "value": -20,
+                    }
+                ],
+            }
+        ],
+        sent_by="test",
+    )
+    site.schedule_entries.update(start_at=now - timedelta(hours=2))  # into the range
+    page = sign_in(UserFactory())
+    page.goto(f"/sites/s/{site.pk}/")
+
+    chart = page.locator("#history-chart")
+    expect(chart).to_have_attribute("data-range", "24h")
+    # Grid, BESS and load power, the BESS's SoC, and the scheduled BESS set point.
+    expect(chart).to_have_attribute("data-ready", "5")
+    points = int(chart.get_attribute("data-points"))
+    assert 94 <= points <= 97  # 15-minute buckets over 24 hours
+    labels = page.evaluate("Chart.getChart('history-chart').data.datasets.map(d => d.label)")
+    assert "Scheduled BESS set point (kW)" in labels and "BESS state of charge (%)" in labels
+    csv = page.get_by_role("link", name=re.compile("Download CSV"))
+    expect(csv).to_have_attribute("href", f"/sites/s/{site.pk}/history.csv?range=24h")
+
+    page.get_by_label("7 days").check()
+
+    expect(chart).to_have_attribute("data-range", "7d")
+    assert 48 <= int(chart.get_attribute("data-points")) <= 50  # hourly over the 48 hours stored
+    expect(csv).to_have_attribute("href", f"/sites/s/{site.pk}/history.csv?range=7d")
+    expect(csv).to_contain_text("7 days")
+    with page.expect_download() as download:
+        csv.click()
+    assert download.value.suggested_filename.startswith(f"telemetry-{site.pk}-")

@@ -1,14 +1,18 @@
-"""The gateway API: telemetry in (never back in time, bad reports change nothing), schedules out."""
+"""The gateway API: telemetry in (never back in time, bad reports change nothing), schedules out
+(with an ETag), acknowledgements of applied batches. Telemetry history: test_history_ingest.py."""
 
 from datetime import timedelta
 
 import pytest
+from auditlog.models import LogEntry
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from sites_app import services
 from sites_app.api.outputs import format_time
-from sites_app.models import Asset, Site
+from sites_app.models import Asset, ScheduleBatch, Site
 from tests.sites_app.helpers import DOC_SITE_ID, doc_schedules
 
 TELEMETRY = "/api/v1/gateway/telemetry"
@@ -219,3 +223,152 @@ def test_a_telemetry_body_over_the_upload_limit_is_a_413(gateway, site, settings
     assert response.status_code == 413
     assert response.json()["error"] == "payload_too_large"
     assert state(site) == before
+
+
+# --- Schedules: ETag and 304, acknowledgements (issue 14) ---------------------------------------
+
+SCHEDULES = "/api/v1/gateway/schedules"
+ACK = "/api/v1/gateway/schedules/ack"
+
+
+def send_batch(api, day=None) -> str:
+    schedules = doc_schedules(day) if day else doc_schedules()
+    response = api.post(
+        f"/api/v1/public/sites/{DOC_SITE_ID}/schedules", {"schedules": schedules}, format="json"
+    )
+    return response.json()["batchId"]
+
+
+def test_schedules_carry_an_etag_and_answer_304_while_it_is_current(gateway, api, site):
+    send_batch(api)
+    first = gateway.get(SCHEDULES)
+    tag = first["ETag"]
+
+    again = gateway.get(SCHEDULES, HTTP_IF_NONE_MATCH=tag)
+    weak = gateway.get(SCHEDULES, HTTP_IF_NONE_MATCH=f'"other", W/{tag}')
+    any_tag = gateway.get(SCHEDULES, HTTP_IF_NONE_MATCH="*")
+
+    assert tag.startswith('"') and tag.endswith('"') and not tag.startswith("W/")
+    assert (again.status_code, again.content, again["ETag"]) == (304, b"", tag)
+    assert weak.status_code == any_tag.status_code == 304
+    assert gateway.get(SCHEDULES, HTTP_IF_NONE_MATCH='"other"').status_code == 200
+    assert gateway.get(SCHEDULES).json() == first.json()
+
+
+def test_a_new_batch_changes_the_etag(gateway, api, site):
+    send_batch(api)
+    tag = gateway.get(SCHEDULES)["ETag"]
+
+    send_batch(api, "2030-07-01")
+    response = gateway.get(SCHEDULES, HTTP_IF_NONE_MATCH=tag)
+
+    assert response.status_code == 200
+    assert response["ETag"] != tag
+
+
+def test_telemetry_leaves_the_etag_as_it_is(gateway, api, site):
+    send_batch(api)
+    tag = gateway.get(SCHEDULES)["ETag"]
+
+    gateway.post(
+        TELEMETRY, {"reportedAt": iso(timezone.now()), "assets": {"grid": {POWER: 1}}}, format="json"
+    )
+
+    assert gateway.get(SCHEDULES, HTTP_IF_NONE_MATCH=tag).status_code == 304
+
+
+def test_an_acknowledgement_records_when_the_batch_was_applied(gateway, api, site):
+    batch_id = send_batch(api)
+    applied = timezone.now().replace(microsecond=0) - timedelta(seconds=5)
+
+    response = gateway.post(ACK, {"batchId": batch_id, "appliedAt": iso(applied)}, format="json")
+
+    assert response.status_code == 200
+    batch = ScheduleBatch.objects.get(pk=batch_id)
+    assert batch.applied_at == applied
+    assert timezone.now() - batch.acknowledged_at < timedelta(seconds=10)
+    assert response.json() == {
+        "batchId": batch_id,
+        "appliedAt": iso(applied),
+        "acknowledgedAt": iso(batch.acknowledged_at),
+    }
+
+
+def test_the_history_of_changes_shows_the_acknowledgement_and_the_device_token(gateway, api, site):
+    batch_id = send_batch(api)
+
+    gateway.post(ACK, {"batchId": batch_id, "appliedAt": iso(timezone.now())}, format="json")
+
+    entry = LogEntry.objects.get(content_type__model="schedulebatch", object_pk=batch_id)
+    assert entry.action == LogEntry.Action.UPDATE
+    assert set(entry.changes) == {"applied_at", "acknowledged_at"}
+    assert entry.additional_data["via"] == "api"
+    assert entry.additional_data["credential"].startswith("hdt_")
+
+
+def test_a_repeated_acknowledgement_changes_nothing(gateway, api, site):
+    batch_id = send_batch(api)
+    first = gateway.post(ACK, {"batchId": batch_id, "appliedAt": iso(timezone.now())}, format="json")
+
+    again = gateway.post(
+        ACK, {"batchId": batch_id, "appliedAt": iso(timezone.now() + timedelta(seconds=30))}, format="json"
+    )
+
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert LogEntry.objects.filter(content_type__model="schedulebatch").count() == 1
+
+
+def test_another_sites_batch_is_not_found(gateway, other_group):
+    other_site, _token = services.site_create(access_group=other_group, name="Elsewhere")
+    batch = services.schedule_batch_apply(site=other_site, commands=doc_schedules(), sent_by="test")
+
+    response = gateway.post(ACK, {"batchId": str(batch.id), "appliedAt": iso(timezone.now())}, format="json")
+
+    assert response.status_code == 404
+    assert response.json() == {"error": "not_found", "message": "Schedule batch not found"}
+    assert ScheduleBatch.objects.get(pk=batch.id).acknowledged_at is None
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({}, ["batchId", "appliedAt"]),
+        ({"batchId": "nope", "appliedAt": "NOW"}, ["batchId"]),
+        ({"batchId": "BATCH", "appliedAt": "today"}, ["appliedAt"]),
+        ({"batchId": "BATCH", "appliedAt": "2031-01-01T00:00:00Z"}, ["appliedAt"]),
+        ({"batchId": 5, "appliedAt": None}, ["batchId", "appliedAt"]),
+    ],
+    ids=["empty", "bad-id", "bad-time", "future", "wrong-types"],
+)
+def test_a_bad_acknowledgement_is_refused(gateway, api, site, body, fields):
+    batch_id = send_batch(api)
+    body = {
+        key: batch_id if value == "BATCH" else iso(timezone.now()) if value == "NOW" else value
+        for key, value in body.items()
+    }
+
+    response = gateway.post(ACK, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "validation_error"
+    assert [item["field"] for item in response.json()["details"]] == fields
+    assert ScheduleBatch.objects.get(pk=batch_id).acknowledged_at is None
+
+
+def test_an_acknowledgement_that_is_not_an_object_is_refused(gateway, site):
+    response = gateway.post(ACK, ["batch"], format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "validation_error"
+
+
+def test_a_304_costs_the_one_query_of_the_schedules(gateway, api, site):
+    send_batch(api)
+    tag = gateway.get(SCHEDULES)["ETag"]
+
+    with CaptureQueriesContext(connection) as captured:
+        response = gateway.get(SCHEDULES, HTTP_IF_NONE_MATCH=tag)
+
+    assert response.status_code == 304
+    assert len(captured) == 1, [query["sql"] for query in captured]

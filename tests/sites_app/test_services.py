@@ -11,7 +11,15 @@ from django.utils import timezone
 from heatportal.credentials import InvalidCredential, credential_authenticate
 from sites_app import services
 from sites_app.api.outputs import format_time
-from sites_app.models import AccessGroup, Asset, ScheduleEntry, Site, SiteApiKey, SiteDeviceToken
+from sites_app.models import (
+    AccessGroup,
+    Asset,
+    ScheduleEntry,
+    Site,
+    SiteApiKey,
+    SiteDeviceToken,
+    TelemetryReport,
+)
 from tests.sites_app.helpers import doc_schedules
 
 # --- Access groups ----------------------------------------------------------------------------
@@ -315,4 +323,5 @@ def test_demo_data_is_complete_and_idempotent(db):
     detail = site_detail_fresh(Site.objects.get(pk=DOC_SITE_ID))
     assert detail["isOnline"] is True
     assert len(detail["schedules"]) == 6
-    assert detail["assets"]["bess"]["soc"] == 75
+    newest = TelemetryReport.objects.filter(site_id=DOC_SITE_ID).latest("reported_at")
+    assert detail["assets"]["bess"]["soc"] == newest.bess_soc_pcnt
