@@ -203,6 +203,7 @@ class ScheduleRefusal(serializers.Serializer):
 
     detail = serializers.CharField()
     details = serializers.ListField(
+        required=False,
         child=serializers.DictField(),
         help_text="Document 002's details items: command, asset, type, entry, field, message.",
     )

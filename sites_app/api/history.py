@@ -59,8 +59,8 @@ def max_range(resolution: str) -> timedelta:
 
 
 def _time(params: Mapping[str, str], name: str, problems: list[dict[str, str]]) -> datetime | None:
-    value = params.get(name) or ""
-    if not value:
+    value = params.get(name)
+    if value is None:
         return None
     parsed = parse_timestamp(_SPACED_OFFSET.sub(r"\1+\2", value))
     if parsed is None:
@@ -72,7 +72,7 @@ def _time(params: Mapping[str, str], name: str, problems: list[dict[str, str]]) 
 def _choice(
     params: Mapping[str, str], name: str, choices: Iterable[str], problems: list[dict[str, str]]
 ) -> str | None:
-    value = params.get(name) or None
+    value = params.get(name)
     if value is not None and value not in choices:
         problems.append({"field": name, "message": f"{name} must be one of {', '.join(choices)}."})
         return None
@@ -80,10 +80,11 @@ def _choice(
 
 
 def history_query(params: Mapping[str, str], *, preferred_type: str | None, now: datetime) -> HistoryQuery:
-    """The query string's ``from``, ``to``, ``resolution`` and ``format`` (an empty value is an
-    absent one). ``to`` defaults to ``now`` (whole seconds), ``from`` to 24 hours before ``to``,
-    ``resolution`` to 15m; ``format`` wins over ``preferred_type`` (the ``Accept`` header's
-    choice among :data:`MEDIA_TYPES`). Raises a 400 :class:`ServiceError` naming each problem."""
+    """The query string's ``from``, ``to``, ``resolution`` and ``format`` (an empty value is a
+    bad one, as the schema says). ``to`` defaults to ``now`` (whole seconds), ``from`` to 24
+    hours before ``to``, ``resolution`` to 15m; ``format`` wins over ``preferred_type`` (the
+    ``Accept`` header's choice among :data:`MEDIA_TYPES`). Raises a 400 :class:`ServiceError`
+    naming each problem."""
     problems: list[dict[str, str]] = []
     start, end = _time(params, "from", problems), _time(params, "to", problems)
     resolution = _choice(params, "resolution", RESOLUTIONS, problems) or DEFAULT_RESOLUTION

@@ -126,26 +126,21 @@ class TelemetryBatchInput(serializers.Serializer):
     )
 
 
-class TelemetryBatchResult(serializers.Serializer):
-    reports = serializers.IntegerField(help_text="The number of reports in the batch.")
-    stored = serializers.IntegerField(
-        help_text="How many were new to the history (0 for a batch sent again)."
-    )
-    applied = serializers.BooleanField(help_text="Whether the newest report became the current state.")
-    reportedAt = serializers.DateTimeField(help_text="The current state's time.")
-    message = serializers.CharField(required=False, help_text="Why the newest report was not applied.")
-
-
 TelemetryBody = PolymorphicProxySerializer(
     component_name="TelemetryBody",
     serializers=[TelemetryInput, TelemetryBatchInput],
     resource_type_field_name=None,
 )
-TelemetryAnswer = PolymorphicProxySerializer(
-    component_name="TelemetryAnswer",
-    serializers=[TelemetryResult, TelemetryBatchResult],
-    resource_type_field_name=None,
-)
+
+
+class TelemetryAnswer(TelemetryResult):
+    """The answer to one report, and to a batch (which adds ``reports`` and ``stored``; its
+    ``applied`` and ``reportedAt`` speak of the batch's newest report)."""
+
+    reports = serializers.IntegerField(required=False, help_text="A batch: the number of its reports.")
+    stored = serializers.IntegerField(
+        required=False, help_text="A batch: how many were new to the history (0 for a batch sent again)."
+    )
 
 
 # --- GET /sites/{siteId}/telemetry (issue 14) -----------------------------------------------------

@@ -342,11 +342,11 @@ def test_the_ends_of_the_calendar_are_answered_not_crashed_on(api, site, params,
     assert api.get(URL, params).status_code == status
 
 
-def test_empty_values_are_the_defaults(api, site):
+def test_empty_values_are_refused_as_the_schema_says(api, site):
     response = api.get(f"{URL}?from=&to=&resolution=&format=")
 
-    assert response.status_code == 200
-    assert response.json()["resolution"] == "15m"
+    assert response.status_code == 400
+    assert [item["field"] for item in response.json()["details"]] == ["from", "to", "resolution", "format"]
 
 
 # --- Keys, sites, rate limits ---------------------------------------------------------------------
