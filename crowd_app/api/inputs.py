@@ -470,9 +470,10 @@ def request_params(request_type: str, body: Any) -> dict[str, Any]:
 
 
 def _seconds(value: Any) -> float:
-    """``?block=N``: seconds to wait, at most ``CROWD_MAX_BLOCK_SECONDS``."""
+    """``?block=N``: seconds to wait, at most ``CROWD_MAX_BLOCK_SECONDS`` (an empty value is not
+    a number: the schema's type)."""
     try:
-        seconds = float(str(value).strip() or "0")
+        seconds = float(str(value))
     except ValueError:
         raise invalid("must be a number of seconds") from None
     if seconds < 0 or seconds != seconds:

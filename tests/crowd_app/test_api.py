@@ -302,7 +302,7 @@ def test_block_on_a_done_request_answers_at_once(live_api):
     assert response.json()["status"] == "aborted"
 
 
-@pytest.mark.parametrize("block", ["soon", "-1", "soon&block=", "-1&block=2"])
+@pytest.mark.parametrize("block", ["soon", "-1", "", "soon&block=", "-1&block=2", "2&block="])
 def test_bad_block_is_400(live_api, block):
     response = create(live_api, "free-text", {"instruction": "x"}, f"?block={block}")
 
